@@ -1,0 +1,81 @@
+/* evt_reader.h -- decode a .evtrace file, validating as it goes.
+ *
+ * The one reader every tool uses (stats, export, the viewer). The file is
+ * mapped, not copied. Decoding walks the chunks in file order; each chunk is
+ * checked (magic, size, CRC) before any of its records is delivered, so a
+ * damaged chunk delivers nothing and everything before it is intact. On the
+ * first damage the walk stops: a file cut anywhere, or corrupted anywhere,
+ * yields a prefix of its events plus a message that says where and what.
+ */
+#ifndef EVT_READER_H
+#define EVT_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evt_format.h"
+
+/* One decoded record. Which fields mean what, by type:
+ *   STRING      id = string id (text via evt_reader_string)
+ *   PROCESS     val = pid, id = name
+ *   THREAD      arg = tid, id = name (thread index is .thread)
+ *   CLOCK       kind = source, val = ticks_per_s, val2 = tsc_base
+ *   LOOP_BEGIN, LOOP_END, POLL_BEGIN, POLL_END: id = loop id
+ *   WATCHER     id = watcher id, kind, arg = fd (int32), val = name, val2 = loop id
+ *   WSTART/WSTOP/CB_END  id = watcher id
+ *   CB_BEGIN    id = watcher id, arg = revents
+ *   REQ_BEGIN   val = request id, id = name
+ *   REQ_PHASE   val = request id, id = phase name
+ *   REQ_END     val = request id, arg = status
+ *   MARK/COUNTER  id = name, val = value (an int64 stored as uint64)
+ *   LOST        val = count, val2 = span_ns (lost during [ts - span, ts])
+ */
+struct evt_event {
+    uint64_t ts;      /* CLOCK_MONOTONIC ns */
+    uint64_t val;
+    uint64_t val2;
+    uint32_t thread;  /* thread index, or EVT_THREAD_META */
+    uint32_t id;
+    uint32_t arg;
+    uint8_t type;     /* enum evt_rec_type */
+    uint8_t kind;
+    uint16_t pad_;
+};
+
+typedef struct evt_reader evt_reader;
+
+/* Maps path. Fails (EVT_EIO, EVT_EFORMAT, EVT_EVERSION) only when nothing at
+ * all can be read: unreadable file, bad magic, unknown major version. */
+int evt_reader_open(evt_reader **out, const char *path);
+
+/* Reads from memory the caller keeps alive until evt_reader_close. */
+int evt_reader_open_mem(evt_reader **out, const void *data, size_t len);
+
+void evt_reader_close(evt_reader *r);
+
+typedef int (*evt_event_fn)(void *ctx, const struct evt_event *ev);
+
+/* Delivers every record in file order (strings included; unknown record
+ * types are skipped). Stops early when fn returns non-zero and returns that
+ * value. Returns 0 when the whole file was valid, or EVT_ETRUNC/EVT_EFORMAT
+ * after delivering everything before the damage (evt_reader_error says
+ * where). May be called more than once. */
+int evt_reader_each(evt_reader *r, evt_event_fn fn, void *ctx);
+
+/* After evt_reader_each: "" if the file was intact, else a one-line message
+ * such as "truncated: chunk at offset 81920 needs 4096 bytes, 1234 remain". */
+const char *evt_reader_error(const evt_reader *r);
+uint64_t evt_reader_error_offset(const evt_reader *r);
+
+/* After evt_reader_each: the text of a string id, or NULL if unknown. */
+const char *evt_reader_string(const evt_reader *r, uint32_t id);
+
+/* Header facts. */
+uint32_t evt_reader_pid(const evt_reader *r);
+uint64_t evt_reader_start_ns(const evt_reader *r);
+uint32_t evt_reader_flags(const evt_reader *r);
+size_t evt_reader_size(const evt_reader *r);       /* bytes in the file */
+uint64_t evt_reader_events(const evt_reader *r);   /* records delivered by the last walk,
+                                                      strings and meta excluded */
+
+#endif /* EVT_READER_H */

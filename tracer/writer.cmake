@@ -1,0 +1,1 @@
+set(EVT_WRITER_SOURCES)
