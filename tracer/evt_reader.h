@@ -78,4 +78,23 @@ size_t evt_reader_size(const evt_reader *r);       /* bytes in the file */
 uint64_t evt_reader_events(const evt_reader *r);   /* records delivered by the last walk,
                                                       strings and meta excluded */
 
+/* Added by the reader area (additive):
+ * The same walk, one call per chunk with all of its records (n > 0): for
+ * loaders that want a tight loop instead of a call per record. The array
+ * is valid until fn returns. Strings of the chunk are already known. */
+typedef int (*evt_batch_fn)(void *ctx, const struct evt_event *evs, size_t n);
+int evt_reader_each_batch(evt_reader *r, evt_batch_fn fn, void *ctx);
+
+/* During evt_reader_each or _batch (from inside fn): the file offset just past the
+ * chunk whose records are being delivered, for progress reports. */
+size_t evt_reader_offset(const evt_reader *r);
+
+/* 1 if records of this type count as events (evt_reader_events, the model's
+ * `events`): everything except the definitions STRING, PROCESS, THREAD,
+ * CLOCK and WATCHER. */
+static inline int evt_reader_is_event(uint8_t type)
+{
+    return type >= EVT_REC_LOOP_BEGIN && type != EVT_REC_WATCHER;
+}
+
 #endif /* EVT_READER_H */

@@ -71,7 +71,26 @@ struct evt_options {
 const char *evt_strerror(int err);
 
 /* Opens a trace. One tracer per process at a time (EVT_EBUSY otherwise):
- * the per-thread buffers are found through thread-local storage. */
+ * the per-thread buffers are found through thread-local storage.
+ *
+ * Ending the process. evt_close writes everything. Without it:
+ *  - exit() (or returning from main): an atexit handler does the final
+ *    flush and closes the file (memory is left to the exiting process, since
+ *    other threads may still be recording);
+ *  - SIGINT/SIGTERM: if their disposition is SIG_DFL at open (and
+ *    no_signal_handlers is 0, and there is a flush thread), libevtrace
+ *    installs a handler that wakes the flush thread for a final flush, waits
+ *    for it (at most 2 s), restores SIG_DFL and re-raises, so the process
+ *    still dies of the signal. A program with its own handler or SIG_IGN is
+ *    left alone (if its handler exits, atexit flushes). evt_close restores
+ *    the previous disposition;
+ *  - SIGKILL or a crash: the file holds everything up to the last flush
+ *    (at most flush_interval_ms old) and ends cleanly or inside one chunk.
+ * Clock: timestamps come from the CPU's invariant TSC where there is one
+ * (x86-64), converted to CLOCK_MONOTONIC ns when written; EVTRACE_CLOCK=
+ * monotonic in the environment forces clock_gettime instead.
+ * Memory: each recording thread gets buffer_bytes (rounded down to a power of
+ * two of 24-byte events), allocated and touched at its first event. */
 int evt_open(evt_tracer **out, const struct evt_options *opt);
 int evt_open_file(evt_tracer **out, const char *path);
 
@@ -98,7 +117,13 @@ void evt_thread_name(evt_tracer *t, const char *name);
 
 /* Records the loop's iterations and poll waits through libev's release and
  * invoke-pending hooks and a prepare watcher. Hooks the program set before
- * or after attaching keep running: libevtrace chains them. */
+ * or after attaching keep running: libevtrace chains them. (It does so by
+ * defining ev_set_loop_release_cb, ev_set_invoke_pending_cb and
+ * ev_loop_destroy itself, which requires libevtrace before libev in the
+ * link order, as target_link_libraries(prog evtrace) gives.) Call from the
+ * loop's thread, or while the loop is not running, as for any libev call.
+ * evt_close stops the recording but leaves the hooks in place (chaining,
+ * recording nothing), since loops may still run in other threads. */
 int evt_attach_loop(evt_tracer *t, struct ev_loop *loop);
 int evt_detach_loop(evt_tracer *t, struct ev_loop *loop);
 

@@ -1,0 +1,347 @@
+/* bench_preload.c -- what `evtrace record` costs an unmodified libev server.
+ *
+ *   bench_preload [--rounds R] [--requests N] [--conns C] [--instr-requests M]
+ *
+ * Throughput: plain_server untraced and under `evtrace record`, alternating
+ * (plain, traced, plain, traced...) R rounds each in one run, because the
+ * machine is noisy. Each round starts a fresh server, then a blocking client
+ * keeps C connections busy (one request in flight on each, sent to all
+ * before reading the replies) for N requests, timed from the first send to
+ * the last reply. Rates are summed over rounds: ratio = traced / plain.
+ *
+ * Instructions: the same server under valgrind --tool=callgrind, answering
+ * M requests and exiting (--max-requests), once without and once with the
+ * preload (LD_PRELOAD and the variables `record` would set, so callgrind
+ * measures the server itself, flusher thread and start-up included). Every
+ * callback is traced. Skipped (a line on stderr) without valgrind. The
+ * trace file is checked to exist, so a preload that silently failed to
+ * load cannot pass for a zero overhead.
+ *
+ * Prints `name: value unit` lines:
+ *   preload_plain_rps, preload_traced_rps (req/s, mean of rounds),
+ *   preload_overhead_ratio (median of the rounds' traced/plain ratios),
+ *   preload_plain_instr, preload_traced_instr (all threads),
+ *   preload_traced_loop_thread_instr (the server's own thread: hooks and
+ *   trampolines, without the flusher's encoding), the added instructions per
+ *   request, preload_instr_ratio (all threads: the figure asked for) and
+ *   preload_loop_thread_instr_ratio (what the event loop itself pays).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 64
+
+struct opts {
+    int rounds, requests, conns, instr_requests;
+};
+
+struct server {
+    pid_t pid;
+    int out;      /* its stdout: the "port N" line */
+    int port;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int read_port(int fd)
+{
+    char line[64];
+    size_t len = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (len < sizeof line - 1 && poll(&pfd, 1, 60000) == 1 && read(fd, line + len, 1) == 1)
+        if (line[len++] == '\n')
+            break;
+    line[len] = '\0';
+    int port = -1;
+    return sscanf(line, "port %d", &port) == 1 ? port : -1;
+}
+
+/* Starts argv with stdout on a pipe and stderr to err_path (NULL: /dev/null);
+ * env entries ("K=V") are added in the child. */
+static int server_start(struct server *s, char *const argv[], char *const env[], const char *err_path)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    s->pid = fork();
+    if (s->pid == 0) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        setenv("EVTRACE_PID", pid, 1);
+        for (int i = 0; env && env[i]; i++)
+            putenv(env[i]);
+        int e = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(p[1], 1);
+        dup2(e, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    s->out = p[0];
+    s->port = s->pid > 0 ? read_port(s->out) : -1;
+    return s->port > 0 ? 0 : -1;
+}
+
+static int server_wait(struct server *s)
+{
+    int status = 0;
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    close(s->out);
+    return status;
+}
+
+static int conn_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads one reply (headers + Content-Length body). Replies are small and
+ * never pipelined here, so one buffer per read is enough. */
+static int read_reply(int fd)
+{
+    char buf[1024];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n"), *cl = strstr(buf, "Content-Length:");
+        long clen;
+        if (end && cl && sscanf(cl, "Content-Length: %ld", &clen) == 1 &&
+            len >= (size_t)(end + 4 - buf) + (size_t)clen)
+            return 0;
+        if (len >= sizeof buf - 1)
+            return -1;
+    }
+}
+
+/* requests over conns connections; returns the seconds it took, or -1. */
+static double load(int port, int conns, int requests)
+{
+    static const char req[] = "GET /bench HTTP/1.1\r\nHost: bench\r\n\r\n";
+    int fds[MAX_CONNS];
+    for (int c = 0; c < conns; c++)
+        if ((fds[c] = conn_open(port)) < 0)
+            return -1;
+    double t0 = now_s();
+    int done = 0, ok = 1;
+    while (ok && done < requests) {
+        int batch = requests - done < conns ? requests - done : conns;
+        for (int c = 0; c < batch; c++)
+            ok &= write(fds[c], req, sizeof req - 1) == (ssize_t)(sizeof req - 1);
+        for (int c = 0; c < batch && ok; c++)
+            ok &= read_reply(fds[c]) == 0;
+        done += batch;
+    }
+    double t = now_s() - t0;
+    for (int c = 0; c < conns; c++)
+        close(fds[c]);
+    return ok ? t : -1;
+}
+
+static void quit(int port)
+{
+    int fd = conn_open(port);
+    char c;
+    if (fd >= 0 && write(fd, "QUIT\r\n\r\n", 8) == 8 && read(fd, &c, 1) >= 0)
+        close(fd);
+}
+
+/* One throughput round; returns requests per second, or -1. */
+static double round_rps(const struct opts *o, int traced, const char *trace)
+{
+    char *plain_argv[] = {PLAIN_SERVER, NULL};
+    char *traced_argv[] = {EVTRACE_BIN, "record", "-o", (char *)trace, "--", PLAIN_SERVER, NULL};
+    struct server s;
+    if (server_start(&s, traced ? traced_argv : plain_argv, NULL, NULL) < 0)
+        return -1;
+    double t = load(s.port, o->conns, o->requests);
+    quit(s.port);
+    int status = server_wait(&s);
+    unlink(trace);
+    return t > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? o->requests / t : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int bench_throughput(const struct opts *o, const char *trace)
+{
+    double sum[2] = {0, 0}, ratio[64];
+    for (int r = 0; r < o->rounds; r++) {
+        double rps[2];
+        for (int i = 0; i < 2; i++) {
+            int traced = (r + i) % 2;   /* alternate who goes first */
+            rps[traced] = round_rps(o, traced, trace);
+            if (rps[traced] < 0) {
+                fprintf(stderr, "bench_preload: round %d failed\n", r);
+                return -1;
+            }
+            sum[traced] += rps[traced];
+        }
+        ratio[r] = rps[1] / rps[0];
+    }
+    qsort(ratio, (size_t)o->rounds, sizeof *ratio, cmp_double);
+    printf("preload_plain_rps: %.0f req/s\n", sum[0] / o->rounds);
+    printf("preload_traced_rps: %.0f req/s\n", sum[1] / o->rounds);
+    printf("preload_overhead_ratio: %.3f ratio\n", ratio[o->rounds / 2]);
+    return 0;
+}
+
+/* The "totals: N" line of a callgrind output file; 0 if absent. */
+static unsigned long long totals(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    unsigned long long n = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "totals:", 7) == 0)
+            n = strtoull(line + 7, NULL, 10);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+struct instr {
+    unsigned long long all, main_thread;
+};
+
+/* Sums the per-thread files tmp.cg-01, -02...; -01 is the main thread. */
+static struct instr instr_collect(const char *tmp)
+{
+    struct instr n = {0, 0};
+    char path[300];
+    for (int i = 1; i < 100; i++) {
+        snprintf(path, sizeof path, "%s.cg-%02d", tmp, i);
+        if (access(path, R_OK) != 0)
+            break;
+        unsigned long long v = totals(path);
+        n.all += v;
+        if (i == 1)
+            n.main_thread = v;
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s.cg", tmp);
+    unlink(path);
+    return n;
+}
+
+/* Instructions of plain_server answering o->instr_requests, under callgrind. */
+static struct instr instr_run(const struct opts *o, int traced, const char *trace, const char *tmp)
+{
+    char max[32], outfile[300], env_pre[4200], env_out[4200];
+    snprintf(max, sizeof max, "%d", o->instr_requests);
+    snprintf(outfile, sizeof outfile, "--callgrind-out-file=%s.cg", tmp);
+    snprintf(env_pre, sizeof env_pre, "LD_PRELOAD=%s", PRELOAD_LIB);
+    snprintf(env_out, sizeof env_out, "EVTRACE_OUTPUT=%s", trace);
+    char *argv[] = {"/usr/bin/valgrind", "--tool=callgrind", "--separate-threads=yes", outfile,
+                    PLAIN_SERVER, "--max-requests", max, NULL};
+    /* FOLLOW_EXEC: valgrind's launcher is a dynamic program that execs the
+     * tool; without it the shim would drop itself from LD_PRELOAD there. */
+    char *env[] = {env_pre, env_out, "EVTRACE_FOLLOW_EXEC=1", NULL};
+    struct server s;
+    int ok = 0;
+    if (server_start(&s, argv, traced ? env : NULL, NULL) == 0 && load(s.port, o->conns, o->instr_requests) > 0) {
+        int status = server_wait(&s);
+        ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (traced && access(trace, R_OK) != 0) {
+            fprintf(stderr, "bench_preload: the traced server wrote no trace\n");
+            ok = 0;
+        }
+    }
+    struct instr n = instr_collect(tmp);
+    unlink(trace);
+    return ok ? n : (struct instr){0, 0};
+}
+
+static int bench_instructions(const struct opts *o, const char *trace)
+{
+    if (access("/usr/bin/valgrind", X_OK) != 0) {
+        fprintf(stderr, "bench_preload: no valgrind, instruction counts skipped\n");
+        return 0;
+    }
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "/tmp/bench_preload.%d", (int)getpid());
+    struct instr plain = instr_run(o, 0, trace, tmp);
+    struct instr traced = instr_run(o, 1, trace, tmp);
+    if (!plain.all || !traced.all) {
+        fprintf(stderr, "bench_preload: callgrind run failed\n");
+        return -1;
+    }
+    printf("preload_plain_instr: %llu instructions\n", plain.all);
+    printf("preload_traced_instr: %llu instructions\n", traced.all);
+    printf("preload_traced_loop_thread_instr: %llu instructions\n", traced.main_thread);
+    printf("preload_instr_per_request_added: %.0f instructions\n",
+           ((double)traced.all - (double)plain.all) / o->instr_requests);
+    printf("preload_instr_ratio: %.4f ratio\n", (double)traced.all / (double)plain.all);
+    printf("preload_loop_thread_instr_ratio: %.4f ratio\n", (double)traced.main_thread / (double)plain.main_thread);
+    return 0;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    *o = (struct opts){.rounds = 5, .requests = 20000, .conns = 8, .instr_requests = 5000};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        int v = atoi(argv[i + 1]);
+        if (v <= 0)
+            return -1;
+        if (!strcmp(argv[i], "--rounds") && v <= 64)
+            o->rounds = v;
+        else if (!strcmp(argv[i], "--requests"))
+            o->requests = v;
+        else if (!strcmp(argv[i], "--conns") && v <= MAX_CONNS)
+            o->conns = v;
+        else if (!strcmp(argv[i], "--instr-requests"))
+            o->instr_requests = v;
+        else
+            return -1;
+    }
+    return argc % 2 == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    if (parse(argc, argv, &o) < 0) {
+        fprintf(stderr, "usage: bench_preload [--rounds R<=64] [--requests N] [--conns C<=%d] "
+                        "[--instr-requests M]\n", MAX_CONNS);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    char trace[64];
+    snprintf(trace, sizeof trace, "/tmp/bench_preload.%d.evtrace", (int)getpid());
+    int rc = bench_throughput(&o, trace);
+    if (rc == 0)
+        rc = bench_instructions(&o, trace);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,206 @@
+/* bench_record.c -- what recording costs (never a test).
+ *
+ * Prints, one figure per line:
+ *   record_ns_per_event: hot path, one thread, evt_mark in batches of 1000
+ *                        (median over batches), flusher running, ring large
+ *                        enough that nothing is dropped
+ *   clock_ns:            one clock_gettime(CLOCK_MONOTONIC), same method
+ *   record_vs_clock:     the ratio of the two (the goal is < 0.5)
+ *   bytes_per_event:     a synthetic server (below) traced for ~1 s: file
+ *                        bytes (header, strings, chunk headers, all) divided
+ *                        by the records in thread chunks
+ *   events_per_s:        records per second of that server
+ *
+ * The synthetic server is one libev loop with 32 socketpair connections,
+ * each an evt_watch'ed io watcher; a 200 us timer plays the clients and
+ * writes a byte on four connections, beginning a request for each; the
+ * server's callback reads it and records read/process phases and the end.
+ * So the trace has what a real one has: iterations, polls, callbacks on
+ * many watchers, requests, at realistic spacing.
+ *
+ * usage: bench_record [--batches N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evtrace.h"
+#include "trace_check.h"
+
+#define BATCH 1000
+#define CONNS 32
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_u64);
+    return v[n / 2];
+}
+
+/* Median ns per event of batches of BATCH evt_mark calls, and of as many
+ * clock_gettime calls, interleaved so both see the same machine. */
+static void measure_hot(int batches, double *rec_ns, double *clk_ns, uint64_t *lost)
+{
+    struct evt_options o = {.path = "/tmp/bench_record_hot.evtrace", .buffer_bytes = 64u << 20};
+    evt_tracer *t;
+    if (evt_open(&t, &o) < 0) {
+        fprintf(stderr, "bench_record: cannot open the trace\n");
+        exit(1);
+    }
+    uint32_t name = evt_intern(t, "bench");
+    uint64_t *rec = malloc(batches * sizeof *rec), *clk = malloc(batches * sizeof *clk);
+    struct timespec sink;
+    evt_mark(t, name, 0);   /* the thread's first event allocates its buffer */
+    for (int b = 0; b < batches; b++) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < BATCH; i++)
+            evt_mark(t, name, i);
+        uint64_t t1 = now_ns();
+        for (int i = 0; i < BATCH; i++)
+            clock_gettime(CLOCK_MONOTONIC, &sink);
+        uint64_t t2 = now_ns();
+        rec[b] = t1 - t0;
+        clk[b] = t2 - t1;
+    }
+    *lost = evt_lost(t);
+    evt_close(t);
+    unlink(o.path);
+    *rec_ns = (double)median(rec, batches) / BATCH;
+    *clk_ns = (double)median(clk, batches) / BATCH;
+    free(rec);
+    free(clk);
+}
+
+struct server {
+    evt_tracer *t;
+    int client_fd[CONNS];
+    ev_io conn[CONNS];
+    ev_timer clients, stop;
+    uint64_t next_id[CONNS];
+    uint32_t n_req, n_read, n_process;
+    unsigned seed;
+};
+
+static void on_conn(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct server *s = w->data;
+    int i = (int)(w - s->conn);
+    char c;
+    if (read(w->fd, &c, 1) != 1)
+        return;
+    uint64_t id = (uint64_t)i << 32 | s->next_id[i]++;
+    evt_request_phase(s->t, id, s->n_read);
+    evt_request_phase(s->t, id, s->n_process);
+    evt_request_end(s->t, id, 200);
+}
+
+static void on_clients(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *s = w->data;
+    for (int k = 0; k < 4; k++) {
+        int i = (int)(rand_r(&s->seed) % CONNS);
+        evt_request_begin(s->t, (uint64_t)i << 32 | s->next_id[i], s->n_req);
+        if (write(s->client_fd[i], "x", 1) != 1)
+            return;
+    }
+}
+
+static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void server_setup(struct server *s, struct ev_loop *loop)
+{
+    s->n_req = evt_intern(s->t, "GET /");
+    s->n_read = evt_intern(s->t, "read");
+    s->n_process = evt_intern(s->t, "process");
+    for (int i = 0; i < CONNS; i++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+            exit(1);
+        s->client_fd[i] = sv[0];
+        ev_io_init(&s->conn[i], on_conn, sv[1], EV_READ);
+        s->conn[i].data = s;
+        evt_watch_io(s->t, loop, &s->conn[i], "conn");
+        ev_io_start(loop, &s->conn[i]);
+    }
+    ev_timer_init(&s->clients, on_clients, 0.0002, 0.0002);
+    ev_timer_init(&s->stop, on_stop, 1.0, 0.);
+    s->clients.data = s;
+    evt_watch_timer(s->t, loop, &s->clients, "clients");
+    ev_timer_start(loop, &s->clients);
+    ev_timer_start(loop, &s->stop);
+}
+
+static void measure_size(double *bytes_per_event, double *events_per_s)
+{
+    const char *path = "/tmp/bench_record_server.evtrace";
+    struct server s = {.seed = 1};
+    if (evt_open_file(&s.t, path) < 0)
+        exit(1);
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    evt_attach_loop(s.t, loop);
+    server_setup(&s, loop);
+    uint64_t t0 = now_ns();
+    ev_run(loop, 0);
+    uint64_t t1 = now_ns();
+    evt_detach_loop(s.t, loop);
+    evt_close(s.t);
+    for (int i = 0; i < CONNS; i++) {
+        close(s.client_fd[i]);
+        close(s.conn[i].fd);
+    }
+    ev_loop_destroy(loop);
+    struct tc_trace tr;
+    struct stat st;
+    if (tc_decode_file(&tr, path) < 0 || stat(path, &st) < 0) {
+        fprintf(stderr, "bench_record: bad trace: %s\n", tr.error);
+        exit(1);
+    }
+    size_t events = 0;
+    for (size_t i = 0; i < tr.n; i++)
+        events += tr.recs[i].thread != 0xFFFFFFFFu;
+    *bytes_per_event = (double)st.st_size / (double)events;
+    *events_per_s = (double)events * 1e9 / (double)(t1 - t0);
+    tc_free(&tr);
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    int batches = 2000;
+    if (argc == 3 && strcmp(argv[1], "--batches") == 0 && atoi(argv[2]) > 0) {
+        batches = atoi(argv[2]);
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: %s [--batches N]\n", argv[0]);
+        return 2;
+    }
+    double rec, clk, bpe, eps;
+    uint64_t lost;
+    measure_hot(batches, &rec, &clk, &lost);
+    measure_size(&bpe, &eps);
+    printf("record_ns_per_event: %.2f ns\n", rec);
+    printf("clock_ns: %.2f ns\n", clk);
+    printf("record_vs_clock: %.2f ratio\n", rec / clk);
+    printf("record_lost: %llu events\n", (unsigned long long)lost);
+    printf("bytes_per_event: %.2f bytes\n", bpe);
+    printf("events_per_s: %.0f events/s\n", eps);
+    return 0;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench/bench_server.sh BUILD_DIR -- what tracing costs a busy server.
+#
+# Two async_servers run side by side (--delay-ms 0), one traced to a file,
+# one not; loadgen (-n 20000 -c 50, keep-alive) hits them in alternating
+# rounds (which one goes first alternates too), so both sides see the same
+# machine noise. Prints:
+#   server_rps_untraced: X req/s   (mean over the rounds)
+#   server_rps_traced: X req/s
+#   server_traced_ratio: X ratio   (median over the rounds of traced/untraced;
+#                                   1.0 = free; a median because one noisy
+#                                   round on a shared machine moves a mean)
+# ROUNDS (default 7), REQUESTS (20000; 2000 makes rounds of ~50 ms, mostly
+# connection set-up and noise) and CONC (50) override the sizes.
+set -euo pipefail
+BUILD=${1:-build}
+S="$BUILD/samples"
+ROUNDS=${ROUNDS:-7}
+REQUESTS=${REQUESTS:-20000}
+CONC=${CONC:-50}
+TMP=$(mktemp -d /tmp/evt_bench_server.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start NAME ARGS...: an async_server on a free port; sets PORT.
+start() {
+  local name=$1; shift
+  "$S/async_server" --port 0 --delay-ms 0 "$@" >"$TMP/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$TMP/$name.log")
+    [ -n "$PORT" ] && return 0
+    sleep 0.05
+  done
+  echo "bench_server: async_server did not start" >&2
+  exit 1
+}
+
+rps() {   # rps PORT: one loadgen round, prints its req/s
+  "$S/loadgen" -n "$REQUESTS" -c "$CONC" "http://127.0.0.1:$1/" | sed -n 's/^req_per_s: \([0-9.]*\).*/\1/p'
+}
+
+start plain; PLAIN=$PORT
+start traced --trace "$TMP/bench.evtrace"; TRACED=$PORT
+rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null   # warm up both
+: >"$TMP/rounds"
+for i in $(seq "$ROUNDS"); do
+  if [ $((i % 2)) -eq 1 ]; then P=$(rps "$PLAIN"); T=$(rps "$TRACED"); else T=$(rps "$TRACED"); P=$(rps "$PLAIN"); fi
+  echo "$P $T" >>"$TMP/rounds"
+done
+sort -n -k3 <(awk '{ print $1, $2, ($1 > 0 ? $2 / $1 : 0) }' "$TMP/rounds") | awk '
+  { p += $1; t += $2; r[NR] = $3 }
+  END {
+    printf "server_rps_untraced: %.1f req/s\n", p / NR
+    printf "server_rps_traced: %.1f req/s\n", t / NR
+    m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+    printf "server_traced_ratio: %.3f ratio\n", m
+  }'

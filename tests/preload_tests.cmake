@@ -1,0 +1,21 @@
+# Tests of the LD_PRELOAD shim and `evtrace record` (preload area).
+#
+# plain_server and trap_probe are ordinary libev programs: they link libev
+# and nothing of evtrace, and are built without sanitizers even in an
+# EVT_SANITIZE build (an ASan program would refuse the uninstrumented
+# preload library, see tracer/preload.cmake).
+foreach(prog plain_server trap_probe)
+  add_executable(${prog} ${prog}.c)
+  target_link_libraries(${prog} PRIVATE evt_libev Threads::Threads)
+  if(EVT_SANITIZE)
+    target_compile_options(${prog} PRIVATE -fno-sanitize=all)
+    target_link_options(${prog} PRIVATE -fno-sanitize=all)
+  endif()
+endforeach()
+
+evt_add_test(test_record test_record.c TIMEOUT 180)
+target_compile_definitions(test_record PRIVATE
+  EVTRACE_BIN="$<TARGET_FILE:evtrace_cli>"
+  PLAIN_SERVER="$<TARGET_FILE:plain_server>"
+  TRAP_PROBE="$<TARGET_FILE:trap_probe>")
+add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe)

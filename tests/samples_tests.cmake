@@ -1,0 +1,11 @@
+# Integration tests of the sample programs (samples area): they run the real
+# binaries from ${CMAKE_BINARY_DIR}/samples as child processes.
+set(EVT_SAMPLE_BINARIES async_server sync_server crud_api loadgen)
+foreach(t async sync crud)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_samples_${t}.c)
+    evt_add_test(test_samples_${t} test_samples_${t}.c test_samples_util.c
+                 LIBS evt_http_parser PkgConfig::JANSSON TIMEOUT 240)
+    target_compile_definitions(test_samples_${t} PRIVATE _GNU_SOURCE)
+    add_dependencies(test_samples_${t} ${EVT_SAMPLE_BINARIES})
+  endif()
+endforeach()

@@ -1,0 +1,288 @@
+/* test_encode.c -- the chunk encoder, decoded independently (trace_check.c).
+ *
+ * The encoder is fed raw events by hand, with the monotonic clock source so
+ * ticks are nanoseconds and every expected timestamp is known exactly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "evt_encode.h"
+#include "evt_format.h"
+#include "trace_check.h"
+
+struct fixture {
+    struct evt__clock clock;
+    struct evt__memsink sink;
+    evt__enc *enc;
+    struct evt__enc_thread th;
+    struct tc_trace tr;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    evt__clock_init_source(&f->clock, EVT__CLOCK_MONOTONIC);
+    f->enc = evt__enc_new(evt__memsink_write, &f->sink, &f->clock);
+    f->th = (struct evt__enc_thread){.index = 3, .tid = 4242, .name = 7};
+    evt__enc_file_header(f->enc, 99, 0, 1000);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    evt__enc_free(f->enc);
+    free(f->sink.data);
+    tc_free(&f->tr);
+    free(f);
+    return 0;
+}
+
+static struct evt__raw raw(uint64_t ts, int type, int kind, uint64_t obj, uint32_t arg)
+{
+    return (struct evt__raw){.ts = ts, .obj = obj, .arg = arg, .type = (uint8_t)type, .kind = (uint8_t)kind};
+}
+
+/* Commits and decodes; the image must be valid. */
+static void decode(struct fixture *f)
+{
+    assert_int_equal(evt__enc_commit(f->enc), 0);
+    int rc = tc_decode(&f->tr, f->sink.data, f->sink.len);
+    if (rc)
+        fail_msg("decode: %s", f->tr.error);
+}
+
+static void expect(const struct tc_rec *r, int type, uint64_t ts, int nf, ...)
+{
+    va_list ap;
+    assert_int_equal(r->type, type);
+    assert_int_equal(r->ts, ts);
+    assert_int_equal(r->nf, nf);
+    va_start(ap, nf);
+    for (int i = 0; i < nf; i++)
+        assert_int_equal(r->f[i], va_arg(ap, uint64_t));
+    va_end(ap);
+}
+
+#define W1 0x7f0000001000ull
+#define W2 0x7f0000002000ull
+#define LOOP 0x55550000ull
+
+static void test_every_type(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {
+        raw(5000, EVT_REC_LOOP_BEGIN, 0, LOOP, 0),
+        raw(5100, EVT_REC_WATCHER, EVT_KIND_IO, W1, 9),
+        raw(5100, EVT__RAW_CONT, 0, LOOP, 12),
+        raw(5200, EVT_REC_POLL_BEGIN, 0, LOOP, 0),
+        raw(9200, EVT_REC_POLL_END, 0, LOOP, 0),
+        raw(9300, EVT_REC_CB_BEGIN, 0, W1, 1),
+        raw(9400, EVT_REC_REQ_BEGIN, 0, 77, 13),
+        raw(9500, EVT_REC_REQ_PHASE, 0, 77, 14),
+        raw(9600, EVT_REC_REQ_END, 0, 77, 200),
+        raw(9700, EVT_REC_MARK, 0, (uint64_t)-5, 15),
+        raw(9800, EVT_REC_COUNTER, 0, 123456789, 16),
+        raw(9900, EVT_REC_CB_END, 0, W1, 0),
+        raw(10000, EVT_REC_WSTOP, EVT_KIND_IO, W1, 9),
+        raw(10100, EVT_REC_THREAD, 0, 4242, 17),
+        raw(10200, EVT_REC_LOST, 0, 42, 0),
+        raw(10200, EVT__RAW_CONT, 0, 10150, 0),
+        raw(10300, EVT_REC_LOOP_END, 0, LOOP, 0),
+    };
+    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.pid, 99);
+    assert_int_equal(f->tr.start_ns, 1000);
+    assert_int_equal(f->tr.chunks, 1);
+    assert_int_equal(f->tr.n, 16);   /* THREAD announce + 15 (a pair is one record) */
+    const struct tc_rec *r = f->tr.recs;
+    for (size_t i = 0; i < f->tr.n; i++)
+        assert_int_equal(r[i].thread, 3);
+    expect(&r[0], EVT_REC_THREAD, 5000, 3, 3ull, 4242ull, 7ull);
+    expect(&r[1], EVT_REC_LOOP_BEGIN, 5000, 1, 1ull);
+    expect(&r[2], EVT_REC_WATCHER, 5100, 5, 1ull, (uint64_t)EVT_KIND_IO, evt__zigzag(9), 12ull, 1ull);
+    expect(&r[3], EVT_REC_POLL_BEGIN, 5200, 1, 1ull);
+    expect(&r[4], EVT_REC_POLL_END, 9200, 1, 1ull);
+    expect(&r[5], EVT_REC_CB_BEGIN, 9300, 2, 1ull, 1ull);
+    expect(&r[6], EVT_REC_REQ_BEGIN, 9400, 2, 77ull, 13ull);
+    expect(&r[7], EVT_REC_REQ_PHASE, 9500, 2, 77ull, 14ull);
+    expect(&r[8], EVT_REC_REQ_END, 9600, 2, 77ull, 200ull);
+    expect(&r[9], EVT_REC_MARK, 9700, 2, 15ull, evt__zigzag(-5));
+    expect(&r[10], EVT_REC_COUNTER, 9800, 2, 16ull, evt__zigzag(123456789));
+    expect(&r[11], EVT_REC_CB_END, 9900, 1, 1ull);
+    expect(&r[12], EVT_REC_WSTOP, 10000, 1, 1ull);   /* same kind and fd: no redefinition */
+    expect(&r[13], EVT_REC_THREAD, 10100, 3, 3ull, 4242ull, 17ull);
+    expect(&r[14], EVT_REC_LOST, 10200, 2, 42ull, 50ull);
+    expect(&r[15], EVT_REC_LOOP_END, 10300, 1, 1ull);
+}
+
+/* A reference before any definition defines the watcher as unknown; a
+ * reference with another kind redefines it under the same id (address
+ * reuse) and forgets the name; a definition that changes nothing writes
+ * nothing. Ids are per address, loops and watchers counted apart. */
+static void test_watcher_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {
+        raw(100, EVT_REC_CB_BEGIN, 0, W2, 2),                   /* undefined W2 */
+        raw(110, EVT_REC_WATCHER, EVT_KIND_TIMER, W1, (uint32_t)-1),
+        raw(110, EVT__RAW_CONT, 0, LOOP, 5),
+        raw(120, EVT_REC_WATCHER, EVT_KIND_TIMER, W1, (uint32_t)-1), /* unchanged */
+        raw(120, EVT__RAW_CONT, 0, LOOP, 5),
+        raw(130, EVT_REC_WSTART, EVT_KIND_SIGNAL, W1, 2),       /* address reused */
+        raw(140, EVT_REC_CB_END, 0, W2, 0),
+    };
+    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    const struct tc_rec *r = f->tr.recs;
+    assert_int_equal(f->tr.n, 7);
+    expect(&r[1], EVT_REC_WATCHER, 100, 5, 1ull, 0ull, evt__zigzag(-1), 0ull, 0ull);
+    expect(&r[2], EVT_REC_CB_BEGIN, 100, 2, 1ull, 2ull);
+    expect(&r[3], EVT_REC_WATCHER, 110, 5, 2ull, (uint64_t)EVT_KIND_TIMER, evt__zigzag(-1), 5ull, 1ull);
+    expect(&r[4], EVT_REC_WATCHER, 130, 5, 2ull, (uint64_t)EVT_KIND_SIGNAL, evt__zigzag(2), 0ull, 1ull);
+    expect(&r[5], EVT_REC_WSTART, 130, 1, 2ull);
+    expect(&r[6], EVT_REC_CB_END, 140, 1, 1ull);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_WATCHER), 3);
+}
+
+/* A destroyed loop's address, reused, gets a new loop id. */
+static void test_loop_gone(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {
+        raw(100, EVT_REC_LOOP_BEGIN, 0, LOOP, 0),
+        raw(110, EVT_REC_LOOP_BEGIN, 0, LOOP + 64, 0),
+        raw(120, EVT__RAW_LOOP_GONE, 0, LOOP, 0),
+        raw(130, EVT_REC_LOOP_BEGIN, 0, LOOP, 0),
+        raw(140, EVT_REC_LOOP_BEGIN, 0, LOOP + 64, 0),
+    };
+    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.n, 5);
+    expect(&f->tr.recs[1], EVT_REC_LOOP_BEGIN, 100, 1, 1ull);
+    expect(&f->tr.recs[2], EVT_REC_LOOP_BEGIN, 110, 1, 2ull);
+    expect(&f->tr.recs[3], EVT_REC_LOOP_BEGIN, 130, 1, 3ull);
+    expect(&f->tr.recs[4], EVT_REC_LOOP_BEGIN, 140, 1, 2ull);
+}
+
+/* A two-slot event cut by the ring's wrap (two calls) decodes as one, and
+ * the second batch of a thread goes into a new chunk without a second
+ * THREAD announcement. Time never runs backwards within a thread. */
+static void test_split_pair_and_clamp(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw a[] = {raw(1000, EVT_REC_MARK, 0, 1, 1), raw(1010, EVT_REC_LOST, 0, 3, 0)};
+    struct evt__raw b[] = {raw(1010, EVT__RAW_CONT, 0, 990, 0), raw(900, EVT_REC_MARK, 0, 2, 1)};
+    evt__enc_events(f->enc, &f->th, a, 2);
+    evt__enc_events(f->enc, &f->th, b, 2);
+    evt__enc_thread_end(f->enc, &f->th);
+    struct evt__raw c[] = {raw(2000, EVT_REC_MARK, 0, 3, 1)};
+    evt__enc_events(f->enc, &f->th, c, 1);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.chunks, 2);
+    assert_int_equal(f->tr.n, 5);
+    expect(&f->tr.recs[2], EVT_REC_LOST, 1010, 2, 3ull, 20ull);
+    expect(&f->tr.recs[3], EVT_REC_MARK, 1010, 2, 1ull, evt__zigzag(2));  /* clamped */
+    expect(&f->tr.recs[4], EVT_REC_MARK, 2000, 2, 1ull, evt__zigzag(3));
+    assert_int_equal(tc_count(&f->tr, EVT_REC_THREAD), 1);
+}
+
+/* Meta records: strings (with their bytes), process, clock, in the meta
+ * chunk, which a commit writes before the thread chunks encoded earlier. */
+static void test_meta_first(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {raw(500, EVT_REC_MARK, 0, 1, 1)};
+    evt__enc_events(f->enc, &f->th, ev, 1);
+    evt__enc_thread_end(f->enc, &f->th);
+    evt__enc_string(f->enc, 600, 1, "hello, wörld");
+    evt__enc_process(f->enc, 600, 99, 1);
+    evt__enc_clock(f->enc, 600);
+    decode(f);
+    assert_int_equal(f->tr.chunks, 2);
+    const struct tc_rec *r = f->tr.recs;
+    assert_int_equal(r[0].thread, EVT_THREAD_META);
+    assert_int_equal(r[0].type, EVT_REC_STRING);
+    assert_string_equal(r[0].str, "hello, wörld");
+    expect(&r[1], EVT_REC_PROCESS, 600, 2, 99ull, 1ull);
+    assert_int_equal(r[2].type, EVT_REC_CLOCK);
+    assert_int_equal(r[2].f[0], 0);
+    assert_int_equal(r[2].f[1], 1000000000ull);
+    assert_int_equal(r[3].thread, 3);
+    assert_string_equal(tc_string(&f->tr, 1), "hello, wörld");
+}
+
+/* The CRC covers the payload: one flipped bit is caught. */
+static void test_crc(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {raw(500, EVT_REC_MARK, 0, 1, 1)};
+    evt__enc_events(f->enc, &f->th, ev, 1);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    tc_free(&f->tr);
+    f->sink.data[f->sink.len - 1] ^= 0x10;
+    assert_int_equal(tc_decode(&f->tr, f->sink.data, f->sink.len), -1);
+    assert_non_null(strstr(f->tr.error, "CRC"));
+}
+
+/* A huge batch is cut into chunks of a few MiB, and nothing is lost. */
+static void test_big_batch_splits(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 400000;
+    struct evt__raw *ev = malloc(n * sizeof *ev);
+    for (size_t i = 0; i < n; i++)
+        ev[i] = raw(1000 + i * 1000000, EVT_REC_COUNTER, 0, UINT64_MAX / 3 + i, 1);
+    evt__enc_events(f->enc, &f->th, ev, n);
+    evt__enc_thread_end(f->enc, &f->th);
+    free(ev);
+    decode(f);
+    assert_true(f->tr.chunks >= 2);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_COUNTER), n);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_THREAD), 1);
+    assert_int_equal(f->tr.recs[f->tr.n - 1].ts, 1000 + (n - 1) * 1000000);
+    assert_int_equal(evt__enc_records(f->enc), n);
+}
+
+/* A failing sink: the error comes back, then sticks. */
+static int failing_sink(void *ctx, const void *data, size_t len)
+{
+    return -28;   /* ENOSPC */
+}
+
+static void test_sink_error(void **state)
+{
+    struct fixture *f = *state;
+    evt__enc *e = evt__enc_new(failing_sink, NULL, &f->clock);
+    evt__enc_file_header(e, 1, 0, 0);
+    assert_int_equal(evt__enc_commit(e), -28);
+    evt__enc_string(e, 1, 1, "x");
+    assert_int_equal(evt__enc_commit(e), -28);
+    evt__enc_free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watcher_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loop_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_pair_and_clamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_batch_splits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sink_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,271 @@
+/* test_export.c -- Chrome trace JSON: parse it back and check it. */
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "evt_export.h"
+#include "evtrace.h"
+#include "trace_gen.h"
+
+#define T0 5000000000ull
+#define NASTY "he said \"hi\"\\\n\ttab \xc3\xa9"
+
+static void build(struct tg *g)
+{
+    tg_init(g, 321, T0);
+    tg_chunk(g, EVT_THREAD_META, T0);
+    tg_string(g, T0, 1, "srv");
+    tg_string(g, T0, 2, NASTY);
+    tg_string(g, T0, 3, "read");
+    tg_string(g, T0, 4, "process");
+    tg_string(g, T0, 5, "GET /");
+    tg_string(g, T0, 6, "queue");
+    tg_ev(g, &(struct evt_event){ .ts = T0, .type = EVT_REC_PROCESS, .val = 321, .id = 1 });
+    tg_ev(g, &(struct evt_event){ .ts = T0, .type = EVT_REC_THREAD, .thread = 0, .arg = 321, .id = 1 });
+    tg_chunk(g, 0, T0 + 1000);
+    tg_watcher(g, T0 + 1000, 1, EVT_KIND_IO, 7, 2, 1);
+    tg_watcher(g, T0 + 1000, 2, EVT_KIND_TIMER, -1, 0, 1);
+    tg_simple(g, EVT_REC_LOOP_BEGIN, T0 + 1000, 1);
+    tg_simple(g, EVT_REC_POLL_BEGIN, T0 + 1100, 1);
+    tg_simple(g, EVT_REC_POLL_END, T0 + 1234567, 1);          /* ts 1234.567 us */
+    tg_cb_begin(g, T0 + 1234600, 1, 1);
+    tg_req(g, EVT_REC_REQ_BEGIN, T0 + 1234700, 7, 5);
+    tg_req(g, EVT_REC_REQ_PHASE, T0 + 1234800, 7, 3);
+    tg_req(g, EVT_REC_REQ_BEGIN, T0 + 1234850, 8, 5);
+    tg_req(g, EVT_REC_REQ_PHASE, T0 + 1234900, 7, 4);
+    tg_sample(g, EVT_REC_COUNTER, T0 + 1235000, 6, -3);
+    tg_sample(g, EVT_REC_MARK, T0 + 1235001, 6, 9);
+    tg_req(g, EVT_REC_REQ_END, T0 + 1236000, 7, 200);
+    tg_simple(g, EVT_REC_CB_END, T0 + 1236001, 1);
+    tg_cb_begin(g, T0 + 1237000, 2, 256);                     /* never ends */
+    tg_lost(g, T0 + 1238000, 17, 500);
+    tg_finish(g);
+}
+
+struct mem {
+    char *buf;
+    size_t len, cap, calls, max_write;
+    int fail_at; /* calls: return -EIO on this call (1-based), 0 = never */
+};
+
+static int mem_sink(void *ctx, const void *data, size_t len)
+{
+    struct mem *m = ctx;
+    m->calls++;
+    if (m->fail_at && (int)m->calls == m->fail_at)
+        return -EIO;
+    if (len > m->max_write)
+        m->max_write = len;
+    if (!m->buf && m->cap == SIZE_MAX) /* counting only */
+        return (m->len += len, 0);
+    if (m->len + len + 1 > m->cap) {
+        m->cap = (m->len + len + 1) * 2;
+        m->buf = realloc(m->buf, m->cap);
+    }
+    memcpy(m->buf + m->len, data, len);
+    m->len += len;
+    m->buf[m->len] = '\0';
+    return 0;
+}
+
+static json_t *export_json(struct tg *g, int want_rc, struct mem *out)
+{
+    evt_reader *r;
+    assert_int_equal(evt_reader_open_mem(&r, g->buf, g->len), 0);
+    assert_int_equal(evt_export_chrome(r, mem_sink, out), want_rc);
+    evt_reader_close(r);
+    json_error_t err;
+    json_t *j = json_loads(out->buf, 0, &err);
+    if (!j)
+        fail_msg("bad JSON (%s, line %d): %s", err.text, err.line, out->buf);
+    return j;
+}
+
+static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* Index of the first event matching ph (and name, id if not NULL) at or after from. */
+static long find(json_t *evs, size_t from, const char *ph, const char *name, const char *id)
+{
+    for (size_t i = from; i < json_array_size(evs); i++) {
+        json_t *e = json_array_get(evs, i);
+        if (strcmp(sget(e, "ph"), ph) == 0 && (!name || (sget(e, "name") && !strcmp(sget(e, "name"), name))) &&
+            (!id || (sget(e, "id") && !strcmp(sget(e, "id"), id))))
+            return (long)i;
+    }
+    return -1;
+}
+
+static size_t count_ph(json_t *evs, const char *ph)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(evs); i++)
+        n += strcmp(sget(json_array_get(evs, i), "ph"), ph) == 0;
+    return n;
+}
+
+static void structure_and_counts(void **state)
+{
+    struct tg g;
+    build(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    assert_true(json_is_array(evs));
+    assert_int_equal(count_ph(evs, "B"), 4);       /* iteration, poll, 2 callbacks */
+    assert_int_equal(count_ph(evs, "E"), 4);       /* ... all closed */
+    assert_int_equal(count_ph(evs, "b"), 4);       /* 2 requests, 2 phases */
+    assert_int_equal(count_ph(evs, "e"), 4);
+    assert_int_equal(count_ph(evs, "C"), 4);       /* 3 in-flight + 1 counter */
+    assert_int_equal(count_ph(evs, "i"), 2);       /* mark, lost */
+    assert_int_equal(count_ph(evs, "M"), 2);       /* process_name, thread_name */
+    long pm = find(evs, 0, "M", "process_name", NULL);
+    assert_string_equal(sget(json_object_get(json_array_get(evs, pm), "args"), "name"), "srv");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, pm), "pid")), 321);
+    json_t *other = json_object_get(j, "otherData");
+    assert_true(json_is_false(json_object_get(other, "damaged")));
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
+static void timestamps_keep_fraction(void **state)
+{
+    struct tg g;
+    build(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    long pe = find(evs, 0, "E", NULL, NULL); /* the poll's end comes first */
+    assert_true(pe >= 0);
+    assert_non_null(strstr(out.buf, "\"ts\":1234.567"));
+    double ts = json_number_value(json_object_get(json_array_get(evs, pe), "ts"));
+    assert_true(ts > 1234.5669 && ts < 1234.5671);
+    long lb = find(evs, 0, "B", "iteration", NULL);
+    assert_true(json_number_value(json_object_get(json_array_get(evs, lb), "ts")) == 1.0);
+    /* per thread, B/E events are in time order */
+    double last = -1;
+    for (size_t i = 0; i < json_array_size(evs); i++) {
+        json_t *e = json_array_get(evs, i);
+        if (strcmp(sget(e, "ph"), "B") && strcmp(sget(e, "ph"), "E"))
+            continue;
+        double t = json_number_value(json_object_get(e, "ts"));
+        assert_true(t >= last);
+        last = t;
+    }
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
+static void requests_phases_names(void **state)
+{
+    struct tg g;
+    build(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    long rb = find(evs, 0, "b", "GET /", "0x7");
+    long p1b = find(evs, 0, "b", "read", "0x7");
+    long p1e = find(evs, 0, "e", "read", "0x7");
+    long p2b = find(evs, 0, "b", "process", "0x7");
+    long p2e = find(evs, 0, "e", "process", "0x7");
+    long re = find(evs, 0, "e", "GET /", "0x7");
+    assert_true(rb >= 0 && rb < p1b && p1b < p1e && p1e < p2b && p2b < p2e && p2e < re);
+    json_t *end = json_array_get(evs, re);
+    assert_string_equal(sget(end, "cat"), "request");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(end, "args"), "status")), 200);
+    /* request 8 never ended: closed at the end, unfinished */
+    long e8 = find(evs, 0, "e", "GET /", "0x8");
+    assert_true(e8 > re);
+    assert_true(json_is_true(json_object_get(json_object_get(json_array_get(evs, e8), "args"), "unfinished")));
+    /* in flight: 1, 2, then 1 */
+    long c = find(evs, 0, "C", "requests in flight", NULL);
+    long c2 = find(evs, (size_t)c + 1, "C", "requests in flight", NULL);
+    long c3 = find(evs, (size_t)c2 + 1, "C", "requests in flight", NULL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(evs, c3), "args"), "requests")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(evs, c2), "args"), "requests")),
+                     2);
+    /* the callback's name went through escaping and came back intact */
+    long cb = find(evs, 0, "B", NASTY, NULL);
+    assert_true(cb >= 0);
+    assert_string_equal(sget(json_array_get(evs, cb), "cat"), "io");
+    long timer = find(evs, 0, "B", "timer #2", NULL);
+    assert_true(timer > cb);
+    long counter = find(evs, 0, "C", "queue", NULL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(evs, counter), "args"), "value")),
+                     -3);
+    long lost = find(evs, 0, "i", "lost events", NULL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(evs, lost), "args"), "count")),
+                     17);
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
+static void damaged_still_valid(void **state)
+{
+    struct tg g;
+    build(&g);
+    g.len -= 3;
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, EVT_ETRUNC, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    assert_int_equal(count_ph(evs, "B"), 0); /* the damaged chunk delivered nothing */
+    assert_int_equal(count_ph(evs, "M"), 2);
+    json_t *other = json_object_get(j, "otherData");
+    assert_true(json_is_true(json_object_get(other, "damaged")));
+    assert_non_null(strstr(sget(other, "error"), "truncated"));
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
+/* Output goes out in bounded pieces as it is made (it streams), and the
+ * sink's error stops the export. */
+static void streams_and_fails(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    g.no_expect = 1;
+    uint64_t ts = 0;
+    for (int c = 0; c < 20; c++) {
+        tg_chunk(&g, 0, ts);
+        for (int i = 0; i < 5000; i++, ts += 1000) {
+            tg_cb_begin(&g, ts, 1, 0);
+            tg_simple(&g, EVT_REC_CB_END, ts + 500, 1);
+        }
+    }
+    tg_finish(&g);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), 0);
+    struct mem count = { .cap = SIZE_MAX };
+    assert_int_equal(evt_export_chrome(r, mem_sink, &count), 0);
+    assert_true(count.len > 10 * 1000 * 1000);   /* 200k events of ~60 bytes */
+    assert_true(count.max_write <= 65536);
+    assert_true(count.calls >= count.len / 65536);
+    struct mem failing = { .cap = SIZE_MAX, .fail_at = 3 };
+    assert_int_equal(evt_export_chrome(r, mem_sink, &failing), -EIO);
+    assert_int_equal(failing.calls, 3);           /* stopped at the first error */
+    evt_reader_close(r);
+    tg_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(structure_and_counts),
+        cmocka_unit_test(timestamps_keep_fraction),
+        cmocka_unit_test(requests_phases_names),
+        cmocka_unit_test(damaged_still_valid),
+        cmocka_unit_test(streams_and_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,439 @@
+/* test_model.c -- pairing records into spans, requests, series. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "evt_model.h"
+#include "evtrace.h"
+#include "trace_gen.h"
+
+static int load(struct tg *g, struct evt_model *m)
+{
+    evt_reader *r;
+    assert_int_equal(evt_reader_open_mem(&r, g->buf, g->len), 0);
+    int rc = evt_model_load(m, r, NULL, NULL);
+    evt_reader_close(r);
+    return rc;
+}
+
+static void spans_pair_and_nest(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 100, 1);
+    tg_simple(&g, EVT_REC_POLL_BEGIN, 110, 1);
+    tg_simple(&g, EVT_REC_POLL_END, 200, 1);
+    tg_cb_begin(&g, 210, 1, 1);
+    tg_cb_begin(&g, 220, 2, 2);       /* nested: ev_run inside a callback */
+    tg_simple(&g, EVT_REC_CB_END, 230, 2);
+    tg_simple(&g, EVT_REC_CB_END, 300, 1);
+    tg_simple(&g, EVT_REC_LOOP_END, 310, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.events, 8);
+    assert_int_equal(m.t_min, 100);
+    assert_int_equal(m.t_max, 310);
+    assert_int_equal(m.n_iterations, 1);
+    assert_true(m.iterations[0].t0 == 100 && m.iterations[0].t1 == 310 && m.iterations[0].complete);
+    assert_int_equal(m.iterations[0].loop, 1);
+    assert_int_equal(m.n_polls, 1);
+    assert_true(m.polls[0].t0 == 110 && m.polls[0].t1 == 200 && m.polls[0].complete);
+    assert_int_equal(m.n_callbacks, 2);
+    assert_true(m.callbacks[0].t0 == 210 && m.callbacks[0].t1 == 300 && m.callbacks[0].depth == 0);
+    assert_true(m.callbacks[1].t0 == 220 && m.callbacks[1].t1 == 230 && m.callbacks[1].depth == 1);
+    assert_int_equal(m.callbacks[1].watcher, 2);
+    assert_int_equal(m.callbacks[1].revents, 2);
+    assert_true(m.callbacks[0].complete && m.callbacks[1].complete);
+    assert_int_equal(m.orphans, 0);
+    assert_int_equal(m.damaged, 0);
+    assert_string_equal(m.error, "");
+    assert_int_equal(m.n_threads, 1);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void unmatched_records(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_simple(&g, EVT_REC_CB_END, 100, 5);      /* orphan */
+    tg_simple(&g, EVT_REC_LOOP_END, 105, 1);    /* orphan */
+    tg_cb_begin(&g, 110, 1, 0);
+    tg_cb_begin(&g, 120, 2, 0);
+    tg_simple(&g, EVT_REC_CB_END, 150, 1);      /* closes 1; 2 ends with it, unfinished */
+    tg_cb_begin(&g, 160, 3, 0);                 /* never ends */
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 170, 1);  /* never ends */
+    tg_sample(&g, EVT_REC_MARK, 500, 0, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 2);
+    assert_int_equal(m.n_callbacks, 3);
+    assert_true(m.callbacks[0].t1 == 150 && m.callbacks[0].complete);
+    assert_true(m.callbacks[1].t1 == 150 && !m.callbacks[1].complete);
+    assert_true(m.callbacks[2].t1 == 500 && !m.callbacks[2].complete); /* t_max */
+    assert_true(m.n_iterations == 1 && m.iterations[0].t1 == 500 && !m.iterations[0].complete);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* Two threads serve interleaved requests; their chunks come out of time
+ * order in the file. */
+static void requests_and_phases(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 1, 1000);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 1000, 7, 1);
+    tg_req(&g, EVT_REC_REQ_PHASE, 1100, 7, 2);
+    tg_req(&g, EVT_REC_REQ_PHASE, 1500, 8, 3); /* request 8 is on thread 0 */
+    tg_req(&g, EVT_REC_REQ_END, 2000, 7, 200);
+    tg_req(&g, EVT_REC_REQ_PHASE, 2100, 99, 3); /* orphan */
+    tg_chunk(&g, 0, 500);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 500, 8, 1);
+    tg_req(&g, EVT_REC_REQ_PHASE, 600, 8, 2);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 3000, 9, 4); /* never ends */
+    tg_req(&g, EVT_REC_REQ_END, 3500, 8, 500);
+    tg_chunk(&g, EVT_THREAD_META, 0);           /* strings after their use */
+    tg_string(&g, 0, 1, "GET /");
+    tg_string(&g, 0, 2, "read");
+    tg_string(&g, 0, 3, "process");
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 1);
+    assert_int_equal(m.n_requests, 3);
+    const struct evt_m_request *a = &m.requests[0], *b = &m.requests[1], *c = &m.requests[2];
+    assert_true(a->id == 8 && a->t0 == 500 && a->t1 == 3500 && a->complete && a->status == 500);
+    assert_true(b->id == 7 && b->t0 == 1000 && b->t1 == 2000 && b->complete && b->status == 200);
+    assert_true(c->id == 9 && c->t0 == 3000 && c->t1 == 3500 && !c->complete);
+    assert_string_equal(a->name, "GET /");
+    assert_string_equal(c->name, "");
+    assert_int_equal(a->thread, 0);
+    assert_int_equal(b->thread, 1);
+    assert_int_equal(m.n_phases, 3);
+    assert_int_equal(a->phase_count, 2);
+    assert_int_equal(b->phase_count, 1);
+    assert_int_equal(c->phase_count, 0);
+    const struct evt_m_phase *pa = &m.phases[a->phase_first], *pb = &m.phases[b->phase_first];
+    assert_true(pa[0].t0 == 600 && !strcmp(pa[0].name, "read"));
+    assert_true(pa[1].t0 == 1500 && !strcmp(pa[1].name, "process"));
+    assert_true(pb[0].t0 == 1100 && !strcmp(pb[0].name, "read"));
+    assert_int_equal(a->phase_first + 2, b->phase_first); /* laid out in request order */
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void request_id_reused_while_live(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 100, 1, 0);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 200, 1, 0); /* the first one's end was lost */
+    tg_req(&g, EVT_REC_REQ_END, 300, 1, 0);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_requests, 2);
+    assert_true(m.requests[0].t1 == 200 && !m.requests[0].complete);
+    assert_true(m.requests[1].t1 == 300 && m.requests[1].complete);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void concurrency_series(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 100, 1, 0);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 150, 2, 0);
+    tg_req(&g, EVT_REC_REQ_END, 200, 1, 0);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 200, 3, 0);  /* back to back with 1: no step */
+    tg_req(&g, EVT_REC_REQ_END, 250, 3, 0);
+    tg_req(&g, EVT_REC_REQ_END, 300, 2, 0);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 400, 4, 0);
+    tg_req(&g, EVT_REC_REQ_END, 400, 4, 0);    /* zero length: no step */
+    tg_req(&g, EVT_REC_REQ_BEGIN, 500, 5, 0);  /* still open at the end */
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    static const struct evt_m_step want[] = { { 100, 1 }, { 150, 2 }, { 250, 1 }, { 300, 0 }, { 500, 1 } };
+    assert_int_equal(m.n_concurrency, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(m.concurrency[i].ts, want[i].ts);
+        assert_int_equal(m.concurrency[i].value, want[i].value);
+    }
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* Arrays come out sorted by t0 whatever the chunk order, for a few threads
+ * (the merge) and for many (the fallback). */
+static void check_sorted(const struct evt_model *m)
+{
+    for (size_t i = 1; i < m->n_iterations; i++)
+        assert_true(m->iterations[i - 1].t0 <= m->iterations[i].t0);
+    for (size_t i = 1; i < m->n_callbacks; i++)
+        assert_true(m->callbacks[i - 1].t0 <= m->callbacks[i].t0);
+    for (size_t i = 1; i < m->n_requests; i++)
+        assert_true(m->requests[i - 1].t0 <= m->requests[i].t0);
+    for (size_t i = 1; i < m->n_counters; i++)
+        assert_true(m->counters[i - 1].ts <= m->counters[i].ts);
+}
+
+static void sorted_across_threads(void **state)
+{
+    for (uint32_t threads = 2; threads <= 40; threads += 38) {
+        struct tg g;
+        tg_init(&g, 1, 0);
+        for (int chunk = 0; chunk < 6; chunk++)
+            for (uint32_t t = 0; t < threads; t++) {
+                uint64_t base = 1000 + (uint64_t)chunk * 10000000 + (threads - t) * 7;
+                tg_chunk(&g, t, base);
+                for (uint64_t i = 0; i < 10; i++) {
+                    uint64_t ts = base + i * 1000 * threads + t;
+                    tg_simple(&g, EVT_REC_LOOP_BEGIN, ts, 1);
+                    tg_cb_begin(&g, ts + 1, 1, 0);
+                    tg_req(&g, EVT_REC_REQ_BEGIN, ts + 2, ((uint64_t)t << 32) | (uint64_t)(chunk * 10 + i), 0);
+                    tg_sample(&g, EVT_REC_COUNTER, ts + 3, 0, (int64_t)i);
+                    tg_simple(&g, EVT_REC_CB_END, ts + 4, 1);
+                    tg_simple(&g, EVT_REC_LOOP_END, ts + 5, 1);
+                }
+            }
+        tg_finish(&g);
+        struct evt_model m;
+        assert_int_equal(load(&g, &m), 0);
+        size_t n = (size_t)threads * 60;
+        assert_int_equal(m.n_iterations, n);
+        assert_int_equal(m.n_callbacks, n);
+        assert_int_equal(m.n_requests, n);
+        assert_int_equal(m.n_counters, n);
+        assert_int_equal(m.n_threads, threads);
+        check_sorted(&m);
+        uint64_t sum = 0; /* nothing lost or duplicated in the shuffle */
+        for (size_t i = 0; i < n; i++)
+            sum += m.callbacks[i].t0 - m.iterations[i].t0;
+        assert_int_equal(sum, n);
+        evt_model_free(&m);
+        tg_free(&g);
+    }
+}
+
+static void watchers_threads_process(void **state)
+{
+    struct tg g;
+    tg_init(&g, 77, 0);
+    tg_chunk(&g, EVT_THREAD_META, 10);
+    tg_string(&g, 10, 1, "accept");
+    tg_string(&g, 10, 2, "server");
+    tg_string(&g, 10, 3, "worker");
+    tg_ev(&g, &(struct evt_event){ .ts = 10, .type = EVT_REC_PROCESS, .val = 1234, .id = 2 });
+    tg_ev(&g, &(struct evt_event){ .ts = 10, .type = EVT_REC_THREAD, .thread = 1, .arg = 1240, .id = 3 });
+    tg_chunk(&g, 0, 20);
+    tg_watcher(&g, 20, 1, EVT_KIND_IO, 5, 1, 1);
+    tg_watcher(&g, 20, 2, EVT_KIND_IO, 7, 0, 1);
+    tg_watcher(&g, 20, 3, EVT_KIND_TIMER, -1, 0, 1);
+    tg_watcher(&g, 20, 4, EVT_KIND_SIGNAL, 15, 0, 1);
+    tg_watcher(&g, 20, 5, EVT_KIND_ASYNC, -1, 42, 1); /* name id without a string */
+    tg_cb_begin(&g, 30, 9, 0);                         /* never defined */
+    tg_simple(&g, EVT_REC_CB_END, 40, 9);
+    tg_chunk(&g, 1, 50);
+    tg_simple(&g, EVT_REC_WSTART, 50, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.pid, 1234);
+    assert_string_equal(m.process_name, "server");
+    assert_int_equal(m.n_watchers, 10);
+    assert_string_equal(m.watchers[1].name, "accept");
+    assert_string_equal(m.watchers[2].name, "io fd 7");
+    assert_string_equal(m.watchers[3].name, "timer #3");
+    assert_string_equal(m.watchers[4].name, "signal 15");
+    assert_string_equal(m.watchers[5].name, "async #5");
+    assert_string_equal(m.watchers[9].name, "watcher #9");
+    assert_non_null(m.watchers[0].name);
+    assert_non_null(m.watchers[6].name);
+    assert_int_equal(m.watchers[2].fd, 7);
+    assert_int_equal(m.watchers[2].kind, EVT_KIND_IO);
+    assert_int_equal(m.watchers[1].loop, 1);
+    assert_int_equal(m.callbacks[0].watcher, 9);
+    assert_int_equal(m.n_threads, 2);
+    assert_true(m.threads[0].index == 0 && !strcmp(m.threads[0].name, ""));
+    assert_true(m.threads[1].index == 1 && m.threads[1].tid == 1240 && !strcmp(m.threads[1].name, "worker"));
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void samples_and_lost(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 0);
+    tg_string(&g, 0, 1, "queue");
+    tg_chunk(&g, 0, 1000);
+    tg_sample(&g, EVT_REC_COUNTER, 1000, 1, -5);
+    tg_sample(&g, EVT_REC_MARK, 1100, 1, INT64_MIN);
+    tg_lost(&g, 5000, 10, 3000);
+    tg_lost(&g, 6000, 5, 9000); /* span reaches before the trace */
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_true(m.n_counters == 1 && m.counters[0].value == -5 && !strcmp(m.counters[0].name, "queue"));
+    assert_true(m.n_marks == 1 && m.marks[0].value == INT64_MIN && m.marks[0].ts == 1100);
+    assert_int_equal(m.lost, 15);
+    assert_int_equal(m.n_lost_ranges, 2);
+    assert_true(m.lost_ranges[0].t0 == 0 && m.lost_ranges[0].t1 == 6000 && m.lost_ranges[0].count == 5);
+    assert_true(m.lost_ranges[1].t0 == 2000 && m.lost_ranges[1].t1 == 5000);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void damaged_keeps_prefix(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_cb_begin(&g, 100, 1, 0);
+    tg_simple(&g, EVT_REC_CB_END, 200, 1);
+    tg_chunk(&g, 0, 300);
+    tg_cb_begin(&g, 300, 1, 0);
+    tg_simple(&g, EVT_REC_CB_END, 400, 1);
+    tg_finish(&g);
+    g.len -= 2; /* cut into the second chunk */
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), EVT_ETRUNC);
+    assert_int_equal(m.damaged, 1);
+    assert_non_null(strstr(m.error, "truncated"));
+    assert_int_equal(m.n_callbacks, 1);
+    assert_int_equal(m.events, 2);
+    assert_int_equal(m.t_max, 200);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void stalls_by_threshold(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 0);
+    uint64_t ts = 0;
+    static const uint64_t dur[] = { 50, 100, 99, 1000, 100 };
+    for (size_t i = 0; i < 5; i++) {
+        tg_cb_begin(&g, ts, 1, 0);
+        tg_simple(&g, EVT_REC_CB_END, ts + dur[i], 1);
+        ts += 2000;
+    }
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    const struct evt_m_callback **st;
+    size_t n = evt_model_stalls(&m, 100, &st);
+    assert_int_equal(n, 3);
+    assert_int_equal(st[0]->t0, 2000);
+    assert_int_equal(st[1]->t0, 6000);
+    assert_int_equal(st[2]->t0, 8000);
+    free(st);
+    assert_int_equal(evt_model_stalls(&m, 1001, &st), 0);
+    assert_null(st);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void progress_fn(void *ctx, size_t done, size_t total)
+{
+    size_t *p = ctx; /* p[0] calls, p[1] last done, p[2] total */
+    assert_true(done >= p[1]);
+    assert_true(done <= total);
+    p[0]++;
+    p[1] = done;
+    p[2] = total;
+}
+
+static void progress_and_file(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    g.no_expect = 1;
+    uint64_t ts = 0;
+    for (int c = 0; c < 60; c++) { /* ~3 MB */
+        tg_chunk(&g, 0, ts);
+        for (int i = 0; i < 10000; i++, ts += 100000) {
+            tg_cb_begin(&g, ts, 1, 0);
+            tg_simple(&g, EVT_REC_CB_END, ts + 50000, 1);
+        }
+    }
+    tg_finish(&g);
+    char path[64];
+    assert_int_equal(tg_write_tmp(g.buf, g.len, path, sizeof path), 0);
+    struct evt_model m;
+    size_t p[3] = { 0 };
+    assert_int_equal(evt_model_load_file(&m, path, progress_fn, p), 0);
+    unlink(path);
+    assert_true(p[0] >= 3);
+    assert_int_equal(p[1], g.len);
+    assert_int_equal(p[2], g.len);
+    assert_int_equal(m.n_callbacks, 600000);
+    assert_int_equal(m.file_bytes, g.len);
+    evt_model_free(&m);
+    assert_int_equal(evt_model_load_file(&m, "/nonexistent/x.evtrace", NULL, NULL), -ENOENT);
+    assert_int_equal(m.n_callbacks, 0);
+    assert_null(m.priv_);
+    tg_free(&g);
+}
+
+static void empty_trace(void **state)
+{
+    struct tg g;
+    tg_init(&g, 9, 12345);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.events, 0);
+    assert_int_equal(m.t_min, 12345);
+    assert_int_equal(m.t_max, 12345);
+    assert_int_equal(m.pid, 9);
+    assert_string_equal(m.process_name, "");
+    assert_int_equal(m.n_concurrency, 0);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+static void kind_names(void **state)
+{
+    assert_string_equal(evt_kind_name(EVT_KIND_IO), "io");
+    assert_string_equal(evt_kind_name(EVT_KIND_TIMER), "timer");
+    assert_string_equal(evt_kind_name(EVT_KIND_ASYNC), "async");
+    assert_string_equal(evt_kind_name(EVT_KIND_COUNT), "unknown");
+    assert_string_equal(evt_kind_name(-1), "unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(spans_pair_and_nest),
+        cmocka_unit_test(unmatched_records),
+        cmocka_unit_test(requests_and_phases),
+        cmocka_unit_test(request_id_reused_while_live),
+        cmocka_unit_test(concurrency_series),
+        cmocka_unit_test(sorted_across_threads),
+        cmocka_unit_test(watchers_threads_process),
+        cmocka_unit_test(samples_and_lost),
+        cmocka_unit_test(damaged_keeps_prefix),
+        cmocka_unit_test(stalls_by_threshold),
+        cmocka_unit_test(progress_and_file),
+        cmocka_unit_test(empty_trace),
+        cmocka_unit_test(kind_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,452 @@
+/* test_reader.c -- the reader: round trips, forward compatibility, damage. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "evt_reader.h"
+#include "evtrace.h"
+#include "trace_gen.h"
+
+#define T0 1000000000ull
+
+/* A trace with every record kind, on a meta chunk and two threads, with
+ * values at the edges of their ranges. */
+static void build_full(struct tg *g)
+{
+    tg_init(g, 4242, T0);
+    tg_chunk(g, EVT_THREAD_META, T0);
+    tg_string(g, T0, 1, "hello");
+    tg_string(g, T0 + 1, 2, "GET /");
+    tg_string(g, T0 + 1, 3, "read");
+    tg_ev(g, &(struct evt_event){ .ts = T0 + 2, .type = EVT_REC_PROCESS, .val = 4242, .id = 1 });
+    tg_ev(g, &(struct evt_event){ .ts = T0 + 2, .type = EVT_REC_THREAD, .thread = 0, .arg = 4242, .id = 1 });
+    tg_ev(g, &(struct evt_event){ .ts = T0 + 2, .type = EVT_REC_THREAD, .thread = 1, .arg = 4243, .id = 3 });
+    tg_ev(g, &(struct evt_event){ .ts = T0 + 3, .type = EVT_REC_CLOCK, .kind = 1, .val = 3000000000ull,
+                                  .val2 = UINT64_MAX });
+    tg_chunk(g, 0, T0 + 10);
+    tg_watcher(g, T0 + 10, 1, EVT_KIND_IO, 7, 2, 1);
+    tg_watcher(g, T0 + 10, 2, EVT_KIND_SIGNAL, -1, 0, 1);
+    tg_watcher(g, T0 + 10, 3, EVT_KIND_TIMER, INT32_MIN, 0, UINT32_MAX);
+    tg_simple(g, EVT_REC_WSTART, T0 + 11, 1);
+    tg_simple(g, EVT_REC_LOOP_BEGIN, T0 + 12, 1);
+    tg_simple(g, EVT_REC_POLL_BEGIN, T0 + 13, 1);
+    tg_simple(g, EVT_REC_POLL_END, T0 + 1000013, 1);
+    tg_cb_begin(g, T0 + 1000020, 1, UINT32_MAX);
+    tg_req(g, EVT_REC_REQ_BEGIN, T0 + 1000021, UINT64_MAX, 2);
+    tg_req(g, EVT_REC_REQ_PHASE, T0 + 1000021, UINT64_MAX, 3); /* dt = 0 */
+    tg_sample(g, EVT_REC_COUNTER, T0 + 1000030, 2, INT64_MIN);
+    tg_sample(g, EVT_REC_MARK, T0 + 1000031, 3, -1);
+    tg_sample(g, EVT_REC_MARK, T0 + 1000032, 3, INT64_MAX);
+    tg_req(g, EVT_REC_REQ_END, T0 + 1000040, UINT64_MAX, 404);
+    tg_simple(g, EVT_REC_CB_END, T0 + 1000050, 1);
+    tg_simple(g, EVT_REC_WSTOP, T0 + 1000051, 1);
+    tg_simple(g, EVT_REC_LOOP_END, T0 + 1000060, 1);
+    tg_chunk(g, 1, T0 + 5);
+    tg_lost(g, T0 + 5000000000ull, 123456789, 4000000000ull);
+    tg_simple(g, EVT_REC_LOOP_BEGIN, T0 + 5000000001ull, 2);
+    tg_finish(g);
+}
+
+static void assert_events_eq(const struct evt_event *got, size_t n_got, const struct evt_event *want, size_t n_want)
+{
+    assert_int_equal(n_got, n_want);
+    for (size_t i = 0; i < n_got; i++) {
+        if (!tg_event_eq(&got[i], &want[i]))
+            fail_msg("event %zu differs: type %02x/%02x ts %llu/%llu", i, got[i].type, want[i].type,
+                     (unsigned long long)got[i].ts, (unsigned long long)want[i].ts);
+    }
+}
+
+static void roundtrip_every_kind(void **state)
+{
+    struct tg g;
+    build_full(&g);
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
+    assert_events_eq(evs, n, g.expect, g.n_expect);
+    assert_string_equal(evt_reader_error(r), "");
+    assert_int_equal(evt_reader_pid(r), 4242);
+    assert_int_equal(evt_reader_start_ns(r), T0);
+    assert_int_equal(evt_reader_size(r), g.len);
+    assert_string_equal(evt_reader_string(r, 1), "hello");
+    assert_string_equal(evt_reader_string(r, 2), "GET /");
+    assert_null(evt_reader_string(r, 4));
+    assert_null(evt_reader_string(r, 1u << 30));
+    size_t events = 0; /* definitions excluded */
+    for (size_t i = 0; i < g.n_expect; i++)
+        events += evt_reader_is_event(g.expect[i].type);
+    assert_int_equal(evt_reader_events(r), events);
+    assert_int_equal(events, 16);
+    /* a second walk sees the same */
+    free(evs);
+    evs = NULL;
+    evt_reader_close(r);
+    assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
+    assert_events_eq(evs, n, g.expect, g.n_expect);
+    free(evs);
+    evt_reader_close(r);
+    tg_free(&g);
+}
+
+/* A newer writer may append fields and add types: an old reader skips
+ * what it does not know and still delivers the rest intact. */
+static void forward_compatible(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, T0);
+    tg_chunk(&g, 0, T0);
+    static const uint8_t extra[] = { 0x05, 0xff, 0x7f, 0x00, 0x81, 0x01 };
+    tg_unknown(&g, 0x7e, T0 + 5, extra, sizeof extra);
+    tg_ev_extra(&g, &(struct evt_event){ .ts = T0 + 7, .type = EVT_REC_CB_BEGIN, .id = 3, .arg = 1 }, extra,
+                sizeof extra);
+    tg_unknown(&g, 0xff, T0 + 9, NULL, 0);
+    tg_ev_extra(&g, &(struct evt_event){ .ts = T0 + 11, .type = EVT_REC_REQ_END, .val = 9, .arg = 200 }, extra, 1);
+    tg_simple(&g, EVT_REC_CB_END, T0 + 12, 3);
+    tg_finish(&g);
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
+    assert_events_eq(evs, n, g.expect, g.n_expect);
+    assert_int_equal(n, 3);
+    assert_int_equal(evs[0].ts, T0 + 7); /* unknown records still advance time */
+    assert_int_equal(evs[1].ts, T0 + 11);
+    free(evs);
+    evt_reader_close(r);
+    tg_free(&g);
+}
+
+static void invalid_utf8_is_replaced(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, T0);
+    tg_chunk(&g, EVT_THREAD_META, T0);
+    tg_string(&g, T0, 1, "ok \xc3\xa9 \xff\xfe end \xe2\x82");
+    tg_finish(&g);
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
+    assert_string_equal(evt_reader_string(r, 1), "ok \xc3\xa9 ?? end ??");
+    free(evs);
+    evt_reader_close(r);
+    tg_free(&g);
+}
+
+static int stop_at_three(void *ctx, const struct evt_event *ev)
+{
+    return ++*(int *)ctx == 3 ? 77 : 0;
+}
+
+static void callback_stops_walk(void **state)
+{
+    struct tg g;
+    build_full(&g);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), 0);
+    int calls = 0;
+    assert_int_equal(evt_reader_each(r, stop_at_three, &calls), 77);
+    assert_int_equal(calls, 3);
+    evt_reader_close(r);
+    tg_free(&g);
+}
+
+/* ---- damage ------------------------------------------------------------ */
+
+static int is_prefix(const struct evt_event *got, size_t n, const struct evt_event *want, size_t n_want)
+{
+    if (n > n_want)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!tg_event_eq(&got[i], &want[i]))
+            return 0;
+    return 1;
+}
+
+/* A trace of several chunks; chunk_end[i] = file offset after chunk i and
+ * chunk_events[i] = records delivered up to there. */
+struct multi {
+    struct tg g;
+    size_t chunk_end[16], chunk_events[16], n_chunks;
+};
+
+static void build_multi(struct multi *m)
+{
+    struct tg *g = &m->g;
+    build_full(g);
+    /* re-walk to find chunk boundaries */
+    size_t off = EVT_FILE_HEADER_SIZE;
+    m->n_chunks = 0;
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    while (off < g->len) {
+        off += EVT_CHUNK_HEADER_SIZE + evt__get_u32(g->buf + off + 4);
+        assert_int_equal(tg_read(g->buf, off, &r, &evs, &n), 0);
+        m->chunk_end[m->n_chunks] = off;
+        m->chunk_events[m->n_chunks++] = n;
+        free(evs);
+        evt_reader_close(r);
+    }
+    assert_int_equal(m->n_chunks, 3);
+}
+
+static void cut_at_every_byte(void **state)
+{
+    struct multi m;
+    build_multi(&m);
+    for (size_t cut = 0; cut < m.g.len; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exact size: ASan catches overreads */
+        memcpy(copy, m.g.buf, cut);
+        evt_reader *r;
+        struct evt_event *evs;
+        size_t n;
+        int rc = tg_read(copy, cut, &r, &evs, &n);
+        if (cut < EVT_FILE_HEADER_SIZE) {
+            assert_int_equal(rc, cut == 0 ? EVT_EFORMAT : EVT_ETRUNC);
+            assert_null(r);
+        } else {
+            size_t whole = 0, k = 0; /* records of the chunks that fit entirely */
+            for (; k < m.n_chunks && m.chunk_end[k] <= cut; k++)
+                whole = m.chunk_events[k];
+            int boundary = cut == EVT_FILE_HEADER_SIZE || (k > 0 && m.chunk_end[k - 1] == cut);
+            assert_int_equal(rc, boundary ? 0 : EVT_ETRUNC);
+            assert_int_equal(n, whole);
+            assert_true(is_prefix(evs, n, m.g.expect, m.g.n_expect));
+            if (!boundary) {
+                assert_non_null(strstr(evt_reader_error(r), "truncated"));
+                assert_true(evt_reader_error_offset(r) == (k ? m.chunk_end[k - 1] : EVT_FILE_HEADER_SIZE));
+            }
+            evt_reader_close(r);
+        }
+        free(evs);
+        free(copy);
+    }
+    tg_free(&m.g);
+}
+
+/* Bytes a flip may hit: everything but the fields no checksum covers (the
+ * file header's pid/flags/start_ns and each chunk header's thread and
+ * first_ts). Damage there goes unnoticed by design of the format: see
+ * docs/FORMAT.md. */
+static int protected_byte(const struct multi *m, size_t off)
+{
+    if (off < EVT_FILE_HEADER_SIZE) /* magic, major, header_size; a newer minor is fine */
+        return off < 16 && off != 10 && off != 11;
+    size_t start = EVT_FILE_HEADER_SIZE;
+    for (size_t k = 0; k < m->n_chunks; start = m->chunk_end[k++])
+        if (off >= start && off < start + EVT_CHUNK_HEADER_SIZE)
+            return (off - start) < 8 || ((off - start) >= 12 && (off - start) < 16);
+    return 1;
+}
+
+static void random_corruption(void **state)
+{
+    struct multi m;
+    build_multi(&m);
+    int detected = 0;
+    for (unsigned seed = 1; seed <= 500; seed++) {
+        srand(seed);
+        uint8_t *copy = malloc(m.g.len);
+        memcpy(copy, m.g.buf, m.g.len);
+        int flips = 1 + rand() % 4;
+        size_t used[4];
+        for (int i = 0; i < flips;) {
+            size_t off = (size_t)rand() % m.g.len;
+            int again = 0;
+            for (int j = 0; j < i; j++)
+                again |= used[j] == off;
+            if (again || !protected_byte(&m, off))
+                continue;
+            copy[off] ^= (uint8_t)(1 + rand() % 255);
+            used[i++] = off;
+        }
+        evt_reader *r;
+        struct evt_event *evs;
+        size_t n;
+        int rc = tg_read(copy, m.g.len, &r, &evs, &n);
+        if (r) {
+            assert_true(is_prefix(evs, n, m.g.expect, m.g.n_expect));
+            if (rc != 0)
+                assert_true(strlen(evt_reader_error(r)) > 0);
+            evt_reader_close(r);
+        }
+        detected += rc != 0;
+        free(evs);
+        free(copy);
+    }
+    assert_int_equal(detected, 500); /* every flip of a protected byte is caught */
+    tg_free(&m.g);
+}
+
+/* Finds "want" in the reader's message after damage at one spot. */
+static void expect_damage(struct tg *g, int want_rc, const char *want_msg, size_t want_off)
+{
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    assert_int_equal(tg_read(g->buf, g->len, &r, &evs, &n), want_rc);
+    if (!strstr(evt_reader_error(r), want_msg))
+        fail_msg("message '%s' lacks '%s'", evt_reader_error(r), want_msg);
+    assert_int_equal(evt_reader_error_offset(r), want_off);
+    free(evs);
+    evt_reader_close(r);
+}
+
+static void damage_messages(void **state)
+{
+    struct multi m;
+    build_multi(&m);
+    size_t c1 = m.chunk_end[0]; /* second chunk's header */
+    char msg[128];
+
+    m.g.buf[c1 + EVT_CHUNK_HEADER_SIZE + 3] ^= 0x40;
+    snprintf(msg, sizeof msg, "offset %zu: chunk CRC mismatch", c1);
+    expect_damage(&m.g, EVT_EFORMAT, msg, c1);
+    m.g.buf[c1 + EVT_CHUNK_HEADER_SIZE + 3] ^= 0x40;
+
+    m.g.buf[c1] ^= 1;
+    snprintf(msg, sizeof msg, "offset %zu: bad chunk magic", c1);
+    expect_damage(&m.g, EVT_EFORMAT, msg, c1);
+    m.g.buf[c1] ^= 1;
+
+    uint8_t saved[4];
+    memcpy(saved, m.g.buf + c1 + 4, 4);
+    evt__put_u32(m.g.buf + c1 + 4, EVT_CHUNK_MAX_PAYLOAD + 1);
+    expect_damage(&m.g, EVT_EFORMAT, "exceeds the limit", c1);
+    evt__put_u32(m.g.buf + c1 + 4, 1u << 20);
+    expect_damage(&m.g, EVT_ETRUNC, "truncated: chunk at offset", c1);
+    memcpy(m.g.buf + c1 + 4, saved, 4);
+    tg_free(&m.g);
+}
+
+/* A record whose fields run past its length, or whose length runs past
+ * the chunk, is damage even though the CRC is right. */
+static void record_overruns(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, T0);
+    tg_chunk(&g, 0, T0);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, T0 + 1, 1);
+    size_t rec = g.len;
+    static const uint8_t cb_short[] = { EVT_REC_CB_BEGIN, 2, 0, 5 }; /* dt, watcher; revents missing */
+    tg_raw(&g, cb_short, sizeof cb_short);
+    tg_finish(&g);
+    expect_damage(&g, EVT_EFORMAT, "fields overrun", rec);
+    tg_free(&g);
+
+    tg_init(&g, 1, T0);
+    tg_chunk(&g, 0, T0);
+    rec = g.len;
+    static const uint8_t too_long[] = { EVT_REC_LOOP_END, 9, 0, 1 };
+    tg_raw(&g, too_long, sizeof too_long);
+    tg_finish(&g);
+    expect_damage(&g, EVT_EFORMAT, "overruns its chunk", rec);
+    tg_free(&g);
+
+    tg_init(&g, 1, T0);
+    tg_chunk(&g, 0, T0);
+    rec = g.len;
+    static const uint8_t big_id[] = { EVT_REC_LOOP_END, 7, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }; /* > u32 */
+    tg_raw(&g, big_id, sizeof big_id);
+    tg_finish(&g);
+    expect_damage(&g, EVT_EFORMAT, "out of range", rec);
+    tg_free(&g);
+}
+
+static void header_errors(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, T0);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), 0); /* header only: an empty trace */
+    struct evt_event *evs;
+    size_t n;
+    evt_reader_close(r);
+    assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
+    assert_int_equal(n, 0);
+    evt_reader_close(r);
+    free(evs);
+
+    evt__put_u16(g.buf + 8, EVT_VERSION_MAJOR + 1);
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_EVERSION);
+    evt__put_u16(g.buf + 8, EVT_VERSION_MAJOR);
+    evt__put_u16(g.buf + 10, EVT_VERSION_MINOR + 5); /* newer minor: fine */
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), 0);
+    evt_reader_close(r);
+    evt__put_u32(g.buf + 12, 16);
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_EFORMAT);
+    evt__put_u32(g.buf + 12, 64);
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_ETRUNC);
+    g.buf[0] = 'X';
+    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_EFORMAT);
+    assert_null(r);
+    tg_free(&g);
+}
+
+static void file_errors(void **state)
+{
+    evt_reader *r;
+    assert_int_equal(evt_reader_open(&r, "/nonexistent/evtrace/x.evtrace"), -ENOENT);
+    assert_null(r);
+    assert_int_equal(evt_reader_open(&r, "/tmp"), -EISDIR);
+    char path[64];
+    assert_int_equal(tg_write_tmp("", 0, path, sizeof path), 0);
+    assert_int_equal(evt_reader_open(&r, path), EVT_EFORMAT);
+    unlink(path);
+    assert_int_equal(tg_write_tmp("EVTRACE\0\1\0", 10, path, sizeof path), 0);
+    assert_int_equal(evt_reader_open(&r, path), EVT_ETRUNC);
+    unlink(path);
+    assert_int_equal(tg_write_tmp("hello world, this is not a trace file at all", 44, path, sizeof path), 0);
+    assert_int_equal(evt_reader_open(&r, path), EVT_EFORMAT);
+    unlink(path);
+}
+
+static void file_roundtrip(void **state)
+{
+    struct tg g;
+    build_full(&g);
+    char path[64];
+    assert_int_equal(tg_write_tmp(g.buf, g.len, path, sizeof path), 0);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open(&r, path), 0);
+    unlink(path); /* the mapping stays valid */
+    assert_int_equal(evt_reader_size(r), g.len);
+    struct evt_event *evs;
+    size_t n;
+    evt_reader *rm;
+    assert_int_equal(tg_read(g.buf, g.len, &rm, &evs, &n), 0);
+    evt_reader_close(rm);
+    free(evs);
+    assert_int_equal(evt_reader_each(r, stop_at_three, &(int){ 0 }), 77);
+    evt_reader_close(r);
+    tg_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(roundtrip_every_kind),
+        cmocka_unit_test(forward_compatible),
+        cmocka_unit_test(invalid_utf8_is_replaced),
+        cmocka_unit_test(callback_stops_walk),
+        cmocka_unit_test(cut_at_every_byte),
+        cmocka_unit_test(random_corruption),
+        cmocka_unit_test(damage_messages),
+        cmocka_unit_test(record_overruns),
+        cmocka_unit_test(header_errors),
+        cmocka_unit_test(file_errors),
+        cmocka_unit_test(file_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,501 @@
+/* test_record.c -- `evtrace record` and the LD_PRELOAD shim, end to end.
+ *
+ * The programs under test are plain libev programs that know nothing of
+ * evtrace (plain_server.c, trap_probe.c). Each test runs one untraced and
+ * traced, compares what the program did (server replies, probe output,
+ * environment), and reads the trace back with the model to check what was
+ * recorded: lanes per connection, a write callback per request, every
+ * watcher kind, no double-recorded start or stop. Paths of the programs
+ * come from CMake (EVTRACE_BIN, PLAIN_SERVER, TRAP_PROBE).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "evt_model.h"
+#include "evt_reader.h"
+
+#define REPLIES_MAX (64 * 1024)
+
+/* ---- processes -------------------------------------------------------------- */
+
+struct proc {
+    pid_t pid;
+    int out, err;     /* read ends of the child's stdout and stderr */
+};
+
+static void proc_start(struct proc *p, char *const argv[])
+{
+    int o[2], e[2];
+    assert_int_equal(pipe2(o, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(e, O_CLOEXEC), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        execv(argv[0], argv);
+        _exit(126);
+    }
+    close(o[1]);
+    close(e[1]);
+    p->out = o[0];
+    p->err = e[0];
+}
+
+/* Reads fd to EOF (at most cap - 1 bytes kept); returns the length. */
+static size_t slurp(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    ssize_t n;
+    char sink[4096];
+    while ((n = read(fd, len < cap - 1 ? buf + len : sink, len < cap - 1 ? cap - 1 - len : sizeof sink)) > 0 ||
+           (n < 0 && errno == EINTR))
+        if (n > 0 && len < cap - 1)
+            len += (size_t)n;
+    buf[len] = '\0';
+    return len;
+}
+
+/* Waits for p, collects its stderr into err (may be NULL); returns the raw
+ * wait status. */
+static int proc_wait(struct proc *p, char *err, size_t cap)
+{
+    char tmp[8192];
+    slurp(p->err, err ? err : tmp, err ? cap : sizeof tmp);
+    int status = -1;
+    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    close(p->out);
+    close(p->err);
+    return status;
+}
+
+static int exit_code(int status)
+{
+    return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+/* Runs argv to the end; its stdout into out, stderr into err. Returns the exit code. */
+static int run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap)
+{
+    struct proc p;
+    proc_start(&p, argv);
+    slurp(p.out, out, out_cap);
+    return exit_code(proc_wait(&p, err, err_cap));
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The server's "port N" line. */
+static int read_port(int fd)
+{
+    char line[64];
+    size_t len = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (len < sizeof line - 1 && poll(&pfd, 1, 10000) == 1 && read(fd, line + len, 1) == 1)
+        if (line[len++] == '\n')
+            break;
+    line[len] = '\0';
+    int port = 0;
+    assert_int_equal(sscanf(line, "port %d", &port), 1);
+    return port;
+}
+
+/* The program record started (record's only child). */
+static pid_t child_of(pid_t parent)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
+    FILE *f = fopen(path, "r");
+    int pid = -1;
+    for (int i = 0; f && i < 100 && fscanf(f, "%d", &pid) != 1; i++) {
+        fclose(f);
+        usleep(10000);
+        f = fopen(path, "r");
+    }
+    if (f)
+        fclose(f);
+    return pid;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        continue;
+}
+
+/* ---- the client: blocking sockets ------------------------------------------- */
+
+static int client_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Sends one request and appends the whole reply (headers + body) to out. */
+static void client_request(int fd, const char *path, char *out, size_t *len)
+{
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t start = *len, body = 0;
+    long clen = -1;
+    while (clen < 0 || *len - body < (size_t)clen) {
+        assert_true(*len < REPLIES_MAX - 1);
+        ssize_t r = read(fd, out + *len, REPLIES_MAX - 1 - *len);
+        assert_true(r > 0);
+        *len += (size_t)r;
+        out[*len] = '\0';
+        char *end = strstr(out + start, "\r\n\r\n");
+        if (clen < 0 && end) {
+            assert_int_equal(sscanf(strstr(out + start, "Content-Length:"), "Content-Length: %ld", &clen), 1);
+            body = (size_t)(end + 4 - out);
+        }
+    }
+}
+
+/* conns connections, reqs requests on each, interleaved so that the
+ * connections' lifetimes overlap; all replies appended to out. */
+static size_t client_session(int port, int conns, int reqs, char *out)
+{
+    int fds[16];
+    size_t len = 0;
+    assert_true(conns <= 16);
+    for (int c = 0; c < conns; c++)
+        fds[c] = client_connect(port);
+    for (int r = 0; r < reqs; r++)
+        for (int c = 0; c < conns; c++) {
+            char path[64];
+            snprintf(path, sizeof path, "/conn%d/req%d", c, r);
+            client_request(fds[c], path, out, &len);
+        }
+    for (int c = 0; c < conns; c++)
+        close(fds[c]);
+    return len;
+}
+
+/* One more connection saying QUIT: the server closes it and returns from main. */
+static void client_quit(int port)
+{
+    int fd = client_connect(port);
+    char c;
+    assert_int_equal(write(fd, "QUIT\r\n\r\n", 8), 8);
+    assert_int_equal(read(fd, &c, 1), 0);
+    close(fd);
+}
+
+/* ---- trace checks ------------------------------------------------------------- */
+
+static char g_trace[256];   /* per test: the -o path (unlinked in teardown) */
+
+static int setup_trace(void **state)
+{
+    snprintf(g_trace, sizeof g_trace, "/tmp/test_record.%d.evtrace", (int)getpid());
+    unlink(g_trace);
+    return 0;
+}
+
+static int teardown_trace(void **state)
+{
+    unlink(g_trace);
+    return 0;
+}
+
+/* Callbacks of io watchers whose revents include ev. */
+static size_t io_callbacks(const struct evt_model *m, int ev)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_callbacks; i++) {
+        const struct evt_m_callback *c = &m->callbacks[i];
+        n += c->watcher < m->n_watchers && m->watchers[c->watcher].kind == EVT_KIND_IO && (c->revents & ev);
+    }
+    return n;
+}
+
+static size_t complete_requests(const struct evt_model *m, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_requests; i++)
+        n += m->requests[i].complete && strcmp(m->requests[i].name, name) == 0;
+    return n;
+}
+
+/* ---- plain_server -------------------------------------------------------------- */
+
+static char *g_replies_plain, *g_replies_traced;
+
+static size_t serve_untraced(int conns, int reqs, char *out)
+{
+    struct proc p;
+    char *argv[] = {PLAIN_SERVER, NULL};
+    proc_start(&p, argv);
+    size_t len = client_session(read_port(p.out), conns, reqs, out);
+    kill(p.pid, SIGTERM);
+    assert_int_equal(exit_code(proc_wait(&p, NULL, 0)), 128 + SIGTERM);
+    return len;
+}
+
+/* Replies are byte-identical with and without the preload; the trace has
+ * one lane per connection (all ended by close) and one write callback per
+ * request. The server returns from main (QUIT): atexit wrote the trace. */
+static void test_server_traced_like_untraced(void **state)
+{
+    enum { CONNS = 4, REQS = 5 };
+    size_t plain = serve_untraced(CONNS, REQS, g_replies_plain);
+    struct proc p;
+    char *argv[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", PLAIN_SERVER, NULL};
+    proc_start(&p, argv);
+    int port = read_port(p.out);
+    size_t traced = client_session(port, CONNS, REQS, g_replies_traced);
+    client_quit(port);
+    char err[4096];
+    assert_int_equal(exit_code(proc_wait(&p, err, sizeof err)), 0);
+    assert_non_null(strstr(err, "trace written to"));
+    assert_int_equal(plain, traced);
+    assert_memory_equal(g_replies_plain, g_replies_traced, plain);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    assert_int_equal(m.n_requests, CONNS + 1);              /* + the QUIT connection */
+    assert_int_equal(complete_requests(&m, "conn"), CONNS + 1);
+    assert_int_equal(io_callbacks(&m, EV_WRITE), CONNS * REQS);
+    assert_true(io_callbacks(&m, EV_READ) >= CONNS * REQS + CONNS + 1);   /* + accepts */
+    assert_true(m.n_iterations > 0 && m.n_polls > 0);
+    assert_int_equal(m.lost, 0);
+    evt_model_free(&m);
+}
+
+/* Shutdown by signal, with and without the program's own handler, and by
+ * SIGKILL after the work: the trace holds everything that was flushed. */
+static void server_killed(const char *handler_arg, int sig, int expect_code)
+{
+    enum { CONNS = 3, REQS = 3 };
+    struct proc p;
+    char *argv[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", PLAIN_SERVER, (char *)handler_arg, NULL};
+    proc_start(&p, argv);
+    client_session(read_port(p.out), CONNS, REQS, g_replies_traced);
+    sleep_ms(400);   /* closes handled; several flush intervals (50 ms) pass */
+    kill(sig == SIGKILL ? child_of(p.pid) : p.pid, sig);   /* record forwards SIGTERM */
+    assert_int_equal(exit_code(proc_wait(&p, NULL, 0)), expect_code);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    assert_int_equal(m.n_requests, CONNS);
+    assert_int_equal(complete_requests(&m, "conn"), CONNS);
+    assert_int_equal(io_callbacks(&m, EV_WRITE), CONNS * REQS);
+    evt_model_free(&m);
+}
+
+static void test_server_sigterm_default(void **state) { server_killed(NULL, SIGTERM, 128 + SIGTERM); }
+static void test_server_sigterm_handler(void **state) { server_killed("--sigterm-handler", SIGTERM, 0); }
+static void test_server_sigkill(void **state) { server_killed(NULL, SIGKILL, 128 + SIGKILL); }
+
+/* A handler that sleeps 150 ms is reported as a stall. */
+static void test_stall_summary(void **state)
+{
+    struct proc p;
+    char *argv[] = {EVTRACE_BIN, "record", "--stall-ms", "120", "-o", g_trace, "--", PLAIN_SERVER, NULL};
+    proc_start(&p, argv);
+    int port = read_port(p.out);
+    int fd = client_connect(port);
+    size_t len = 0;
+    client_request(fd, "/fast", g_replies_traced, &len);
+    client_request(fd, "/slow", g_replies_traced, &len);
+    close(fd);
+    client_quit(port);
+    char err[4096];
+    assert_int_equal(exit_code(proc_wait(&p, err, sizeof err)), 0);
+    assert_non_null(strstr(err, "1 stall >= 120 ms: 1"));   /* 150.x ms */
+}
+
+/* ---- trap_probe ------------------------------------------------------------------ */
+
+struct start_check {
+    uint8_t active[4096];   /* by watcher id */
+    int bad;
+};
+
+/* A WSTART on an active watcher or a WSTOP on an inactive one would be a
+ * double recording (ev_timer_again starting through ev_timer_start...). A
+ * WATCHER record redefines the id (address reused): state starts over. */
+static int check_starts(void *ctx, const struct evt_event *ev)
+{
+    struct start_check *c = ctx;
+    if (ev->id >= sizeof c->active)
+        return 0;
+    if (ev->type == EVT_REC_WATCHER)
+        c->active[ev->id] = 0;
+    else if (ev->type == EVT_REC_WSTART)
+        c->bad += c->active[ev->id]++ != 0;
+    else if (ev->type == EVT_REC_WSTOP)
+        c->bad += c->active[ev->id]-- != 1;
+    if (c->bad && (ev->type == EVT_REC_WSTART || ev->type == EVT_REC_WSTOP))
+        c->active[ev->id] = ev->type == EVT_REC_WSTART;
+    return 0;
+}
+
+static void check_kinds(const struct evt_model *m)
+{
+    int defined[EVT_KIND_COUNT] = {0}, called[EVT_KIND_COUNT] = {0};
+    for (size_t i = 1; i < m->n_watchers; i++)
+        defined[m->watchers[i].kind]++;
+    for (size_t i = 0; i < m->n_callbacks; i++)
+        called[m->watchers[m->callbacks[i].watcher].kind]++;
+    for (int k = EVT_KIND_IO; k < EVT_KIND_COUNT; k++) {
+        assert_true(defined[k] > 0);
+        if (k != EVT_KIND_FORK)   /* its callback runs in the (untraced) child */
+            assert_true(called[k] > 0);
+    }
+}
+
+static void test_trap_probe_identical(void **state)
+{
+    static char plain[16384], traced[16384], err[4096];
+    char *argv_plain[] = {TRAP_PROBE, NULL};
+    char *argv_traced[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", TRAP_PROBE, NULL};
+    assert_int_equal(run(argv_plain, plain, sizeof plain, NULL, 0), 0);
+    assert_int_equal(run(argv_traced, traced, sizeof traced, err, sizeof err), 0);
+    assert_true(count_lines(plain) > 20);
+    assert_string_equal(plain, traced);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    check_kinds(&m);
+    assert_true(m.n_threads >= 5);   /* main + four loop threads */
+    evt_model_free(&m);
+    evt_reader *r;
+    struct start_check c = {{0}, 0};
+    assert_int_equal(evt_reader_open(&r, g_trace), 0);
+    assert_int_equal(evt_reader_each(r, check_starts, &c), 0);
+    evt_reader_close(r);
+    assert_int_equal(c.bad, 0);
+}
+
+/* The program sees the environment it would see untraced: no LD_PRELOAD,
+ * no EVTRACE_* variables. */
+static void test_environment_untouched(void **state)
+{
+    static char plain[65536], traced[65536];
+    char *argv_plain[] = {"/usr/bin/env", NULL};
+    char *argv_traced[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", "/usr/bin/env", NULL};
+    assert_int_equal(run(argv_plain, plain, sizeof plain, NULL, 0), 0);
+    assert_int_equal(run(argv_traced, traced, sizeof traced, NULL, 0), 0);
+    assert_string_equal(plain, traced);
+}
+
+/* exec'd children are traced only with --follow-exec. */
+static void test_follow_exec(void **state)
+{
+    static char out[16384], err[4096];
+    char *no[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", "/bin/sh", "-c", "exec " TRAP_PROBE, NULL};
+    char *yes[] = {EVTRACE_BIN, "record", "--follow-exec", "-o", g_trace, "--",
+                   "/bin/sh", "-c", "exec " TRAP_PROBE, NULL};
+    assert_int_equal(run(no, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(err, "never loaded libev"));
+    assert_int_equal(access(g_trace, F_OK), -1);
+    assert_int_equal(run(yes, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(err, "trace written to"));
+    assert_int_equal(access(g_trace, F_OK), 0);
+}
+
+/* ---- error paths ------------------------------------------------------------------- */
+
+static void expect(char *const argv[], int code, const char *needle, int lines)
+{
+    static char out[8192], err[8192];
+    assert_int_equal(run(argv, out, sizeof out, err, sizeof err), code);
+    if (needle)
+        assert_non_null(strstr(err, needle));
+    if (lines >= 0)
+        assert_int_equal(count_lines(err), lines);
+}
+
+static void test_errors(void **state)
+{
+    expect((char *[]){EVTRACE_BIN, "record", "--", "/nonexistent/prog", NULL}, 127, "command not found", 1);
+    expect((char *[]){EVTRACE_BIN, "record", "--bogus", "--", "/bin/true", NULL}, 2, "unknown option", 1);
+    expect((char *[]){EVTRACE_BIN, "record", NULL}, 2, "no program", 1);
+    expect((char *[]){EVTRACE_BIN, "record", "--stall-ms", "soon", "/bin/true", NULL}, 2, "--stall-ms", 1);
+    expect((char *[]){EVTRACE_BIN, "record", "-o", g_trace, "--", "/bin/true", NULL}, 0,
+           "never loaded libev", 1);
+    assert_int_equal(access(g_trace, F_OK), -1);
+    expect((char *[]){EVTRACE_BIN, "record", "-o", g_trace, "--", "/bin/sh", "-c", "exit 3", NULL}, 3, NULL, -1);
+    expect((char *[]){EVTRACE_BIN, "record", "-o", g_trace, "--", "/bin/sh", "-c", "kill -TERM $$", NULL},
+           128 + SIGTERM, NULL, -1);
+}
+
+/* Without -o: NAME.PID.evtrace in the current directory, path printed. */
+static void test_default_output(void **state)
+{
+    static char out[16384], err[4096];
+    char *argv[] = {"/bin/sh", "-c", "cd /tmp && exec " EVTRACE_BIN " record -- " TRAP_PROBE, NULL};
+    assert_int_equal(run(argv, out, sizeof out, err, sizeof err), 0);
+    char *at = strstr(err, "trace written to /tmp/trap_probe.");
+    assert_non_null(at);
+    char path[256];
+    assert_int_equal(sscanf(at, "trace written to %255s", path), 1);
+    assert_non_null(strstr(path, ".evtrace"));
+    assert_int_equal(access(path, R_OK), 0);
+    unlink(path);
+}
+
+/* $EVTRACE_PRELOAD overrides where the library is looked for. */
+static void test_preload_override(void **state)
+{
+    expect((char *[]){"/usr/bin/env", "EVTRACE_PRELOAD=/nonexistent/lib.so", EVTRACE_BIN, "record", "--",
+                      "/bin/true", NULL},
+           1, "cannot find", 1);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    g_replies_plain = calloc(1, REPLIES_MAX);
+    g_replies_traced = calloc(1, REPLIES_MAX);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_server_traced_like_untraced, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_server_sigterm_default, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_server_sigterm_handler, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_server_sigkill, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_stall_summary, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_trap_probe_identical, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_default_output, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_preload_override, setup_trace, teardown_trace),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(g_replies_plain);
+    free(g_replies_traced);
+    return rc;
+}

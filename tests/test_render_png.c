@@ -1,0 +1,314 @@
+/* test_render_png.c -- the exported picture, checked pixel by pixel.
+ *
+ * A small model with known content (an idle poll, a callback, a stall,
+ * three requests with phases, two overlapping) is drawn through the same
+ * evv_draw the window uses, onto a software surface. At chosen points the
+ * pixel must be the phase colour of the request that is there, the
+ * watcher's colour, the idle hatch, the stall band blended over the
+ * background, or plain background where nothing is. Then the real PNG
+ * round trip (IMG_SavePNG, IMG_Load) must give the same pixels, and the
+ * evview program must exit 2 on bad arguments and unreadable files.
+ */
+#include <SDL.h>
+#include <SDL_image.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "evtrace.h"
+#include "evv_axis.h"
+#include "evv_export.h"
+#include "evv_geom.h"
+#include "evv_style.h"
+#include "evv_synth.h"
+
+#define MS 1000000ull
+#define T0 7000000000000ull
+#define W 1000
+#define H 600
+
+static const char *const ph_a[] = { "read", "process", "respond" };
+static const char *const ph_b[] = { "accept", "read" };
+static const char *const ph_c[] = { "process" };
+
+struct fixture {
+    struct evt_model m;
+    struct evv_scene s;
+    struct evv_viewport vp;
+    struct evv_geom g;
+    uint32_t w_tick;   /* watcher ids */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    struct evv_synth b;
+    evv_synth_init(&b);
+    evv_synth_thread(&b, 0, 99, "main");
+    f->w_tick = evv_synth_watcher(&b, "on_tick", EVT_KIND_TIMER, -1, 0);
+    uint32_t blk = evv_synth_watcher(&b, "on_block", EVT_KIND_IO, 4, 0);
+    evv_synth_poll(&b, 0, T0 + 10 * MS, T0 + 40 * MS);
+    evv_synth_callback(&b, 0, f->w_tick, T0 + 40 * MS, T0 + 45 * MS);
+    evv_synth_callback(&b, 0, blk, T0 + 120 * MS, T0 + 270 * MS);   /* 150 ms: a stall */
+    uint64_t pa[] = { T0 + 5 * MS, T0 + 20 * MS, T0 + 80 * MS };
+    uint64_t pb[] = { T0 + 30 * MS, T0 + 35 * MS };
+    uint64_t pc[] = { T0 + 100 * MS };
+    evv_synth_request(&b, 1, "a", 0, T0 + 5 * MS, T0 + 95 * MS, ph_a, pa, 3);
+    evv_synth_request(&b, 2, "b", 0, T0 + 30 * MS, T0 + 60 * MS, ph_b, pb, 2);
+    evv_synth_request(&b, 3, "c", 0, T0 + 100 * MS, T0 + 110 * MS, ph_c, pc, 1);
+    assert_int_equal(evv_synth_finish(&b), 0);
+    f->m = b.m;
+    assert_int_equal(evv_scene_build(&f->s, &f->m, "/tmp/known.evtrace", 100 * MS), 0);
+    /* origin = first event = request a at T0 + 5 ms; show 0..300 ms after it */
+    evv_export_viewport(&f->vp, &f->s, W, H, 0, 300.0 * MS);
+    evv_geom_layout(&f->g, &f->s, W, H, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    evv_scene_free(&f->s);
+    evv_synth_free(&f->m);
+    free(f);
+    return 0;
+}
+
+static uint32_t px(SDL_Surface *s, int x, int y)
+{
+    const uint8_t *row = (const uint8_t *)s->pixels + y * s->pitch;
+    return ((const uint32_t *)row)[x] & 0xFFFFFFu;
+}
+
+/* Window x of an absolute time, nudged to avoid tick grid lines. */
+static int xat(const struct fixture *f, uint64_t t_abs)
+{
+    double t = (double)(t_abs - f->m.t_min);
+    int x = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, t));
+    double step = evv_axis_step(f->vp.ns_per_px, 90);
+    double tx = evv_viewport_t(&f->vp, x - f->g.plot.x);
+    if (fabs(fmod(tx, step)) < 2 * f->vp.ns_per_px || fabs(fmod(tx, step) - step) < 2 * f->vp.ns_per_px)
+        x += 3;
+    return x;
+}
+
+static int row_y(const struct fixture *f, int row)
+{
+    return f->g.req.y + row * f->g.row_h + f->g.row_h / 2 - 2;
+}
+
+static int near(uint32_t a, uint32_t b, int tol)
+{
+    for (int sh = 0; sh < 24; sh += 8)
+        if (abs((int)(a >> sh & 0xff) - (int)(b >> sh & 0xff)) > tol)
+            return 0;
+    return 1;
+}
+
+static uint32_t blend(uint32_t bg, uint32_t fg, int a)
+{
+    uint32_t out = 0;
+    for (int sh = 0; sh < 24; sh += 8) {
+        int c = ((int)(fg >> sh & 0xff) * a + (int)(bg >> sh & 0xff) * (255 - a)) / 255;
+        out |= (uint32_t)c << sh;
+    }
+    return out;
+}
+
+static SDL_Surface *render(struct fixture *f, const struct evv_ui *ui)
+{
+    char err[256] = "";
+    SDL_Surface *s = evv_export_surface(&f->s, &f->vp, ui, W, H, err, sizeof err);
+    if (!s)
+        fail_msg("export: %s", err);
+    return s;
+}
+
+static void test_phase_colours_where_requests_are(void **state)
+{
+    struct fixture *f = *state;
+    SDL_Surface *s = render(f, NULL);
+    assert_int_equal(f->s.n_rows, 2);
+    /* request a (row 0): read 5-20 ms, process 20-80, respond 80-95 */
+    assert_int_equal(px(s, xat(f, T0 + 17 * MS), row_y(f, 0)), evv_phase_rgb("read"));
+    assert_int_equal(px(s, xat(f, T0 + 50 * MS), row_y(f, 0)), evv_phase_rgb("process"));
+    assert_int_equal(px(s, xat(f, T0 + 90 * MS), row_y(f, 0)), evv_phase_rgb("respond"));
+    /* request b overlaps a: row 1; accept 30-35, read 35-60 */
+    assert_int_equal(px(s, xat(f, T0 + 55 * MS), row_y(f, 1)), evv_phase_rgb("read"));
+    /* request c after a ends: back in row 0 */
+    assert_int_equal(px(s, xat(f, T0 + 108 * MS), row_y(f, 0)), evv_phase_rgb("process"));
+    /* nothing: row 1 after b, and before anything began */
+    assert_int_equal(px(s, xat(f, T0 + 75 * MS), row_y(f, 1)), EVV_RGB_BG);
+    assert_int_equal(px(s, xat(f, T0 + 300 * MS), row_y(f, 0)), EVV_RGB_BG);
+    SDL_FreeSurface(s);
+}
+
+static void test_loop_lane_idle_busy_and_stall(void **state)
+{
+    struct fixture *f = *state;
+    SDL_Surface *s = render(f, NULL);
+    int ly = f->g.loop_y + f->g.loop_h / 2;
+    /* the callback of on_tick in its watcher colour */
+    assert_int_equal(px(s, xat(f, T0 + 43 * MS), ly), evv_watcher_rgb("on_tick"));
+    /* the poll: idle fill and hatch lines alternate along a row of pixels */
+    int idle = 0, hatch = 0, x0 = xat(f, T0 + 25 * MS);
+    for (int x = x0; x < x0 + 12; x++) {
+        uint32_t c = px(s, x, ly + 3);
+        idle += c == EVV_RGB_IDLE, hatch += c == EVV_RGB_IDLE_HATCH;
+        assert_true(c == EVV_RGB_IDLE || c == EVV_RGB_IDLE_HATCH);
+    }
+    assert_true(idle > 0 && hatch > 0);
+    /* the stall: a red band over empty request rows, translucent */
+    uint32_t band = px(s, xat(f, T0 + 200 * MS), row_y(f, 1));
+    assert_true(near(band, blend(EVV_RGB_BG, EVV_RGB_STALL, 46), 3));
+    assert_true(band != EVV_RGB_BG);
+    /* and its label "stall 150 ms in on_block" exists: dark red text pixels
+     * right of the band's start, in the in-flight lane */
+    int red = 0;
+    for (int x = xat(f, T0 + 120 * MS); x < xat(f, T0 + 120 * MS) + 120; x++)
+        for (int y = f->g.conc.y; y < f->g.conc.y + 20; y++)
+            red += near(px(s, x, y), EVV_RGB_STALL, 40);
+    assert_true(red > 20);
+    SDL_FreeSurface(s);
+}
+
+static void test_concurrency_graph(void **state)
+{
+    struct fixture *f = *state;
+    SDL_Surface *s = render(f, NULL);
+    int base = f->g.conc.y + f->g.conc.h - 3, top = f->g.conc.y + 8;
+    assert_int_equal(px(s, xat(f, T0 + 40 * MS), base), EVV_RGB_CONC);  /* 2 in flight (max) */
+    assert_int_equal(px(s, xat(f, T0 + 40 * MS), top), EVV_RGB_CONC);
+    assert_int_equal(px(s, xat(f, T0 + 70 * MS), base), EVV_RGB_CONC);  /* 1: half height */
+    assert_int_equal(px(s, xat(f, T0 + 70 * MS), top), EVV_RGB_BG);
+    assert_int_equal(px(s, xat(f, T0 + 98 * MS), base), EVV_RGB_BG);    /* none */
+    SDL_FreeSurface(s);
+}
+
+static void test_selection_and_damage_banner(void **state)
+{
+    struct fixture *f = *state;
+    struct evv_ui ui;
+    evv_ui_init(&ui);
+    ui.selected = 1;   /* request b (model order: a, b, c) */
+    struct evv_ui before = ui;
+    struct evv_viewport vp_before = f->vp;
+    SDL_Surface *s = render(f, &ui);
+    assert_memory_equal(&ui, &before, sizeof ui);          /* drawing changes nothing */
+    assert_memory_equal(&f->vp, &vp_before, sizeof f->vp);
+    int x0 = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, (double)(T0 + 30 * MS - f->m.t_min)));
+    assert_int_equal(px(s, x0 - 1, row_y(f, 1)), EVV_RGB_SELECT);   /* outline */
+    SDL_FreeSurface(s);
+    f->m.damaged = 1;
+    snprintf(f->m.error, sizeof f->m.error, "truncated: test");
+    s = render(f, NULL);
+    struct evv_geom g;
+    evv_geom_layout(&g, &f->s, W, H, 0);
+    assert_true(g.banner.h > 0);
+    assert_int_equal(px(s, W - 3, g.banner.y + g.banner.h / 2), EVV_RGB_BANNER);
+    f->m.damaged = 0;
+    SDL_FreeSurface(s);
+}
+
+static void test_png_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    char path[64], err[256];
+    snprintf(path, sizeof path, "/tmp/evv_test_%d.png", (int)getpid());
+    assert_int_equal(evv_export_png(&f->s, &f->vp, W, H, path, err, sizeof err), 0);
+    SDL_Surface *want = render(f, NULL);
+    SDL_Surface *raw = IMG_Load(path);
+    assert_non_null(raw);
+    SDL_Surface *got = SDL_ConvertSurfaceFormat(raw, SDL_PIXELFORMAT_ARGB8888, 0);
+    assert_non_null(got);
+    assert_int_equal(got->w, W), assert_int_equal(got->h, H);
+    size_t diff = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            diff += px(got, x, y) != px(want, x, y);
+    assert_int_equal(diff, 0);
+    SDL_FreeSurface(raw), SDL_FreeSurface(got), SDL_FreeSurface(want);
+    unlink(path);
+}
+
+/* Many tiny callbacks: zoomed out they merge into "many" columns. */
+static void test_lod_merges_tiny_blocks(void **state)
+{
+    struct evv_synth b;
+    struct evt_model m;
+    struct evv_scene sc;
+    struct evv_viewport vp;
+    struct evv_geom g;
+    char err[256];
+    evv_synth_init(&b);
+    uint32_t w = evv_synth_watcher(&b, "tiny", EVT_KIND_IO, 3, 0);
+    for (uint64_t i = 0; i < 200000; i++)
+        evv_synth_callback(&b, 0, w, T0 + i * 10000, T0 + i * 10000 + 5000);   /* 50 % busy */
+    assert_int_equal(evv_synth_finish(&b), 0);
+    m = b.m;
+    assert_int_equal(evv_scene_build(&sc, &m, NULL, 100 * MS), 0);
+    evv_export_viewport(&vp, &sc, W, H, 0, sc.duration);
+    evv_geom_layout(&g, &sc, W, H, 0);
+    SDL_Surface *s = evv_export_surface(&sc, &vp, NULL, W, H, err, sizeof err);
+    assert_non_null(s);
+    int x = g.plot.x + g.plot.w / 2 + 1, inner = g.loop_h - 6;
+    /* half busy: the lower half of the lane is "many", the upper half not */
+    assert_int_equal(px(s, x, g.loop_y + 3 + inner - 2), EVV_RGB_MANY);
+    assert_true(px(s, x, g.loop_y + 3 + 2) != EVV_RGB_MANY);
+    SDL_FreeSurface(s);
+    evv_scene_free(&sc);
+    evv_synth_free(&m);
+}
+
+static int run_evview(const char *args)
+{
+    const char *dir = getenv("EVT_BUILD_DIR");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/viewer/evview %s 2>/dev/null", dir ? dir : ".", args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli_exit_status(void **state)
+{
+    char path[64], args[256];
+    assert_int_equal(run_evview("--help >/dev/null"), 0);
+    assert_int_equal(run_evview("--png /tmp/x.png"), 2);                      /* no file */
+    assert_int_equal(run_evview("--png /tmp/x.png --size 0x0 f"), 2);
+    assert_int_equal(run_evview("--png /tmp/x.png --range 5:1 f"), 2);
+    assert_int_equal(run_evview("--png /tmp/x.png /nonexistent/trace.evtrace"), 2);
+    snprintf(path, sizeof path, "/tmp/evv_notrace_%d.evtrace", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("this is not a trace file at all, just text", fp);
+    fclose(fp);
+    snprintf(args, sizeof args, "--png /tmp/evv_never_%d.png %s", (int)getpid(), path);
+    assert_int_equal(run_evview(args), 2);
+    snprintf(path, sizeof path, "/tmp/evv_never_%d.png", (int)getpid());
+    assert_int_equal(access(path, F_OK), -1);                                /* nothing written */
+    snprintf(path, sizeof path, "/tmp/evv_notrace_%d.evtrace", (int)getpid());
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_phase_colours_where_requests_are),
+        cmocka_unit_test(test_loop_lane_idle_busy_and_stall),
+        cmocka_unit_test(test_concurrency_graph),
+        cmocka_unit_test(test_selection_and_damage_banner),
+        cmocka_unit_test(test_png_round_trip),
+        cmocka_unit_test(test_lod_merges_tiny_blocks),
+        cmocka_unit_test(test_cli_exit_status),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,168 @@
+/* test_samples_async.c -- async_server: overlap, bad input, keep-alive, shutdown. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_samples_util.h"
+
+struct fixture {
+    char dir[64];
+    char trace[128];
+    struct ts_child server;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    ts_tmp_dir(f->dir, sizeof f->dir);
+    snprintf(f->trace, sizeof f->trace, "%s/async.evtrace", f->dir);
+    f->server.out_fd = -1;
+    *state = f;
+    return f->dir[0] ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    ts_child_stop(&f->server, SIGKILL, 2000);
+    ts_tmp_cleanup(f->dir);
+    free(f);
+    return 0;
+}
+
+/* 20 requests, each delayed 200 ms, all in flight at once: they overlap. */
+static void test_async_overlap(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "200", "--trace", f->trace, NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    char url[64], out[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
+    const char *lg[] = {"-n", "20", "-c", "20", "--json", url, NULL};
+    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
+    assert_true(ts_json_number(out, "requests") == 20);
+    assert_true(ts_json_number(out, "errors") == 0);
+    double wall = ts_json_number(out, "wall_time_s");
+    assert_true(wall >= 0.19 && wall < 2.0);   /* serial would take 4 s */
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, f->trace, NULL, NULL), 0);
+    assert_int_equal(m.n_requests, 20);
+    for (size_t i = 0; i < m.n_requests; i++) {
+        assert_int_equal(m.requests[i].status, 200);
+        assert_string_equal(m.requests[i].name, "GET /");
+        assert_true(m.requests[i].t1 - m.requests[i].t0 >= 190000000u);
+    }
+    assert_true(ts_max_concurrency(&m) >= 15);
+    assert_true(ts_max_phase_overlap(&m, "process") >= 15);
+    evt_model_free(&m);
+}
+
+static void test_async_bad_input(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    const char *failed = ts_bad_inputs(f->server.port, "/", 300);
+    if (failed)
+        fail_msg("bad-input case failed: %s", failed);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
+/* Two pipelined requests on one keep-alive connection: two answers, in order. */
+static void test_async_keepalive_pipelined(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "50", NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    int fd = ts_connect(f->server.port, 5000);
+    assert_true(fd >= 0);
+    assert_int_equal(ts_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    assert_int_equal(ts_read_status(fd), 200);
+    assert_int_equal(ts_read_status(fd), 404);
+    assert_int_equal(ts_send(fd, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    assert_int_equal(ts_read_status(fd), 200);
+    close(fd);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
+/* SIGTERM while requests wait for their delay: they are still answered,
+ * the server exits 0 and the trace is complete. */
+static void test_async_shutdown_finishes_requests(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "500", "--trace", f->trace, NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = ts_connect(f->server.port, 5000);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(ts_send(fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    }
+    usleep(200000);
+    kill(f->server.pid, SIGTERM);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ts_read_status(fds[i]), 200);
+        close(fds[i]);
+    }
+    assert_int_equal(ts_child_stop(&f->server, 0, 10000), 0);
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, f->trace, NULL, NULL), 0);
+    assert_int_equal(m.damaged, 0);
+    assert_int_equal(m.n_requests, 3);
+    for (size_t i = 0; i < m.n_requests; i++)
+        assert_true(m.requests[i].complete && m.requests[i].status == 200);
+    evt_model_free(&m);
+}
+
+/* A few thousand connections at once: every one is served. */
+static void test_async_many_connections(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "500", NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    char url[64], out[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
+    const char *lg[] = {"-n", "2000", "-c", "2000", "--json", url, NULL};
+    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
+    assert_true(ts_json_number(out, "requests") == 2000);
+    assert_true(ts_json_number(out, "errors") == 0);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
+/* Bad arguments: a one-line message and status 2, for every program. */
+static void test_bad_arguments(void **state)
+{
+    char out[256];
+    const char *bad_port[] = {"--port", "70000", NULL};
+    const char *bad_delay[] = {"--delay-ms", "soon", NULL};
+    const char *bad_mode[] = {"--db-mode", "sideways", NULL};
+    const char *bad_n[] = {"-n", "0", NULL};
+    const char *bad_url[] = {"not a url", NULL};
+    assert_int_equal(ts_run("async_server", bad_port, out, sizeof out), 2);
+    assert_int_equal(ts_run("sync_server", bad_delay, out, sizeof out), 2);
+    assert_int_equal(ts_run("crud_api", bad_mode, out, sizeof out), 2);
+    assert_int_equal(ts_run("loadgen", bad_n, out, sizeof out), 2);
+    assert_int_equal(ts_run("loadgen", bad_url, out, sizeof out), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_async_overlap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_keepalive_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_shutdown_finishes_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_many_connections, setup, teardown),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

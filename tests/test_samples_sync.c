@@ -1,0 +1,102 @@
+/* test_samples_sync.c -- sync_server: one request at a time, and bad input. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_samples_util.h"
+
+struct fixture {
+    char dir[64];
+    char trace[128];
+    struct ts_child server;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    ts_tmp_dir(f->dir, sizeof f->dir);
+    snprintf(f->trace, sizeof f->trace, "%s/sync.evtrace", f->dir);
+    f->server.out_fd = -1;
+    *state = f;
+    return f->dir[0] ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    ts_child_stop(&f->server, SIGKILL, 2000);
+    ts_tmp_cleanup(f->dir);
+    free(f);
+    return 0;
+}
+
+/* 10 requests, each delayed 100 ms, 10 sent at once: served one by one. */
+static void test_sync_serial(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "100", "--trace", f->trace, NULL};
+    assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
+    char url[64], out[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/index.html", f->server.port);
+    const char *lg[] = {"-n", "10", "-c", "10", "--json", url, NULL};
+    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
+    assert_true(ts_json_number(out, "requests") == 10);
+    assert_true(ts_json_number(out, "errors") == 0);
+    assert_true(ts_json_number(out, "wall_time_s") >= 0.999);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, f->trace, NULL, NULL), 0);
+    assert_int_equal(m.n_requests, 10);
+    for (size_t i = 0; i < m.n_requests; i++) {
+        assert_int_equal(m.requests[i].status, 200);
+        assert_string_equal(m.requests[i].name, "GET /index.html");
+    }
+    assert_int_equal(ts_max_concurrency(&m), 1);
+    /* The blocking sleep is inside the accept callback: ten stalls. */
+    assert_true(ts_stalls(&m, 90000000u) >= 10);
+    evt_model_free(&m);
+}
+
+static void test_sync_bad_input(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
+    assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
+    const char *failed = ts_bad_inputs(f->server.port, "/", 300);
+    if (failed)
+        fail_msg("bad-input case failed: %s", failed);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
+/* Clients beyond the one being served wait in the backlog, not refused. */
+static void test_sync_backlog(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "0", NULL};
+    assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
+    char url[64], out[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
+    const char *lg[] = {"-n", "400", "-c", "200", "--json", url, NULL};
+    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
+    assert_true(ts_json_number(out, "requests") == 400);
+    assert_true(ts_json_number(out, "errors") == 0);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sync_serial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_backlog, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,141 @@
+/* test_threads.c -- four threads, four loops, one file. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "evt_format.h"
+#include "evtrace.h"
+#include "trace_check.h"
+
+#define N_THREADS 4
+#define TICKS 20
+#define MARKS_PER_TICK 50
+
+struct worker {
+    evt_tracer *t;
+    int index;
+    uint32_t mark;
+    int64_t seq;
+    int ticks;
+};
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct worker *k = w->data;
+    for (int i = 0; i < MARKS_PER_TICK; i++)
+        evt_mark(k->t, k->mark, k->seq++);
+    evt_request_begin(k->t, (uint64_t)k->index << 32 | (uint64_t)k->ticks, k->mark);
+    evt_request_end(k->t, (uint64_t)k->index << 32 | (uint64_t)k->ticks, 200);
+    if (++k->ticks == TICKS)
+        ev_timer_stop(loop, w);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *k = arg;
+    char name[32];
+    snprintf(name, sizeof name, "worker-%d", k->index);
+    evt_thread_name(k->t, name);
+    k->mark = evt_intern(k->t, name);
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    evt_attach_loop(k->t, loop);
+    ev_timer tick;
+    ev_timer_init(&tick, on_tick, 0.001, 0.002);
+    tick.data = k;
+    evt_watch_timer(k->t, loop, &tick, "tick");
+    ev_timer_start(loop, &tick);
+    ev_run(loop, 0);
+    evt_detach_loop(k->t, loop);
+    ev_loop_destroy(loop);
+    return NULL;
+}
+
+/* Thread index of the thread named name (by its last THREAD record). */
+static int64_t thread_of(const struct tc_trace *tr, const char *name)
+{
+    int64_t idx = -1;
+    for (size_t i = 0; i < tr->n; i++) {
+        const struct tc_rec *r = &tr->recs[i];
+        const char *s = r->type == EVT_REC_THREAD ? tc_string(tr, r->f[2]) : NULL;
+        if (s && strcmp(s, name) == 0)
+            idx = (int64_t)r->f[0];
+    }
+    return idx;
+}
+
+/* Per thread: all marks, in order, time never backwards. */
+static void check_thread(const struct tc_trace *tr, uint32_t idx)
+{
+    int64_t expect = 0;
+    uint64_t last_ts = 0;
+    for (size_t i = 0; i < tr->n; i++) {
+        const struct tc_rec *r = &tr->recs[i];
+        if (r->thread != idx)
+            continue;
+        assert_true(r->ts >= last_ts);
+        last_ts = r->ts;
+        if (r->type == EVT_REC_MARK)
+            assert_int_equal(evt__unzigzag(r->f[1]), expect++);
+    }
+    assert_int_equal(expect, TICKS * MARKS_PER_TICK);
+    assert_int_equal(tc_count_thread(tr, EVT_REC_CB_BEGIN, idx), TICKS);
+    assert_int_equal(tc_count_thread(tr, EVT_REC_REQ_END, idx), TICKS);
+    assert_true(tc_count_thread(tr, EVT_REC_LOOP_BEGIN, idx) >= TICKS);
+}
+
+static void test_four_loops(void **state)
+{
+    char path[] = "/tmp/evt_test_threads_XXXXXX";
+    close(mkstemp(path));
+    struct evt_options o = {.path = path, .flush_interval_ms = 10};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    pthread_t th[N_THREADS];
+    struct worker k[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        k[i] = (struct worker){.t = t, .index = i};
+        pthread_create(&th[i], NULL, worker_main, &k[i]);
+    }
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(th[i], NULL);
+    usleep(50000);   /* the flusher frees the exited threads' buffers */
+    assert_int_equal(evt_lost(t), 0);
+    assert_int_equal(evt_close(t), 0);
+    struct tc_trace tr;
+    int rc = tc_decode_file(&tr, path);
+    unlink(path);
+    if (rc)
+        fail_msg("decode: %s", tr.error);
+    uint64_t loops[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "worker-%d", i);
+        int64_t idx = thread_of(&tr, name);
+        assert_true(idx >= 0);
+        check_thread(&tr, (uint32_t)idx);
+        loops[i] = 0;
+        for (size_t j = 0; j < tr.n && !loops[i]; j++)
+            if (tr.recs[j].thread == idx && tr.recs[j].type == EVT_REC_LOOP_BEGIN)
+                loops[i] = tr.recs[j].f[0];
+        for (int p = 0; p < i; p++)
+            assert_int_not_equal(loops[p], loops[i]);   /* one loop id each */
+    }
+    assert_int_equal(tc_lost(&tr), 0);
+    tc_free(&tr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_four_loops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,319 @@
+/* test_tracer.c -- evt_open/close/flush, interning, overflow, file output. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "evt_encode.h"
+#include "evt_format.h"
+#include "evtrace.h"
+#include "trace_check.h"
+
+struct mem {
+    struct evt__memsink sink;
+    struct tc_trace tr;
+};
+
+static int setup(void **state)
+{
+    *state = calloc(1, sizeof(struct mem));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct mem *m = *state;
+    free(m->sink.data);
+    tc_free(&m->tr);
+    free(m);
+    return 0;
+}
+
+static evt_tracer *open_mem(struct mem *m, size_t buffer_bytes)
+{
+    struct evt_options o = {.sink = evt__memsink_write, .sink_ctx = &m->sink, .no_flush_thread = 1,
+                            .buffer_bytes = buffer_bytes, .process_name = "tester"};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    return t;
+}
+
+static void decode(struct mem *m)
+{
+    if (tc_decode(&m->tr, m->sink.data, m->sink.len))
+        fail_msg("decode: %s", m->tr.error);
+}
+
+static void test_bad_options(void **state)
+{
+    evt_tracer *t = (evt_tracer *)1;
+    struct evt_options none = {0};
+    struct evt_options both = {.path = "/tmp/x", .sink = evt__memsink_write};
+    assert_int_equal(evt_open(&t, &none), EVT_EINVAL);
+    assert_int_equal(evt_open(&t, &both), EVT_EINVAL);
+    assert_int_equal(evt_open(&t, NULL), EVT_EINVAL);
+    assert_int_equal(evt_open_file(&t, "/nonexistent-dir/x.evtrace"), -2);   /* ENOENT */
+    assert_null(t);
+}
+
+/* Every function accepts NULL and does nothing. */
+static void test_null_tracer(void **state)
+{
+    evt_request_begin(NULL, 1, 1);
+    evt_request_phase(NULL, 1, 1);
+    evt_request_end(NULL, 1, 1);
+    evt_mark(NULL, 1, 1);
+    evt_counter(NULL, 1, 1);
+    evt_thread_name(NULL, "x");
+    assert_int_equal(evt_intern(NULL, "x"), 0);
+    assert_int_equal(evt_lost(NULL), 0);
+    assert_int_equal(evt_flush(NULL), 0);
+    assert_int_equal(evt_close(NULL), 0);
+    assert_int_equal(evt_attach_loop(NULL, NULL), 0);
+    assert_int_equal(evt_detach_loop(NULL, NULL), 0);
+    assert_int_equal(evt_watch(NULL, NULL, NULL, 0, -1, NULL), 0);
+    evt_unwatch(NULL, NULL, NULL);
+}
+
+static void test_one_at_a_time(void **state)
+{
+    struct mem *m = *state;
+    struct evt__memsink other = {0};
+    evt_tracer *t = open_mem(m, 0), *t2;
+    struct evt_options o = {.sink = evt__memsink_write, .sink_ctx = &other, .no_flush_thread = 1};
+    assert_int_equal(evt_open(&t2, &o), EVT_EBUSY);
+    assert_int_equal(evt_close(t), 0);
+    assert_int_equal(evt_open(&t2, &o), 0);   /* and again after a close */
+    evt_mark(t2, evt_intern(t2, "m"), 1);
+    assert_int_equal(evt_close(t2), 0);
+    free(other.data);
+}
+
+/* Names: one id per distinct string, each string once in the file, and
+ * always before the first chunk that refers to it. */
+static void test_interning(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = open_mem(m, 0);
+    uint32_t a = evt_intern(t, "alpha"), b = evt_intern(t, "beta");
+    assert_true(a > 0 && b > 0 && a != b);
+    assert_int_equal(evt_intern(t, "alpha"), a);
+    evt_mark(t, a, 1);
+    assert_int_equal(evt_flush(t), 0);
+    uint32_t c = evt_intern(t, "gamma");
+    assert_int_equal(evt_intern(t, "beta"), b);
+    evt_mark(t, c, 2);
+    evt_mark(t, b, 3);
+    assert_int_equal(evt_close(t), 0);
+    decode(m);
+    size_t alpha = 0;
+    for (size_t i = 0; i < m->tr.n; i++) {
+        const struct tc_rec *r = &m->tr.recs[i];
+        if (r->type == EVT_REC_STRING && strcmp(r->str, "alpha") == 0)
+            alpha++;
+        if (r->type != EVT_REC_MARK)
+            continue;
+        int seen = 0;   /* its name's STRING came earlier in the file */
+        for (size_t j = 0; j < i; j++)
+            seen |= m->tr.recs[j].type == EVT_REC_STRING && m->tr.recs[j].f[0] == r->f[0];
+        assert_true(seen);
+    }
+    assert_int_equal(alpha, 1);
+    assert_string_equal(tc_string(&m->tr, c), "gamma");
+    assert_int_equal(tc_count(&m->tr, EVT_REC_MARK), 3);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_PROCESS), 1);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_CLOCK), 2);   /* at open, at close */
+    assert_int_equal(m->tr.pid, (uint32_t)getpid());
+}
+
+/* Producer faster than the flush: a 64-event ring, 1000 events per flush.
+ * Every event is either in the file or counted lost, exactly. */
+static void test_overflow_exact(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = open_mem(m, 64 * 24);
+    uint32_t name = evt_intern(t, "n");
+    uint64_t produced = 0;
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 1000; i++)
+            evt_mark(t, name, (int64_t)produced++);
+        assert_int_equal(evt_flush(t), 0);
+    }
+    for (int i = 0; i < 100; i++)   /* the last drops are only known at close */
+        evt_mark(t, name, (int64_t)produced++);
+    uint64_t lost = evt_lost(t);
+    assert_int_equal(evt_close(t), 0);
+    decode(m);
+    size_t in_file = tc_count(&m->tr, EVT_REC_MARK);
+    assert_true(lost > 0);
+    assert_int_equal(in_file + tc_lost(&m->tr), produced);
+    assert_int_equal(tc_lost(&m->tr), lost);
+    /* each LOST sits where the gap is: the next mark's value jumps by its count */
+    int64_t expect = 0;
+    for (size_t i = 0; i < m->tr.n; i++) {
+        const struct tc_rec *r = &m->tr.recs[i];
+        if (r->type == EVT_REC_LOST)
+            expect += (int64_t)r->f[0];
+        if (r->type == EVT_REC_MARK)
+            assert_int_equal(evt__unzigzag(r->f[1]), expect++);
+    }
+    assert_int_equal(expect, produced);
+}
+
+/* Timestamps: a mark lands between clock_gettime calls made around it. */
+static void test_timestamps_and_thread(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = open_mem(m, 0);
+    uint32_t name = evt_intern(t, "t");
+    uint64_t before[3], after[3];
+    evt_thread_name(t, "main-thread");
+    for (int i = 0; i < 3; i++) {
+        before[i] = evt__mono_ns();
+        evt_mark(t, name, i);
+        after[i] = evt__mono_ns();
+        usleep(20000);
+    }
+    assert_int_equal(evt_close(t), 0);
+    decode(m);
+    size_t k = 0;
+    for (size_t i = 0; i < m->tr.n; i++) {
+        const struct tc_rec *r = &m->tr.recs[i];
+        if (r->type == EVT_REC_MARK) {
+            assert_in_range(r->ts, before[k] - 20000, after[k] + 20000);
+            k++;
+        }
+    }
+    assert_int_equal(k, 3);
+    /* the thread is announced (comm name) and then renamed */
+    assert_int_equal(tc_count(&m->tr, EVT_REC_THREAD), 2);
+    const struct tc_rec *last = NULL;
+    for (size_t i = 0; i < m->tr.n; i++)
+        if (m->tr.recs[i].type == EVT_REC_THREAD)
+            last = &m->tr.recs[i];
+    assert_int_equal(last->f[1], (uint64_t)gettid());
+    assert_string_equal(tc_string(&m->tr, last->f[2]), "main-thread");
+}
+
+static void test_requests(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = open_mem(m, 0);
+    uint32_t get = evt_intern(t, "GET /"), rd = evt_intern(t, "read");
+    evt_request_begin(t, 1ull << 40, get);
+    evt_request_phase(t, 1ull << 40, rd);
+    evt_counter(t, rd, -7);
+    evt_request_end(t, 1ull << 40, 404);
+    assert_int_equal(evt_close(t), 0);
+    decode(m);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_REQ_BEGIN), 1);
+    for (size_t i = 0; i < m->tr.n; i++) {
+        const struct tc_rec *r = &m->tr.recs[i];
+        if (r->type == EVT_REC_REQ_END) {
+            assert_int_equal(r->f[0], 1ull << 40);
+            assert_int_equal(r->f[1], 404);
+        }
+        if (r->type == EVT_REC_COUNTER)
+            assert_int_equal(evt__unzigzag(r->f[1]), -7);
+    }
+}
+
+/* A file, with the flusher thread: the data is on disk before close. */
+static void test_file_and_flusher(void **state)
+{
+    struct mem *m = *state;
+    char path[] = "/tmp/evt_test_tracer_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    struct evt_options o = {.path = path, .flush_interval_ms = 10};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    uint32_t name = evt_intern(t, "x");
+    for (int i = 0; i < 100; i++)
+        evt_mark(t, name, i);
+    usleep(200000);   /* 20 intervals */
+    assert_int_equal(tc_decode_file(&m->tr, path), 0);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_MARK), 100);
+    tc_free(&m->tr);
+    assert_int_equal(evt_close(t), 0);
+    assert_int_equal(tc_decode_file(&m->tr, path), 0);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_MARK), 100);
+    for (size_t i = 0; i < m->tr.n; i++)   /* header flag and CLOCK source agree */
+        if (m->tr.recs[i].type == EVT_REC_CLOCK)
+            assert_int_equal(m->tr.flags & EVT_FILE_FLAG_TSC, m->tr.recs[i].f[0] ? EVT_FILE_FLAG_TSC : 0);
+    unlink(path);
+}
+
+/* fork(): the child's copy of the tracer records nothing and writes
+ * nothing, its exit() neither hangs nor touches the parent's file. */
+static void test_fork_child_is_silent(void **state)
+{
+    struct mem *m = *state;
+    char path[] = "/tmp/evt_test_fork_XXXXXX";
+    close(mkstemp(path));
+    struct evt_options o = {.path = path, .flush_interval_ms = 10};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    uint32_t name = evt_intern(t, "x");
+    evt_mark(t, name, 1);
+    evt_flush(t);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        for (int i = 0; i < 1000; i++)
+            evt_mark(t, name, 99);
+        evt_flush(t);
+        exit(0);   /* atexit: must not flush or join a thread that is not here */
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    evt_mark(t, name, 2);
+    assert_int_equal(evt_close(t), 0);
+    int rc = tc_decode_file(&m->tr, path);
+    unlink(path);
+    assert_int_equal(rc, 0);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_MARK), 2);
+}
+
+static int failing_sink(void *ctx, const void *data, size_t len)
+{
+    int *calls = ctx;
+    return ++*calls > 1 ? -28 : 0;
+}
+
+/* A sink that fails after the preamble: flush and close report it. */
+static void test_sink_error(void **state)
+{
+    int calls = 0;
+    struct evt_options o = {.sink = failing_sink, .sink_ctx = &calls, .no_flush_thread = 1};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    evt_mark(t, evt_intern(t, "x"), 1);
+    assert_int_equal(evt_flush(t), -28);
+    assert_int_equal(evt_close(t), -28);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_null_tracer),
+        cmocka_unit_test_setup_teardown(test_one_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overflow_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timestamps_and_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_and_flusher, setup, teardown),
+        cmocka_unit_test(test_sink_error),
+        cmocka_unit_test_setup_teardown(test_fork_child_is_silent, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

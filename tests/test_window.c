@@ -1,0 +1,216 @@
+/* test_window.c -- the real window (run under Xvfb by ctest): it opens,
+ * draws, answers synthetic input (wheel zoom around the cursor, drag pan,
+ * key f fits, click selects a request, resize relayouts) and quits on
+ * Escape, on SDL_QUIT and on the window's close event. */
+#include <SDL.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "evv_app.h"
+#include "evv_style.h"
+#include "evv_synth.h"
+
+struct fixture {
+    struct evt_model m;
+    struct evv_scene s;
+    struct evv_app app;
+};
+
+static int setup(void **state)
+{
+    char err[256];
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_int_equal(evv_synth_scene(&f->m, EVV_SYNTH_ASYNC, 60, 3), 0);
+    assert_int_equal(evv_scene_build(&f->s, &f->m, "window.evtrace", 100000000ull), 0);
+    if (evv_app_open(&f->app, "evview test", 1200, 800, err, sizeof err) < 0)
+        fail_msg("cannot open the window: %s", err);
+    evv_app_set_scene(&f->app, &f->s, 0, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    evv_app_close(&f->app);
+    evv_scene_free(&f->s);
+    evv_synth_free(&f->m);
+    free(f);
+    SDL_Quit();
+    return 0;
+}
+
+/* Pushes an event through SDL's queue and applies everything queued. */
+static void push(struct fixture *f, SDL_Event *e)
+{
+    SDL_Event got;
+    e->common.timestamp = SDL_GetTicks();
+    if (e->type == SDL_WINDOWEVENT || e->type == SDL_KEYDOWN || e->type >= SDL_MOUSEMOTION)
+        e->window.windowID = SDL_GetWindowID(f->app.win);
+    assert_int_equal(SDL_PushEvent(e), 1);
+    while (SDL_PollEvent(&got))
+        evv_app_event(&f->app, &got);
+}
+
+static void motion(struct fixture *f, int x, int y, int xrel)
+{
+    SDL_Event e = { .type = SDL_MOUSEMOTION };
+    e.motion.x = x, e.motion.y = y, e.motion.xrel = xrel;
+    push(f, &e);
+}
+
+static void button(struct fixture *f, Uint32 type, int x, int y)
+{
+    SDL_Event e = { .type = type };
+    e.button.button = SDL_BUTTON_LEFT, e.button.x = x, e.button.y = y;
+    e.button.state = type == SDL_MOUSEBUTTONDOWN ? SDL_PRESSED : SDL_RELEASED;
+    push(f, &e);
+}
+
+static void key(struct fixture *f, SDL_Keycode k)
+{
+    SDL_Event e = { .type = SDL_KEYDOWN };
+    e.key.keysym.sym = k, e.key.state = SDL_PRESSED;
+    push(f, &e);
+}
+
+static void test_draws(void **state)
+{
+    struct fixture *f = *state;
+    evv_app_draw(&f->app, 1);
+    /* read back what is on screen: plain background where the plot is
+     * empty (after every request ended), and something not background in
+     * the first request row at its first request */
+    evv_draw(&f->app.tgt, f->app.scene, &f->app.vp, &f->app.ui);
+    const struct evv_geom *g = &f->app.g;
+    uint32_t pix = 0;
+    SDL_Rect r = { g->plot.x + g->plot.w - 4, g->req.y + g->req.h - 6, 1, 1 };
+    assert_int_equal(SDL_RenderReadPixels(f->app.ren, &r, SDL_PIXELFORMAT_ARGB8888, &pix, 4), 0);
+    assert_int_equal(pix & 0xFFFFFF, EVV_RGB_BG);
+    const struct evv_block *b = &f->s.rows[0].b[0];
+    r.x = g->plot.x + (int)evv_viewport_x(&f->app.vp, (double)(b->t0 + b->t1) / 2);
+    r.y = g->req.y + g->row_h / 2;
+    assert_int_equal(SDL_RenderReadPixels(f->app.ren, &r, SDL_PIXELFORMAT_ARGB8888, &pix, 4), 0);
+    assert_int_not_equal(pix & 0xFFFFFF, EVV_RGB_BG);
+    SDL_RenderPresent(f->app.ren);
+}
+
+static void test_wheel_zooms_around_cursor(void **state)
+{
+    struct fixture *f = *state;
+    const struct evv_geom *g = &f->app.g;
+    int mx = g->plot.x + g->plot.w / 3, my = g->req.y + 5;
+    motion(f, mx, my, 0);
+    double npp = f->app.vp.ns_per_px, t = evv_viewport_t(&f->app.vp, mx - g->plot.x);
+    SDL_Event e = { .type = SDL_MOUSEWHEEL };
+    e.wheel.y = 1, e.wheel.direction = SDL_MOUSEWHEEL_NORMAL;
+    e.wheel.mouseX = mx, e.wheel.mouseY = my;
+    push(f, &e);
+    assert_true(fabs(f->app.vp.ns_per_px - npp * 0.8) < 1e-9 * npp);
+    assert_true(fabs(evv_viewport_t(&f->app.vp, mx - g->plot.x) - t) < 1e-3 * npp);
+    e.wheel.y = -1;
+    push(f, &e);
+    assert_true(fabs(f->app.vp.ns_per_px - npp) < 1e-9 * npp);
+    evv_app_draw(&f->app, 1);
+}
+
+static void test_drag_pans_and_f_fits(void **state)
+{
+    struct fixture *f = *state;
+    const struct evv_geom *g = &f->app.g;
+    int y = g->conc.y + 10, x = g->plot.x + 200;
+    double t0 = f->app.vp.t0, npp = f->app.vp.ns_per_px;
+    button(f, SDL_MOUSEBUTTONDOWN, x, y);
+    motion(f, x + 60, y, 60);
+    button(f, SDL_MOUSEBUTTONUP, x + 60, y);
+    assert_true(fabs(f->app.vp.t0 - (t0 - 60 * npp)) < 1e-6 * npp);
+    key(f, SDLK_EQUALS);
+    assert_true(f->app.vp.ns_per_px < npp);
+    key(f, SDLK_f);
+    struct evv_viewport fit;
+    evv_viewport_fit(&fit, f->s.duration, f->app.g.plot.w);
+    assert_true(fabs(f->app.vp.t0 - fit.t0) < 1e-6 && fabs(f->app.vp.ns_per_px - fit.ns_per_px) < 1e-9);
+    evv_app_draw(&f->app, 1);
+}
+
+static void test_click_selects_request(void **state)
+{
+    struct fixture *f = *state;
+    const struct evv_geom *g = &f->app.g;
+    const struct evv_block *b = &f->s.rows[1].b[0];
+    int x = g->plot.x + (int)evv_viewport_x(&f->app.vp, (double)(b->t0 + b->t1) / 2);
+    int y = g->req.y + g->row_h + g->row_h / 2;
+    motion(f, x, y, 0);
+    assert_int_equal(f->app.ui.hover.kind, EVV_HIT_REQUEST);
+    assert_int_equal(f->app.ui.hover.index, b->item);
+    button(f, SDL_MOUSEBUTTONDOWN, x, y);
+    button(f, SDL_MOUSEBUTTONUP, x, y);
+    assert_int_equal(f->app.ui.selected, (long)b->item);
+    evv_app_draw(&f->app, 1);
+    button(f, SDL_MOUSEBUTTONDOWN, g->plot.x + g->plot.w - 2, g->req.y + g->req.h - 3);
+    button(f, SDL_MOUSEBUTTONUP, g->plot.x + g->plot.w - 2, g->req.y + g->req.h - 3);
+    assert_int_equal(f->app.ui.selected, -1);
+}
+
+static void test_resize_relayouts(void **state)
+{
+    struct fixture *f = *state;
+    double t0 = f->app.vp.t0, npp = f->app.vp.ns_per_px;
+    SDL_SetWindowSize(f->app.win, 900, 700);
+    SDL_Event e = { .type = SDL_WINDOWEVENT };
+    e.window.event = SDL_WINDOWEVENT_SIZE_CHANGED, e.window.data1 = 900, e.window.data2 = 700;
+    for (int i = 0; i < 50 && f->app.g.win_w != 900; i++) {
+        push(f, &e);
+        SDL_Delay(20);
+    }
+    assert_int_equal(f->app.g.win_w, 900);
+    assert_int_equal(f->app.vp.width, f->app.g.plot.w);
+    assert_true(f->app.vp.t0 == t0 && f->app.vp.ns_per_px == npp);   /* scale kept */
+    evv_app_draw(&f->app, 1);
+}
+
+static void test_quits(void **state)
+{
+    struct fixture *f = *state;
+    assert_false(f->app.ui.quit);
+    key(f, SDLK_ESCAPE);
+    assert_true(f->app.ui.quit);
+    f->app.ui.quit = 0;
+    SDL_Event q = { .type = SDL_QUIT };
+    push(f, &q);
+    assert_true(f->app.ui.quit);
+    f->app.ui.quit = 0;
+    SDL_Event c = { .type = SDL_WINDOWEVENT };
+    c.window.event = SDL_WINDOWEVENT_CLOSE;
+    push(f, &c);
+    assert_true(f->app.ui.quit);
+    /* the loop itself returns once quit is set by an event in the queue */
+    f->app.ui.quit = 0;
+    key(f, SDLK_h);
+    assert_true(f->app.ui.help);
+    SDL_Event esc = { .type = SDL_KEYDOWN };
+    esc.key.keysym.sym = SDLK_ESCAPE;
+    SDL_PushEvent(&esc);   /* closes help */
+    SDL_PushEvent(&esc);   /* quits */
+    evv_app_run(&f->app);
+    assert_true(f->app.ui.quit && !f->app.ui.help);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_draws),
+        cmocka_unit_test(test_wheel_zooms_around_cursor),
+        cmocka_unit_test(test_drag_pans_and_f_fits),
+        cmocka_unit_test(test_click_selects_request),
+        cmocka_unit_test(test_resize_relayouts),
+        cmocka_unit_test(test_quits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

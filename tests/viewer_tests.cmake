@@ -1,0 +1,18 @@
+# Viewer tests (evview): viewport and axis math, lane packing, PNG export
+# checked pixel by pixel, and the real window under Xvfb.
+if(TARGET evview_core)
+  evt_add_test(test_viewport test_viewport.c LIBS evview_core)
+  evt_add_test(test_axis test_axis.c LIBS evview_core)
+  evt_add_test(test_layout test_layout.c LIBS evview_core)
+  evt_add_test(test_render_png test_render_png.c LIBS evview_core TIMEOUT 180)
+  add_dependencies(test_render_png evview)
+
+  # The window test needs a display: it always runs under its own Xvfb
+  # (xvfb-run -a picks a free display number), never on the user's screen.
+  add_executable(test_window test_window.c)
+  target_link_libraries(test_window PRIVATE evview_core PkgConfig::CMOCKA)
+  add_test(NAME test_window
+           COMMAND xvfb-run -a -s "-screen 0 1600x1000x24" $<TARGET_FILE:test_window>)
+  set_tests_properties(test_window PROPERTIES TIMEOUT 180
+    ENVIRONMENT "EVT_BUILD_DIR=${CMAKE_BINARY_DIR};EVT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endif()

@@ -1,0 +1,464 @@
+/* evt_export.c -- see evt_export.h for the mapping to Chrome's format.
+ *
+ * Names are escaped by jansson (json_dumps of a json_string), once per
+ * string id or watcher, and cached: the per-event work is one snprintf into
+ * the output buffer.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evt_export.h"
+#include "evt_idmap.h"
+#include "evt_model.h"
+#include "evtrace.h"
+
+#define EVT_X_MAX_DEPTH 64           /* open spans kept per thread */
+#define EVT_X_MAX_WATCHER (1u << 20) /* larger ids are exported unnamed */
+#define EVT_X_BUF 65536
+
+enum { X_ITER, X_POLL, X_CB };
+
+struct xopen {
+    uint32_t key;      /* loop or watcher id */
+    uint8_t kind;      /* X_* */
+};
+
+struct xthread {
+    uint32_t index;
+    size_t depth;
+    struct xopen st[EVT_X_MAX_DEPTH];
+};
+
+struct xwatcher {
+    uint32_t name;     /* string id */
+    int32_t fd;
+    uint8_t kind;
+    char *esc;         /* escaped display name, made on first use */
+};
+
+struct exporter {
+    evt_reader *r;
+    evt_export_write_fn write;
+    void *ctx;
+    int err;
+    int first;         /* no comma before the first event */
+    uint32_t pid;
+    uint64_t base, last_ts;
+    struct xthread **threads;
+    size_t n_threads, cap_threads;
+    struct xthread *cur;
+    struct xwatcher *watchers;   /* by id */
+    size_t n_watchers;
+    char **esc;                  /* escaped strings by id */
+    size_t esc_cap;
+    struct evt__idmap live;      /* request id -> name << 32 | (phase + 1) */
+    size_t len;
+    char buf[EVT_X_BUF];
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static void flush(struct exporter *x)
+{
+    if (x->len && !x->err)
+        x->err = x->write(x->ctx, x->buf, x->len);
+    x->len = 0;
+}
+
+/* printf into the buffer; a record larger than the buffer (a huge name)
+ * goes out on its own. */
+static void out(struct exporter *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(x->buf + x->len, EVT_X_BUF - x->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || x->err)
+        return;
+    if ((size_t)n < EVT_X_BUF - x->len) {
+        x->len += (size_t)n;
+        return;
+    }
+    flush(x);
+    char *big = (size_t)n < EVT_X_BUF ? x->buf : malloc((size_t)n + 1);
+    if (!big) {
+        x->err = EVT_ENOMEM;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    if (big == x->buf) {
+        x->len = (size_t)n;
+    } else {
+        x->err = x->write(x->ctx, big, (size_t)n);
+        free(big);
+    }
+}
+
+/* Starts an event object: the separator, ph, pid, tid and ts. */
+static void ev_head(struct exporter *x, char ph, uint32_t tid, uint64_t ts)
+{
+    int64_t rel = (int64_t)(ts - x->base);
+    uint64_t mag = rel < 0 ? (uint64_t)0 - (uint64_t)rel : (uint64_t)rel;
+    out(x, "%s{\"ph\":\"%c\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"ts\":%s%" PRIu64 ".%03u",
+        x->first ? "\n" : ",\n", ph, x->pid, tid, rel < 0 ? "-" : "", mag / 1000, (unsigned)(mag % 1000));
+    x->first = 0;
+    if (ts > x->last_ts)
+        x->last_ts = ts;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+/* text as a JSON string literal (quotes included), malloc'd. */
+static char *escape(const char *text)
+{
+    json_t *s = json_string(text);
+    char *e = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    json_decref(s);
+    return e;
+}
+
+/* The escaped text of string id, or of fallback when the id is unknown. */
+static const char *name_esc(struct exporter *x, uint32_t id, const char *fallback)
+{
+    const char *text = id ? evt_reader_string(x->r, id) : NULL;
+    if (!text)
+        return fallback;
+    if (id >= x->esc_cap) {
+        size_t cap = x->esc_cap ? x->esc_cap : 64;
+        while (cap <= id)
+            cap *= 2;
+        char **e = realloc(x->esc, cap * sizeof *e);
+        if (!e)
+            return fallback;
+        memset(e + x->esc_cap, 0, (cap - x->esc_cap) * sizeof *e);
+        x->esc = e;
+        x->esc_cap = cap;
+    }
+    if (!x->esc[id])
+        x->esc[id] = escape(text);
+    return x->esc[id] ? x->esc[id] : fallback;
+}
+
+static const char *watcher_esc(struct exporter *x, uint32_t id)
+{
+    if (id >= x->n_watchers)
+        return "\"watcher\"";
+    struct xwatcher *w = &x->watchers[id];
+    if (!w->esc) {
+        const char *text = w->name ? evt_reader_string(x->r, w->name) : NULL;
+        char buf[64];
+        if (!text || !*text) {
+            if (w->kind == EVT_KIND_IO && w->fd >= 0)
+                snprintf(buf, sizeof buf, "io fd %d", w->fd);
+            else
+                snprintf(buf, sizeof buf, "%s #%u", evt_kind_name(w->kind), id);
+            text = buf;
+        }
+        w->esc = escape(text);
+    }
+    return w->esc ? w->esc : "\"watcher\"";
+}
+
+/* ---- pass 1: watcher definitions --------------------------------------- */
+
+static int learn(void *ctx, const struct evt_event *ev)
+{
+    struct exporter *x = ctx;
+    if (ev->type != EVT_REC_WATCHER || ev->id >= EVT_X_MAX_WATCHER)
+        return 0;
+    if (ev->id >= x->n_watchers) {
+        size_t n = x->n_watchers ? x->n_watchers : 64;
+        while (n <= ev->id)
+            n *= 2;
+        struct xwatcher *w = realloc(x->watchers, n * sizeof *w);
+        if (!w)
+            return EVT_ENOMEM;
+        memset(w + x->n_watchers, 0, (n - x->n_watchers) * sizeof *w);
+        for (size_t i = x->n_watchers; i < n; i++)
+            w[i].fd = -1;
+        x->watchers = w;
+        x->n_watchers = n;
+    }
+    struct xwatcher *w = &x->watchers[ev->id];
+    w->name = (uint32_t)ev->val;
+    w->kind = ev->kind;
+    w->fd = (int32_t)ev->arg;
+    return 0;
+}
+
+/* ---- pass 2: events ---------------------------------------------------- */
+
+static struct xthread *xthread_of(struct exporter *x, uint32_t index)
+{
+    if (x->cur && x->cur->index == index)
+        return x->cur;
+    for (size_t i = 0; i < x->n_threads; i++)
+        if (x->threads[i]->index == index)
+            return x->cur = x->threads[i];
+    if (x->n_threads == x->cap_threads) {
+        size_t cap = x->cap_threads ? x->cap_threads * 2 : 8;
+        struct xthread **t = realloc(x->threads, cap * sizeof *t);
+        if (!t)
+            return NULL;
+        x->threads = t;
+        x->cap_threads = cap;
+    }
+    struct xthread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->index = index;
+    x->threads[x->n_threads++] = t;
+    return x->cur = t;
+}
+
+static void span_end(struct exporter *x, uint32_t tid, uint64_t ts, int complete)
+{
+    ev_head(x, 'E', tid, ts);
+    out(x, complete ? "}" : ",\"args\":{\"unfinished\":true}}");
+}
+
+static void span_begin(struct exporter *x, struct xthread *t, const struct evt_event *ev, uint8_t kind)
+{
+    if (t->depth == EVT_X_MAX_DEPTH) /* too deep: its end will be dropped too */
+        return;
+    t->st[t->depth++] = (struct xopen){ ev->id, kind };
+    ev_head(x, 'B', ev->thread, ev->ts);
+    if (kind == X_CB) {
+        uint8_t wk = ev->id < x->n_watchers ? x->watchers[ev->id].kind : 0;
+        out(x, ",\"name\":%s,\"cat\":\"%s\",\"args\":{\"watcher\":%" PRIu32 ",\"revents\":%" PRIu32 "}}",
+            watcher_esc(x, ev->id), evt_kind_name(wk), ev->id, ev->arg);
+    } else {
+        out(x, ",\"name\":\"%s\",\"cat\":\"%s\",\"args\":{\"loop\":%" PRIu32 "}}",
+            kind == X_ITER ? "iteration" : "poll", kind == X_ITER ? "loop" : "poll", ev->id);
+    }
+}
+
+/* Ends the newest open span of this kind and key; spans above it end with
+ * it, unfinished (B/E must nest). An end that matches nothing is dropped. */
+static void span_close(struct exporter *x, struct xthread *t, const struct evt_event *ev, uint8_t kind)
+{
+    size_t k = t->depth;
+    while (k > 0 && !(t->st[k - 1].kind == kind && t->st[k - 1].key == ev->id))
+        k--;
+    if (k == 0)
+        return;
+    while (t->depth > k - 1) {
+        t->depth--;
+        span_end(x, ev->thread, ev->ts, t->depth == k - 1);
+    }
+}
+
+static int on_span(struct exporter *x, const struct evt_event *ev)
+{
+    struct xthread *t = xthread_of(x, ev->thread);
+    if (!t)
+        return EVT_ENOMEM;
+    switch (ev->type) {
+    case EVT_REC_LOOP_BEGIN: span_begin(x, t, ev, X_ITER); break;
+    case EVT_REC_POLL_BEGIN: span_begin(x, t, ev, X_POLL); break;
+    case EVT_REC_CB_BEGIN: span_begin(x, t, ev, X_CB); break;
+    case EVT_REC_LOOP_END: span_close(x, t, ev, X_ITER); break;
+    case EVT_REC_POLL_END: span_close(x, t, ev, X_POLL); break;
+    default: span_close(x, t, ev, X_CB); break;
+    }
+    return 0;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* A live request's map value: its name id and current phase id, the phase
+ * UINT32_MAX meaning "none yet" (so a phase with that very id is exported
+ * as if it were none: ids are interned strings, far below it). */
+#define X_NO_PHASE UINT32_MAX
+static uint64_t live_val(uint32_t name, uint32_t phase) { return (uint64_t)name << 32 | phase; }
+
+static void async(struct exporter *x, char ph, const struct evt_event *ev, uint64_t id, const char *name_esc)
+{
+    ev_head(x, ph, ev->thread, ev->ts);
+    out(x, ",\"cat\":\"request\",\"id\":\"0x%" PRIx64 "\",\"name\":%s", id, name_esc);
+}
+
+/* Ends request id (its phase first), as of ev's time and thread. */
+static void req_close(struct exporter *x, const struct evt_event *ev, uint64_t id, uint64_t val, int complete)
+{
+    uint32_t phase = (uint32_t)val;
+    if (phase != X_NO_PHASE) {
+        async(x, 'e', ev, id, name_esc(x, phase, "\"phase\""));
+        out(x, "}");
+    }
+    async(x, 'e', ev, id, name_esc(x, (uint32_t)(val >> 32), "\"request\""));
+    if (complete)
+        out(x, ",\"args\":{\"status\":%" PRIu32 "}}", ev->arg);
+    else
+        out(x, ",\"args\":{\"unfinished\":true}}");
+}
+
+static void in_flight(struct exporter *x, const struct evt_event *ev)
+{
+    ev_head(x, 'C', ev->thread, ev->ts);
+    out(x, ",\"name\":\"requests in flight\",\"args\":{\"requests\":%zu}}", x->live.n);
+}
+
+static int on_request(struct exporter *x, const struct evt_event *ev)
+{
+    uint64_t *v = evt__idmap_get(&x->live, ev->val);
+    if (ev->type == EVT_REC_REQ_BEGIN) {
+        if (v) /* id reused while live: its end was lost */
+            req_close(x, ev, ev->val, *v, 0);
+        if (evt__idmap_put(&x->live, ev->val, live_val(ev->id, X_NO_PHASE)) < 0)
+            return EVT_ENOMEM;
+        async(x, 'b', ev, ev->val, name_esc(x, ev->id, "\"request\""));
+        out(x, ",\"args\":{\"id\":%" PRIu64 "}}", ev->val);
+        in_flight(x, ev);
+    } else if (v && ev->type == EVT_REC_REQ_PHASE) {
+        uint32_t phase = (uint32_t)*v;
+        if (phase != X_NO_PHASE) {
+            async(x, 'e', ev, ev->val, name_esc(x, phase, "\"phase\""));
+            out(x, "}");
+        }
+        *v = live_val((uint32_t)(*v >> 32), ev->id);
+        async(x, 'b', ev, ev->val, name_esc(x, ev->id, "\"phase\""));
+        out(x, "}");
+    } else if (v) {
+        req_close(x, ev, ev->val, *v, 1);
+        evt__idmap_del(&x->live, ev->val);
+        in_flight(x, ev);
+    }
+    return 0;
+}
+
+/* ---- the rest ---------------------------------------------------------- */
+
+static void on_sample(struct exporter *x, const struct evt_event *ev)
+{
+    int is_mark = ev->type == EVT_REC_MARK;
+    ev_head(x, is_mark ? 'i' : 'C', ev->thread, ev->ts);
+    out(x, "%s,\"name\":%s,\"args\":{\"value\":%" PRId64 "}}", is_mark ? ",\"s\":\"t\"" : "",
+        name_esc(x, ev->id, is_mark ? "\"mark\"" : "\"counter\""), (int64_t)ev->val);
+}
+
+static void on_meta(struct exporter *x, const struct evt_event *ev)
+{
+    if (ev->type == EVT_REC_PROCESS) {
+        out(x, "%s{\"ph\":\"M\",\"pid\":%" PRIu32 ",\"tid\":0,\"name\":\"process_name\",\"args\":{\"name\":%s}}",
+            x->first ? "\n" : ",\n", x->pid, name_esc(x, ev->id, "\"\""));
+    } else {
+        out(x, "%s{\"ph\":\"M\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"name\":\"thread_name\",\"args\":{\"name\":%s,"
+            "\"tid\":%" PRIu32 "}}", x->first ? "\n" : ",\n", x->pid, ev->thread, name_esc(x, ev->id, "\"\""), ev->arg);
+    }
+    x->first = 0;
+}
+
+static int emit(void *ctx, const struct evt_event *ev)
+{
+    struct exporter *x = ctx;
+    switch (ev->type) {
+    case EVT_REC_LOOP_BEGIN: case EVT_REC_LOOP_END: case EVT_REC_POLL_BEGIN:
+    case EVT_REC_POLL_END: case EVT_REC_CB_BEGIN: case EVT_REC_CB_END:
+        if (on_span(x, ev) < 0)
+            return EVT_ENOMEM;
+        break;
+    case EVT_REC_REQ_BEGIN: case EVT_REC_REQ_PHASE: case EVT_REC_REQ_END:
+        if (on_request(x, ev) < 0)
+            return EVT_ENOMEM;
+        break;
+    case EVT_REC_MARK: case EVT_REC_COUNTER:
+        on_sample(x, ev);
+        break;
+    case EVT_REC_LOST:
+        ev_head(x, 'i', ev->thread, ev->ts);
+        out(x, ",\"s\":\"t\",\"name\":\"lost events\",\"args\":{\"count\":%" PRIu64 ",\"span_ns\":%" PRIu64 "}}",
+            ev->val, ev->val2);
+        break;
+    case EVT_REC_PROCESS: case EVT_REC_THREAD:
+        on_meta(x, ev);
+        break;
+    default:
+        break;
+    }
+    return x->err;
+}
+
+/* Closes what the trace left open, at the last timestamp seen. */
+static void close_all(struct exporter *x)
+{
+    for (size_t i = 0; i < x->n_threads; i++) {
+        struct xthread *t = x->threads[i];
+        for (; t->depth > 0; t->depth--)
+            span_end(x, t->index, x->last_ts, 0);
+    }
+    size_t pos = 0;
+    struct evt__idmap_slot *s;
+    struct evt_event ev = { .ts = x->last_ts };
+    while ((s = evt__idmap_next(&x->live, &pos)))
+        req_close(x, &ev, s->key, s->val, 0);
+}
+
+static void footer(struct exporter *x, int rc)
+{
+    char *err = escape(rc == EVT_ETRUNC || rc == EVT_EFORMAT ? evt_reader_error(x->r) : "");
+    out(x, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"evtrace\",\"pid\":%" PRIu32
+        ",\"start_ns\":%" PRIu64 ",\"damaged\":%s,\"error\":%s}}\n", x->pid, x->base,
+        rc == EVT_ETRUNC || rc == EVT_EFORMAT ? "true" : "false", err ? err : "\"\"");
+    free(err);
+}
+
+static void exporter_free(struct exporter *x)
+{
+    for (size_t i = 0; i < x->n_threads; i++)
+        free(x->threads[i]);
+    free(x->threads);
+    for (size_t i = 0; i < x->n_watchers; i++)
+        free(x->watchers[i].esc);
+    free(x->watchers);
+    for (size_t i = 0; i < x->esc_cap; i++)
+        free(x->esc[i]);
+    free(x->esc);
+    evt__idmap_free(&x->live);
+    free(x);
+}
+
+int evt_export_chrome(evt_reader *r, evt_export_write_fn write, void *ctx)
+{
+    struct exporter *x = calloc(1, sizeof *x);
+    if (!x)
+        return EVT_ENOMEM;
+    x->r = r;
+    x->write = write;
+    x->ctx = ctx;
+    x->first = 1;
+    x->pid = evt_reader_pid(r);
+    x->base = x->last_ts = evt_reader_start_ns(r);
+    int rc = evt_reader_each(r, learn, x);
+    if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
+        out(x, "{\"traceEvents\":[");
+        rc = evt_reader_each(r, emit, x);
+        if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
+            close_all(x);
+            footer(x, rc);
+            flush(x);
+        }
+    }
+    if (x->err)
+        rc = x->err;
+    exporter_free(x);
+    return rc;
+}
+
+static int file_sink(void *ctx, const void *data, size_t len)
+{
+    return fwrite(data, 1, len, ctx) == len ? 0 : EVT_EIO;
+}
+
+int evt_export_chrome_file(evt_reader *r, FILE *out)
+{
+    int rc = evt_export_chrome(r, file_sink, out);
+    if (fflush(out) != 0 && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT))
+        rc = EVT_EIO;
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* evt_export.h -- write a trace as Chrome Trace Event Format JSON.
+ *
+ * The output loads in Perfetto (ui.perfetto.dev) and chrome://tracing:
+ *   - loop iterations, poll waits and callbacks as "B"/"E" pairs on their
+ *     thread's track (categories "loop", "poll" and the watcher kind), so
+ *     callbacks nest inside iterations as they do in libev;
+ *   - each request as a nestable async slice ("b"/"e", cat "request", id =
+ *     the request id as a hex string) so concurrent requests get lanes of
+ *     their own; its phases as nested "b"/"e" slices with the same id;
+ *   - counters as "C" events, plus a "requests in flight" counter;
+ *   - marks and lost-event ranges as thread-scoped instants ("i");
+ *   - process_name / thread_name metadata ("M").
+ * Timestamps are microseconds since the trace's start_ns with the ns
+ * fraction kept ("12.345").
+ *
+ * Memory does not grow with the number of events: the export walks the
+ * reader twice (first to learn watcher definitions and strings, which the
+ * writer may put after the records that use them, then to write) and keeps
+ * only per-thread stacks of open spans, the watcher table and the live
+ * requests. Output goes through a 64 KiB buffer to the sink.
+ *
+ * Spans still open when the trace ends (or where it is damaged) are closed
+ * at the last timestamp seen, with "args":{"unfinished":true}, so the
+ * output is always a balanced, complete JSON document.
+ */
+#ifndef EVT_EXPORT_H
+#define EVT_EXPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "evt_reader.h"
+
+/* Same contract as evt_sink_fn in evtrace.h: 0 or a negative errno. */
+typedef int (*evt_export_write_fn)(void *ctx, const void *data, size_t len);
+
+/* Returns 0; EVT_ETRUNC/EVT_EFORMAT when the trace is damaged (the output
+ * is still a complete document holding everything before the damage, and
+ * its otherData.error says what); the sink's error; or EVT_ENOMEM. */
+int evt_export_chrome(evt_reader *r, evt_export_write_fn write, void *ctx);
+
+/* The same into a stdio stream (EVT_EIO when writing fails). */
+int evt_export_chrome_file(evt_reader *r, FILE *out);
+
+#endif /* EVT_EXPORT_H */

@@ -1,0 +1,183 @@
+/* evt_internal.h -- libevtrace's insides, shared by its modules and by the
+ * LD_PRELOAD shim (evt_preload.c). Not for programs: use evtrace.h.
+ *
+ * Raw events (evt_ring.h, struct evt__raw), by type -- what the hot path
+ * stores and the encoder (evt_encode.c) expects:
+ *
+ *   THREAD                obj = tid, arg = name id           (evt_thread_name)
+ *   LOOP_BEGIN/END, POLL_BEGIN/END   obj = loop address
+ *   WATCHER + CONT        obj = watcher, kind, arg = fd (int32);
+ *                         CONT: obj = loop address, arg = name id
+ *   WSTART, WSTOP         obj = watcher, kind (0 = unknown), arg = fd
+ *   CB_BEGIN              obj = watcher, arg = revents
+ *   CB_END                obj = watcher
+ *   REQ_BEGIN/PHASE       obj = request id, arg = name / phase id
+ *   REQ_END               obj = request id, arg = status
+ *   MARK, COUNTER         obj = value (int64 as uint64), arg = name id
+ *   LOST + CONT           obj = count; CONT: obj = ticks of the first drop
+ *   EVT__RAW_LOOP_GONE    obj = loop address (ev_loop_destroy; writes nothing)
+ *
+ * The one piece of thread-local state is evt__tls: the calling thread's
+ * buffer and the generation of the tracer it belongs to. A tracer's
+ * generation is unique per evt_open and becomes EVT__GEN_CLOSED at close, so
+ * one compare tells the hot path both "this thread has a buffer for this
+ * tracer" and "the tracer is still open"; a stale buffer pointer from an
+ * earlier tracer is never dereferenced.
+ *
+ * Process-wide state (the documented exceptions to "no global mutable
+ * state"): the open tracer (one per process: the thread-local buffers and
+ * the atexit/signal flush need to find it), and in evt_loop.c the table of
+ * wrapped watcher callbacks and the per-loop hook registry, which must
+ * outlive any one tracer because libev keeps calling what was installed.
+ */
+#ifndef EVT_INTERNAL_H
+#define EVT_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "evt_clock.h"
+#include "evt_encode.h"
+#include "evt_format.h"
+#include "evt_ring.h"
+#include "evtrace.h"
+
+#define EVT__GEN_CLOSED UINT64_MAX
+#define EVT__DEFAULT_BUFFER (4u << 20)
+#define EVT__DEFAULT_FLUSH_MS 50u
+#define EVT__SIGNAL_WAIT_MS 2000u
+
+/* One traced thread. ring is the producer's; the rest is the flusher's. */
+struct evt__tbuf {
+    struct evt__ring ring;
+    struct evt__enc_thread enc;
+    _Atomic int dead;              /* the thread exited (pthread key destructor) */
+};
+
+struct evt__tls {
+    uint64_t gen;
+    struct evt__tbuf *buf;
+};
+extern __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/* Interned strings: id = index + 1. */
+struct evt__strings {
+    pthread_mutex_t mu;
+    char **text;
+    size_t n, cap;
+    uint32_t *hash;                /* open addressing over ids, 0 = empty */
+    size_t hash_cap;
+    uint32_t written;              /* ids <= written are in the file */
+};
+
+struct evt_tracer {
+    _Atomic uint64_t gen;          /* hot path: read on every event */
+    struct evt__clock clock;
+    size_t ring_bytes;
+    unsigned flush_ms;
+    pthread_key_t key;
+    int has_key;
+
+    pthread_mutex_t threads_mu;    /* guards threads[] and next_index */
+    struct evt__tbuf **threads;
+    size_t n_threads, cap_threads;
+    uint32_t next_index;
+
+    struct evt__strings strings;
+
+    pthread_mutex_t flush_mu;      /* one flush at a time; guards enc, snap, sink */
+    evt__enc *enc;
+    struct evt__tbuf **snap;
+    size_t cap_snap;
+    _Atomic uint64_t lost_freed;   /* lost totals of buffers already freed */
+    int fd;                        /* file, or -1 with a sink */
+    evt_sink_fn sink;
+    void *sink_ctx;
+    uint32_t pid;
+
+    pthread_t flusher;
+    int has_flusher;
+    int wake[2];                   /* pipe: anything written wakes the flusher */
+    _Atomic int stop;
+    _Atomic int sig_request;       /* a signal handler asks for the final flush */
+    _Atomic int sig_done;          /* ...and the flusher did it */
+    int sig_installed[2];          /* SIGINT, SIGTERM */
+    struct sigaction sig_old[2];
+};
+
+/* evt_strings.c: the intern table. */
+int evt__strings_init(struct evt__strings *s);
+void evt__strings_free(struct evt__strings *s);
+uint32_t evt__strings_intern(struct evt__strings *s, const char *name);
+/* Encodes the strings not yet in the file as meta records (flusher). */
+void evt__strings_encode(struct evt__strings *s, evt__enc *e, uint64_t now_ns);
+
+/* evt_flush.c: draining, the flusher thread, the SIGINT/SIGTERM flush. */
+int evt__flush_locked(evt_tracer *t, int final);   /* caller holds flush_mu */
+int evt__flusher_start(evt_tracer *t);
+void evt__flusher_stop(evt_tracer *t);
+void evt__signals_install(evt_tracer *t);
+void evt__signals_restore(evt_tracer *t);
+
+/* The open tracer, or NULL. */
+evt_tracer *evt__current(void);
+
+/* The calling thread's buffer for t, created on its first event; NULL when
+ * t is closed or memory ran out (the event is then not recorded). */
+struct evt__tbuf *evt__tbuf_get(evt_tracer *t);
+
+/* Everything off the fast path: a thread's first event, a closed tracer, a
+ * full ring. Never inlined, so the fast path needs no stack frame. */
+void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
+    __attribute__((noinline, visibility("hidden")));
+
+/* The hot path, inlined into every recording function of the library: one
+ * compare for "this thread has a buffer for this open tracer", one for room
+ * in the ring, one for the TSC, then rdtsc, four stores and a release store
+ * of head. No call, so no stack frame: the monotonic clock (a call to
+ * clock_gettime) takes the slow path. */
+static inline void evt__record_inline(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
+{
+    if (EVT_UNLIKELY(!t))
+        return;
+    struct evt__tbuf *b = evt__tls.buf;
+    if (EVT_UNLIKELY(evt__tls.gen != atomic_load_explicit(&t->gen, memory_order_relaxed)) ||
+        EVT_UNLIKELY(!evt__ring_has_room(&b->ring)) || EVT_UNLIKELY(b->ring.clock_source != EVT__CLOCK_TSC)) {
+        evt__record_slow(t, type, kind, obj, arg);
+        return;
+    }
+#if defined(__x86_64__)
+    evt__ring_push_ts(&b->ring, __rdtsc(), type, kind, obj, arg);
+#endif
+}
+
+/* ---- for the preload shim (and the rest of the library) -----------------
+ * All accept t == NULL. None allocates except on a thread's first event. */
+
+/* Records one raw event of the table above for the calling thread. */
+void evt__record(evt_tracer *t, int type, int kind, uint64_t obj, uint32_t arg);
+
+/* Records a watcher definition (WATCHER + CONT): kind (enum evt_kind), fd or
+ * signum or -1, name id (0 = none), loop (may be NULL). */
+void evt__record_watcher(evt_tracer *t, const void *w, int kind, int fd, uint32_t name, const void *loop);
+
+/* evt_loop.c: wraps w's callback so each call records CB_BEGIN/CB_END into
+ * the open tracer (whichever it is at call time). Safe to call again for the
+ * same w (re-reads w->cb unless it is already the trampoline). Returns 0 or
+ * EVT_ENOMEM. Does not record the definition: evt_watch does both. */
+int evt__wrap(ev_watcher *w);
+/* Puts the original callback back and forgets w. */
+void evt__unwrap(ev_watcher *w);
+/* 1 if w's callback is currently wrapped. */
+int evt__is_wrapped(const ev_watcher *w);
+
+/* evt_loop.c: installs / removes the loop hooks for t. evt_close calls
+ * evt__loops_forget(t), which stops recording without touching any loop
+ * (they may be running in other threads). */
+int evt__loop_attach(evt_tracer *t, struct ev_loop *loop);
+int evt__loop_detach(evt_tracer *t, struct ev_loop *loop);
+void evt__loops_forget(evt_tracer *t);
+
+#endif /* EVT_INTERNAL_H */

@@ -1,0 +1,313 @@
+/* evt_preload.c -- libevtrace_preload.so: start-up, environment, the status
+ * pipe, the trace itself, fork. See evt_preload.h for how the hooks work.
+ *
+ * Start-up. The constructor reads the environment `evtrace record` set up
+ * (evt_record.h), takes the shim out of LD_PRELOAD and the EVTRACE_*
+ * variables out of the environment (so the program sees the environment it
+ * would see untraced, and what it execs is not traced, unless
+ * EVTRACE_FOLLOW_EXEC=1), says "loaded" on the status pipe and, when libev
+ * is in the process, "libev". The trace file is not created yet: a program
+ * that never creates a libev loop gets no file at all, and `record` says so.
+ * The first ev_default_loop/ev_loop_new opens it ("trace PATH").
+ *
+ * Fork. A forked child does not trace: pthread_atfork's child handler marks
+ * the inherited tracer closed (the hot path then drops everything), closes
+ * the child's copy of the file descriptor and puts the signal dispositions
+ * back, so the child can never write into the parent's file, and its exit()
+ * does not try to join a flusher thread that fork did not copy. Tracing a
+ * forked child would need a second tracer in the child, which evt_tracer.c's
+ * one-tracer-per-process rule does not allow without changes there; an
+ * exec'd child with --follow-exec gets its own trace (NAME.PID.evtrace).
+ *
+ * Limits: a static or setuid program ignores LD_PRELOAD (record reports that
+ * the library did not load); libev loaded with dlopen(RTLD_LOCAL) is not
+ * seen (its functions are not in the global scope the hooks interpose on).
+ */
+#define _GNU_SOURCE
+#include "evt_preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evt_internal.h"
+#include "evt_record.h"
+
+__thread int evt__preload_depth __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+struct evt__preload evt__preload_g = {.status_fd = -1};
+_Atomic int evt__preload_ready;
+static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
+static pthread_once_t g_open_once = PTHREAD_ONCE_INIT;
+
+/* ---- real functions ------------------------------------------------------ */
+
+static const char *const g_kind_names[EVT_KIND_COUNT] = {
+    [EVT_KIND_IO] = "io", [EVT_KIND_TIMER] = "timer", [EVT_KIND_PERIODIC] = "periodic",
+    [EVT_KIND_SIGNAL] = "signal", [EVT_KIND_CHILD] = "child", [EVT_KIND_STAT] = "stat",
+    [EVT_KIND_IDLE] = "idle", [EVT_KIND_PREPARE] = "prepare", [EVT_KIND_CHECK] = "check",
+    [EVT_KIND_EMBED] = "embed", [EVT_KIND_FORK] = "fork", [EVT_KIND_CLEANUP] = "cleanup",
+    [EVT_KIND_ASYNC] = "async",
+};
+
+static void *next_sym(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+static void resolve_real(struct evt__preload_real *r)
+{
+    char name[32];
+    for (int k = 1; k < EVT_KIND_COUNT; k++) {
+        snprintf(name, sizeof name, "ev_%s_start", g_kind_names[k]);
+        r->start[k] = (evt__start_fn)next_sym(name);
+        snprintf(name, sizeof name, "ev_%s_stop", g_kind_names[k]);
+        r->stop[k] = (evt__start_fn)next_sym(name);
+    }
+    r->timer_again = (evt__start_fn)next_sym("ev_timer_again");
+    r->periodic_again = (evt__start_fn)next_sym("ev_periodic_again");
+    r->default_loop = (struct ev_loop * (*)(unsigned)) next_sym("ev_default_loop");
+    r->loop_new = (struct ev_loop * (*)(unsigned)) next_sym("ev_loop_new");
+    r->invoke_pending = (void (*)(struct ev_loop *))next_sym("ev_invoke_pending");
+    r->depth = (unsigned (*)(struct ev_loop *))next_sym("ev_depth");
+    r->ref = (void (*)(struct ev_loop *))next_sym("ev_ref");
+    r->unref = (void (*)(struct ev_loop *))next_sym("ev_unref");
+    r->accept = (int (*)(int, struct sockaddr *, socklen_t *))next_sym("accept");
+    r->accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))next_sym("accept4");
+    r->close = (int (*)(int))next_sym("close");
+}
+
+/* ---- address ranges ------------------------------------------------------ */
+
+struct range_find {
+    uintptr_t addr;
+    struct evt__range *out;
+};
+
+static int range_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    struct range_find *f = ctx;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        lo = a < lo ? a : lo;
+        hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
+    }
+    if (f->addr < lo || f->addr >= hi)
+        return 0;
+    f->out->lo = lo;
+    f->out->hi = hi;
+    return 1;
+}
+
+/* The segments of the object that holds addr ([0, 0) if none). */
+static void range_of(const void *addr, struct evt__range *out)
+{
+    struct range_find f = {(uintptr_t)addr, out};
+    *out = (struct evt__range){0, 0};
+    if (addr)
+        dl_iterate_phdr(range_cb, &f);
+}
+
+/* ---- environment --------------------------------------------------------- */
+
+/* Removes every LD_PRELOAD entry naming this library (by path, or by file
+ * name when the entry is a bare name), keeping the others in order. */
+static void drop_self_by_name(const char *cur, const char *self_path)
+{
+    const char *self_base = strrchr(self_path, '/') ? strrchr(self_path, '/') + 1 : self_path;
+    char *copy = strdup(cur), *out = calloc(1, strlen(cur) + 1);
+    if (copy && out) {
+        for (char *save, *e = strtok_r(copy, ": ", &save); e; e = strtok_r(NULL, ": ", &save)) {
+            const char *base = strrchr(e, '/') ? strrchr(e, '/') + 1 : e;
+            char real[4096];
+            int same = strcmp(base, self_base) == 0 &&
+                       (!strchr(e, '/') || (realpath(e, real) && strcmp(real, self_path) == 0));
+            if (!same)
+                strcat(strcat(out, *out ? ":" : ""), e);
+        }
+        if (*out)
+            setenv("LD_PRELOAD", out, 1);
+        else
+            unsetenv("LD_PRELOAD");
+    }
+    free(copy);
+    free(out);
+}
+
+/* Gives the program back the LD_PRELOAD it had. `record` sets "SELF" when
+ * there was none and "SELF:ORIGINAL" otherwise (ORIGINAL may be empty:
+ * valgrind, for one, leaves LD_PRELOAD= set), so taking that prefix off
+ * restores the exact value; anything else is cleaned entry by entry. */
+static void drop_self_from_ld_preload(const char *self_path)
+{
+    const char *cur = getenv("LD_PRELOAD");
+    size_t n = strlen(self_path);
+    if (!cur)
+        return;
+    if (strncmp(cur, self_path, n) == 0 && cur[n] == '\0')
+        unsetenv("LD_PRELOAD");
+    else if (strncmp(cur, self_path, n) == 0 && cur[n] == ':')
+        setenv("LD_PRELOAD", cur + n + 1, 1);
+    else
+        drop_self_by_name(cur, self_path);
+}
+
+/* Where this process's trace goes: EVTRACE_OUTPUT if the variable was meant
+ * for this pid, else DIR/NAME.PID.evtrace (an exec'd child, --follow-exec). */
+static void choose_output(struct evt__preload *p)
+{
+    const char *out = getenv(EVT_ENV_OUTPUT), *pid = getenv(EVT_ENV_PID), *dir = getenv(EVT_ENV_DIR);
+    if (out && pid && atoi(pid) == (int)getpid()) {
+        snprintf(p->output, sizeof p->output, "%s", out);
+        return;
+    }
+    snprintf(p->output, sizeof p->output, "%s%s%s.%d.evtrace", dir ? dir : "", dir ? "/" : "",
+             program_invocation_short_name, (int)getpid());
+}
+
+static void read_environment(struct evt__preload *p)
+{
+    const char *fd = getenv(EVT_ENV_STATUS_FD);
+    int follow = getenv(EVT_ENV_FOLLOW_EXEC) && strcmp(getenv(EVT_ENV_FOLLOW_EXEC), "1") == 0;
+    p->status_fd = fd ? atoi(fd) : -1;
+    if (p->status_fd >= 0 && fcntl(p->status_fd, F_GETFD) < 0)
+        p->status_fd = -1;
+    choose_output(p);
+    Dl_info self;
+    if (follow)
+        return;
+    if (p->status_fd >= 0)
+        fcntl(p->status_fd, F_SETFD, FD_CLOEXEC);
+    if (dladdr((void *)read_environment, &self) && self.dli_fname)
+        drop_self_from_ld_preload(self.dli_fname);
+    const char *vars[] = {EVT_ENV_OUTPUT, EVT_ENV_PID, EVT_ENV_DIR, EVT_ENV_STATUS_FD, EVT_ENV_FOLLOW_EXEC};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        unsetenv(vars[i]);
+}
+
+void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
+{
+    if (p->status_fd < 0)
+        return;
+    char line[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    n = n < (int)sizeof line - 2 ? n : (int)sizeof line - 2;
+    line[n++] = '\n';
+    int saved = errno;
+    if (write(p->status_fd, line, (size_t)n) < 0) {
+        /* record went away: nothing to tell */
+    }
+    errno = saved;
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+
+/* In a forked child: the inherited tracer must never write again (see the
+ * top of the file). Only plain stores and async-signal-safe calls. */
+static void fork_child(void)
+{
+    evt_tracer *t = atomic_load(&evt__preload_g.tracer);
+    if (!t)
+        return;
+    atomic_store(&t->stop, 1);
+    atomic_store(&t->gen, EVT__GEN_CLOSED);
+    t->has_flusher = 0;
+    evt__signals_restore(t);
+    if (t->fd >= 0)
+        evt__preload_g.real.close(t->fd);
+    t->fd = -1;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void no_cb(struct ev_loop *loop, ev_watcher *w, int revents)
+{
+}
+
+/* evt_wrap.c's trampoline, learnt by wrapping a watcher of our own once, so
+ * the hooks can tell a wrapped watcher with one compare. */
+static const void *learn_trampoline(void)
+{
+    ev_watcher w;
+    ev_init(&w, no_cb);
+    if (evt__wrap(&w) < 0)
+        return NULL;
+    const void *t = (const void *)w.cb;
+    evt__unwrap(&w);
+    return t;
+}
+
+static void preload_init(void)
+{
+    struct evt__preload *p = &evt__preload_g;
+    resolve_real(&p->real);
+    read_environment(p);
+    void *ev_run_fn = next_sym("ev_run");
+    p->libev_present = ev_run_fn != NULL;
+    range_of(ev_run_fn, &p->libev);
+    range_of((void *)preload_init, &p->self);
+    p->trampoline = learn_trampoline();
+    evt__conn_init(p);
+    pthread_atfork(NULL, NULL, fork_child);
+    evt__preload_status(p, "loaded");
+    if (p->libev_present)
+        evt__preload_status(p, "libev");
+    atomic_store_explicit(&evt__preload_ready, 1, memory_order_release);
+}
+
+struct evt__preload *evt__preload_init(void)
+{
+    pthread_once(&g_init_once, preload_init);
+    return &evt__preload_g;
+}
+
+__attribute__((constructor)) static void preload_constructor(void)
+{
+    evt__preload_init();
+}
+
+/* ---- the trace ------------------------------------------------------------ */
+
+static void open_trace(void)
+{
+    struct evt__preload *p = &evt__preload_g;
+    struct evt_options opt = {.path = p->output};
+    evt_tracer *t = NULL;
+    int rc = evt_open(&t, &opt);
+    if (rc < 0) {
+        atomic_store(&p->open_failed, 1);
+        evt__preload_status(p, "error cannot open %s: %s", p->output, evt_strerror(rc));
+        return;
+    }
+    p->names = (struct evt__preload_names){
+        .conn = evt_intern(t, "conn"), .open = evt_intern(t, "open"), .active = evt_intern(t, "active")};
+    atomic_store(&p->tracer, t);
+    evt__preload_status(p, "trace %s", p->output);
+}
+
+evt_tracer *evt__preload_tracer(struct evt__preload *p)
+{
+    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
+    if (t || atomic_load(&p->open_failed))
+        return t;
+    if (!p->libev_present)     /* libev came later, through dlopen */
+        evt__preload_status(p, "libev");
+    pthread_once(&g_open_once, open_trace);
+    return atomic_load_explicit(&p->tracer, memory_order_acquire);
+}

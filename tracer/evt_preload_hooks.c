@@ -1,0 +1,245 @@
+/* evt_preload_hooks.c -- libev's exported functions, as the shim defines
+ * them: record, then forward to the real one (evt_preload.h says how the
+ * hooks tell the program's calls from libev's own).
+ *
+ * Watchers. Every ev_TYPE_start, ev_TYPE_stop, ev_timer_again and
+ * ev_periodic_again goes through hook_watcher(): it runs the real function
+ * and compares ev_is_active() before and after, so what is recorded is
+ * what libev did, not what was asked -- starting an active watcher or
+ * stopping an inactive one records nothing, ev_timer_again records a WSTART
+ * or a WSTOP only when it changes the timer's state. When a watcher becomes
+ * active, its callback is wrapped (evt_wrap.c) unless it already is; a
+ * fresh wrap also writes the watcher's definition (kind, fd, loop, name).
+ * Re-checking at every start is what handles heap watchers freed and reused
+ * for another watcher (ev_init wrote a new callback: it is wrapped and
+ * defined again) and ev_set_cb (the new callback is wrapped at the next
+ * start; until then it runs unrecorded). Wrapping after the real start is
+ * safe: callbacks only run from ev_run on this same thread.
+ *
+ * A watcher is never unwrapped at stop: libev stops a one-shot timer before
+ * it calls its callback, so the trampoline must stay.
+ *
+ * Names: a callback exported from the program or a library (dladdr finds
+ * it) names its watchers, e.g. "on_read"; static callbacks stay unnamed
+ * and readers show "io fd 7". dladdr is slow, so names are cached by
+ * callback address in a small lock-free table.
+ *
+ * Loops: ev_default_loop and ev_loop_new attach the new loop (the first one
+ * opens the trace). ev_loop_destroy, ev_set_loop_release_cb and
+ * ev_set_invoke_pending_cb are evt_loop.c's, which this library contains:
+ * exactly one definition each. The default loop carries an ev_cleanup
+ * watcher of the shim's, so that a destroyed and re-created default loop
+ * (same address) is attached again.
+ *
+ * Not hooked, on purpose: ev_run, ev_invoke, ev_feed_event. Every callback
+ * is recorded by its trampoline however it is invoked, and a watcher never
+ * started has an unwrapped callback, so feeding or invoking it records
+ * nothing and behaves as before; hooking them would only add a call to
+ * libev's hottest paths (libev calls ev_feed_event once per event).
+ * ev_once's callback is called by libev's own watchers and is not recorded.
+ *
+ * Forwarders: ev_invoke_pending, ev_depth, ev_ref and ev_unref only call
+ * libev's. The writer (evt_loop.c) uses them, and the shim must not leave
+ * them undefined: it does not link libev (evt_preload.h), and evt_loop.c
+ * takes ev_invoke_pending's address, a relocation the dynamic linker
+ * resolves at load time even in programs that never load libev (it failed
+ * /usr/bin/env with "undefined symbol"). Defined here, they resolve to the
+ * shim, which forwards to libev when there is one.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+
+#include "evt_internal.h"
+#include "evt_preload.h"
+
+#define NAME_CACHE 512      /* distinct callbacks remembered; more are looked up each time */
+
+struct name_slot {
+    _Atomic uintptr_t cb;
+    _Atomic uint32_t name;  /* string id + 1 once known (0 = being filled) */
+};
+
+static struct name_slot g_names[NAME_CACHE];   /* process-wide, see evt_preload.h */
+
+/* The interned name of cb's symbol, or 0. */
+static uint32_t name_lookup(evt_tracer *t, const void *cb)
+{
+    Dl_info info;
+    if (!dladdr(cb, &info) || !info.dli_sname || info.dli_saddr != cb)
+        return 0;
+    return evt_intern(t, info.dli_sname);
+}
+
+static uint32_t name_of(evt_tracer *t, const void *cb)
+{
+    uintptr_t key = (uintptr_t)cb;
+    size_t i = (size_t)((key >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (NAME_CACHE - 1);
+    for (size_t n = 0; n < NAME_CACHE; n++, i = (i + 1) & (NAME_CACHE - 1)) {
+        uintptr_t k = atomic_load_explicit(&g_names[i].cb, memory_order_acquire);
+        if (k == key) {
+            uint32_t v = atomic_load_explicit(&g_names[i].name, memory_order_acquire);
+            return v ? v - 1 : name_lookup(t, cb);
+        }
+        if (k == 0 && atomic_compare_exchange_strong(&g_names[i].cb, &k, key)) {
+            uint32_t id = name_lookup(t, cb);
+            atomic_store_explicit(&g_names[i].name, id + 1, memory_order_release);
+            return id;
+        }
+    }
+    return name_lookup(t, cb);
+}
+
+/* w is active: make sure its current callback is the wrapped one, and
+ * define the watcher when the wrap is new (a new watcher, or a new cb).
+ * The slow path (a lock, maybe dladdr and an intern): errno is kept. */
+static void watcher_wrap(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd)
+{
+    int saved = errno;
+    const void *cb = (const void *)w->cb;
+    if (evt__wrap(w) == 0)
+        evt__record_watcher(t, w, kind, fd, name_of(t, cb), loop);
+    errno = saved;
+}
+
+enum hook_op { OP_START, OP_STOP, OP_TIMER_AGAIN, OP_PERIODIC_AGAIN };
+
+static evt__start_fn real_for(const struct evt__preload *p, int kind, enum hook_op op)
+{
+    switch (op) {
+    case OP_START: return p->real.start[kind];
+    case OP_STOP: return p->real.stop[kind];
+    case OP_TIMER_AGAIN: return p->real.timer_again;
+    default: return p->real.periodic_again;
+    }
+}
+
+/* Runs the real function and records the change of state it made. The
+ * recording itself makes no system call (a thread's very first event
+ * allocates its buffer, whose failure could set errno: then nothing is
+ * recorded anyway). */
+static void hook_watcher(struct ev_loop *loop, ev_watcher *w, int kind, int fd, enum hook_op op)
+{
+    struct evt__preload *p = evt__preload_get();
+    evt__start_fn real = real_for(p, kind, op);
+    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
+    const void *cb = (const void *)w->cb;
+    if (!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb)) {
+        real(loop, w);
+        return;
+    }
+    int was = ev_is_active(w);
+    evt__preload_depth++;
+    real(loop, w);
+    evt__preload_depth--;
+    int now = ev_is_active(w);
+    if (now && (const void *)w->cb != p->trampoline)
+        watcher_wrap(t, loop, w, kind, fd);
+    if (now == was)
+        return;
+    evt__record_inline(t, now ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)fd);
+    if (now && kind == EVT_KIND_IO)
+        evt__conn_io_start(p, t, fd);
+}
+
+/* ---- the watcher hooks: one start and one stop per kind ------------------ */
+
+#define EVT_PRELOAD_HOOK(type, KIND, fd)                                                           \
+    void ev_##type##_start(struct ev_loop *loop, ev_##type *w)                                     \
+    {                                                                                              \
+        hook_watcher(loop, (ev_watcher *)w, EVT_KIND_##KIND, (fd), OP_START);                      \
+    }                                                                                              \
+    void ev_##type##_stop(struct ev_loop *loop, ev_##type *w)                                      \
+    {                                                                                              \
+        hook_watcher(loop, (ev_watcher *)w, EVT_KIND_##KIND, (fd), OP_STOP);                       \
+    }
+
+EVT_PRELOAD_HOOK(io, IO, w->fd)
+EVT_PRELOAD_HOOK(timer, TIMER, -1)
+EVT_PRELOAD_HOOK(periodic, PERIODIC, -1)
+EVT_PRELOAD_HOOK(signal, SIGNAL, w->signum)
+EVT_PRELOAD_HOOK(child, CHILD, -1)
+EVT_PRELOAD_HOOK(stat, STAT, -1)
+EVT_PRELOAD_HOOK(idle, IDLE, -1)
+EVT_PRELOAD_HOOK(prepare, PREPARE, -1)
+EVT_PRELOAD_HOOK(check, CHECK, -1)
+EVT_PRELOAD_HOOK(embed, EMBED, -1)
+EVT_PRELOAD_HOOK(fork, FORK, -1)
+EVT_PRELOAD_HOOK(cleanup, CLEANUP, -1)
+EVT_PRELOAD_HOOK(async, ASYNC, -1)
+
+void ev_timer_again(struct ev_loop *loop, ev_timer *w)
+{
+    hook_watcher(loop, (ev_watcher *)w, EVT_KIND_TIMER, -1, OP_TIMER_AGAIN);
+}
+
+void ev_periodic_again(struct ev_loop *loop, ev_periodic *w)
+{
+    hook_watcher(loop, (ev_watcher *)w, EVT_KIND_PERIODIC, -1, OP_PERIODIC_AGAIN);
+}
+
+/* ---- loops ----------------------------------------------------------------- */
+
+static void attach(struct evt__preload *p, struct ev_loop *loop)
+{
+    int saved = errno;
+    evt_tracer *t = evt__preload_tracer(p);
+    if (t) {
+        evt__preload_depth++;
+        evt_attach_loop(t, loop);
+        evt__preload_depth--;
+    }
+    errno = saved;
+}
+
+/* libev calls this from ev_loop_destroy(default loop): forget it, so the
+ * next default loop is attached even if it lands at the same address. */
+static void default_loop_gone(struct ev_loop *loop, ev_cleanup *w, int revents)
+{
+    struct ev_loop *expected = loop;
+    atomic_compare_exchange_strong(&evt__preload_get()->default_loop, &expected, NULL);
+}
+
+struct ev_loop *ev_default_loop(unsigned int flags)
+{
+    struct evt__preload *p = evt__preload_get();
+    struct ev_loop *loop = p->real.default_loop(flags);
+    if (!loop || evt__preload_depth || atomic_load_explicit(&p->default_loop, memory_order_acquire) == loop)
+        return loop;
+    atomic_store(&p->default_loop, loop);
+    ev_cleanup_init(&p->default_cleanup, default_loop_gone);
+    p->real.start[EVT_KIND_CLEANUP](loop, &p->default_cleanup);
+    attach(p, loop);
+    return loop;
+}
+
+struct ev_loop *ev_loop_new(unsigned int flags)
+{
+    struct evt__preload *p = evt__preload_get();
+    struct ev_loop *loop = p->real.loop_new(flags);
+    if (loop && !evt__preload_depth)
+        attach(p, loop);
+    return loop;
+}
+
+/* ---- forwarders (see the top of the file) ---------------------------------- */
+
+void ev_invoke_pending(struct ev_loop *loop)
+{
+    evt__preload_get()->real.invoke_pending(loop);
+}
+
+unsigned int ev_depth(struct ev_loop *loop)
+{
+    return evt__preload_get()->real.depth(loop);
+}
+
+void ev_ref(struct ev_loop *loop)
+{
+    evt__preload_get()->real.ref(loop);
+}
+
+void ev_unref(struct ev_loop *loop)
+{
+    evt__preload_get()->real.unref(loop);
+}

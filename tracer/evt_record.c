@@ -1,0 +1,333 @@
+/* evt_record.c -- `evtrace record`: run a program under the preload library.
+ *
+ * The parent blocks the signals it cares about before forking and then
+ * waits for them with sigwaitinfo: SIGCHLD means the program ended; SIGTERM,
+ * SIGHUP and a SIGINT/SIGQUIT sent with kill() are forwarded to the program
+ * (a terminal's ^C already reached it, being in the same process group, so
+ * kernel-sent ones are not sent twice). No signal handler, no global state.
+ *
+ * execvp errors come back through a close-on-exec pipe: when exec succeeds
+ * the pipe closes and the parent reads nothing; when it fails the child
+ * writes errno and exits 127, and the parent prints one line.
+ */
+#define _GNU_SOURCE
+#include "evt_record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evt_model.h"
+#include "evtrace.h"
+
+#ifndef EVT_PRELOAD_INSTALL_PATH
+#define EVT_PRELOAD_INSTALL_PATH "/usr/local/lib/evtrace/" EVT_PRELOAD_NAME
+#endif
+
+#define REC_DEFAULT_STALL_MS 100
+#define REC_STALLS_SHOWN 3
+
+struct rec_opts {
+    const char *out;          /* -o, or NULL for NAME.PID.evtrace */
+    long stall_ms;
+    int follow_exec;
+    char **argv;              /* PROGRAM ARGS, NULL-terminated */
+};
+
+struct rec_status {           /* what the preload said on the status pipe */
+    int loaded, libev;
+    int exec_failed;          /* execvp failed: record printed why */
+    char trace[PATH_MAX];
+    char error[256];
+};
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "evtrace record: %s%s%s (usage: evtrace record [-o FILE] [--stall-ms N] "
+                    "[--follow-exec] -- PROGRAM [ARGS])\n",
+            msg, arg ? ": " : "", arg ? arg : "");
+    return -1;
+}
+
+static int parse_stall(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 86400000)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct rec_opts *o)
+{
+    *o = (struct rec_opts){.stall_ms = REC_DEFAULT_STALL_MS};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (++i >= argc || !argv[i][0])
+                return usage_error("missing file after", a);
+            o->out = argv[i];
+        } else if (strcmp(a, "--stall-ms") == 0) {
+            if (++i >= argc || parse_stall(argv[i], &o->stall_ms) < 0)
+                return usage_error("--stall-ms needs a number of milliseconds", i < argc ? argv[i] : NULL);
+        } else if (strcmp(a, "--follow-exec") == 0) {
+            o->follow_exec = 1;
+        } else {
+            return usage_error("unknown option", a);
+        }
+    }
+    if (i >= argc)
+        return usage_error("no program to run", NULL);
+    o->argv = argv + i;
+    return 0;
+}
+
+/* The library: $EVTRACE_PRELOAD, else next to this binary, else installed. */
+static int find_preload(char *buf, size_t n)
+{
+    const char *env = getenv(EVT_ENV_PRELOAD);
+    if (env && *env)
+        return realpath(env, buf) && access(buf, R_OK) == 0 ? 0 : -1;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash && (size_t)snprintf(buf, n, "%.*s/%s", (int)(slash - exe), exe, EVT_PRELOAD_NAME) < n &&
+            access(buf, R_OK) == 0)
+            return 0;
+    }
+    snprintf(buf, n, "%s", EVT_PRELOAD_INSTALL_PATH);
+    return access(buf, R_OK) == 0 ? 0 : -1;
+}
+
+/* NAME.PID.evtrace in the current directory, or -o FILE; always absolute,
+ * because the program may chdir before it creates its first loop. */
+static int output_path(const struct rec_opts *o, pid_t pid, char *buf, size_t n)
+{
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    int len;
+    if (o->out) {
+        len = o->out[0] == '/' ? snprintf(buf, n, "%s", o->out) : snprintf(buf, n, "%s/%s", cwd, o->out);
+    } else {
+        const char *base = strrchr(o->argv[0], '/');
+        len = snprintf(buf, n, "%s/%s.%d.evtrace", cwd, base ? base + 1 : o->argv[0], (int)pid);
+    }
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* LD_PRELOAD=ours[:theirs]; everything else the preload needs to know. */
+static int child_environment(const struct rec_opts *o, const char *preload, int status_fd)
+{
+    char path[PATH_MAX], num[32], cwd[PATH_MAX];
+    const char *theirs = getenv("LD_PRELOAD");
+    char *both = NULL;
+    if (output_path(o, getpid(), path, sizeof path) < 0 || !getcwd(cwd, sizeof cwd))
+        return -1;
+    if (theirs && asprintf(&both, "%s:%s", preload, theirs) < 0)   /* even "": kept as it was */
+        return -1;
+    snprintf(num, sizeof num, "%d", status_fd);
+    int rc = setenv("LD_PRELOAD", both ? both : preload, 1) | setenv(EVT_ENV_OUTPUT, path, 1) |
+             setenv(EVT_ENV_STATUS_FD, num, 1) | setenv(EVT_ENV_DIR, cwd, 1);
+    snprintf(num, sizeof num, "%d", (int)getpid());
+    rc |= setenv(EVT_ENV_PID, num, 1);
+    rc |= o->follow_exec ? setenv(EVT_ENV_FOLLOW_EXEC, "1", 1) : unsetenv(EVT_ENV_FOLLOW_EXEC);
+    free(both);
+    return rc ? -1 : 0;
+}
+
+/* In the child: environment, original signal mask, exec. Never returns. */
+static void child_exec(const struct rec_opts *o, const char *preload, int status_fd, int err_fd,
+                       const sigset_t *oldmask)
+{
+    int err = EINVAL;
+    if (fcntl(status_fd, F_SETFD, 0) == 0 && child_environment(o, preload, status_fd) == 0) {
+        sigprocmask(SIG_SETMASK, oldmask, NULL);
+        execvp(o->argv[0], o->argv);
+        err = errno;
+    }
+    if (write(err_fd, &err, sizeof err) < 0) {
+        /* nothing left to tell anyone */
+    }
+    _exit(err == ENOENT ? 127 : 126);
+}
+
+/* Waits for the program, forwarding termination requests. Returns its
+ * wait status, or -1. */
+static int wait_program(pid_t pid, const sigset_t *set)
+{
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        siginfo_t si;
+        int sig = sigwaitinfo(set, &si);
+        if (sig == SIGTERM || sig == SIGHUP || ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0))
+            kill(pid, sig);
+    }
+}
+
+static void read_status(int fd, struct rec_status *st)
+{
+    char buf[8192];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    for (char *save, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strcmp(line, "loaded") == 0)
+            st->loaded = 1;
+        else if (strcmp(line, "libev") == 0)
+            st->libev = 1;
+        else if (strncmp(line, "trace ", 6) == 0 && !st->trace[0])
+            snprintf(st->trace, sizeof st->trace, "%s", line + 6);
+        else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
+            snprintf(st->error, sizeof st->error, "%s", line + 6);
+    }
+}
+
+static int by_duration_desc(const void *a, const void *b)
+{
+    const struct evt_m_callback *x = *(const struct evt_m_callback *const *)a;
+    const struct evt_m_callback *y = *(const struct evt_m_callback *const *)b;
+    uint64_t dx = x->t1 - x->t0, dy = y->t1 - y->t0;
+    return dx < dy ? 1 : dx > dy ? -1 : 0;
+}
+
+static void print_stalls(const struct evt_model *m, long stall_ms)
+{
+    const struct evt_m_callback **list = NULL;
+    size_t n = evt_model_stalls(m, (uint64_t)stall_ms * 1000000u, &list);
+    fprintf(stderr, "evtrace record: %zu stall%s >= %ld ms", n, n == 1 ? "" : "s", stall_ms);
+    if (n)
+        qsort(list, n, sizeof *list, by_duration_desc);
+    for (size_t i = 0; i < n && i < REC_STALLS_SHOWN; i++) {
+        const struct evt_m_callback *c = list[i];
+        const char *name = c->watcher < m->n_watchers ? m->watchers[c->watcher].name : "?";
+        fprintf(stderr, "%s %.1f ms in %s at +%.3f s%s", i ? "," : ":", (double)(c->t1 - c->t0) / 1e6, name,
+                (double)(c->t0 - m->t_min) / 1e9, c->complete ? "" : " (unfinished)");
+    }
+    fprintf(stderr, "%s\n", n > REC_STALLS_SHOWN ? ", ..." : "");
+    free(list);
+}
+
+/* Where the trace is and what is in it, in three lines. */
+static void print_summary(const char *path, long stall_ms)
+{
+    struct evt_model m;
+    int rc = evt_model_load_file(&m, path, NULL, NULL);
+    fprintf(stderr, "evtrace record: trace written to %s\n", path);
+    if (rc < 0 && rc != EVT_ETRUNC && rc != EVT_EFORMAT) {
+        fprintf(stderr, "evtrace record: cannot read it back: %s\n", evt_strerror(rc));
+        return;
+    }
+    fprintf(stderr, "evtrace record: %llu events, %zu loop iterations, %zu callbacks, %zu connections, "
+                    "%llu lost%s%s\n",
+            (unsigned long long)m.events, m.n_iterations, m.n_callbacks, m.n_requests,
+            (unsigned long long)m.lost, m.damaged ? "; damaged: " : "", m.damaged ? m.error : "");
+    print_stalls(&m, stall_ms);
+    evt_model_free(&m);
+}
+
+/* Says plainly why there is no trace, or summarises the one there is. */
+static void report(const struct rec_opts *o, const struct rec_status *st)
+{
+    const char *prog = o->argv[0];
+    if (st->error[0])
+        fprintf(stderr, "evtrace record: the tracer failed in %s: %s\n", prog, st->error);
+    if (!st->loaded)
+        fprintf(stderr, "evtrace record: the preload library did not load into %s (static or setuid "
+                        "program?): nothing traced\n", prog);
+    else if (!st->libev)
+        fprintf(stderr, "evtrace record: %s never loaded libev (libev.so.4): no trace written\n", prog);
+    else if (!st->trace[0])
+        fprintf(stderr, "evtrace record: %s loaded libev but never created a loop: no trace written\n", prog);
+    else if (access(st->trace, R_OK) != 0)
+        fprintf(stderr, "evtrace record: %s: trace missing: %s\n", st->trace, strerror(errno));
+    else
+        print_summary(st->trace, o->stall_ms);
+}
+
+static int exit_code(int status)
+{
+    if (status < 0)
+        return 1;
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* Forks and execs the program; returns its exit code (126/127 when exec
+ * failed, and then st->exec_failed is set). */
+static int run_program(const struct rec_opts *o, const char *preload, struct rec_status *st)
+{
+    int sp[2], ep[2];
+    sigset_t set, old;
+    if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+        fprintf(stderr, "evtrace record: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    sigemptyset(&set);
+    for (int s = 0, sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}; s < 5; s++)
+        sigaddset(&set, sigs[s]);
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sp[0]);
+        close(ep[0]);
+        child_exec(o, preload, sp[1], ep[1], &old);
+    }
+    close(sp[1]);
+    close(ep[1]);
+    int status = pid < 0 ? -1 : wait_program(pid, &set);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    int err = 0;
+    ssize_t n = pid < 0 ? 0 : read(ep[0], &err, sizeof err);
+    fcntl(sp[0], F_SETFL, O_NONBLOCK);
+    read_status(sp[0], st);
+    close(sp[0]);
+    close(ep[0]);
+    if (pid < 0)
+        fprintf(stderr, "evtrace record: fork: %s\n", strerror(errno));
+    if (n != (ssize_t)sizeof err)
+        return exit_code(status);
+    fprintf(stderr, "evtrace record: %s: %s\n", o->argv[0], err == ENOENT ? "command not found" : strerror(err));
+    st->exec_failed = 1;
+    return err == ENOENT ? 127 : 126;
+}
+
+int evt__record_main(int argc, char **argv)
+{
+    struct rec_opts o;
+    if (parse_args(argc, argv, &o) < 0)
+        return 2;
+    char preload[PATH_MAX];
+    if (find_preload(preload, sizeof preload) < 0) {
+        fprintf(stderr, "evtrace record: cannot find %s (looked at $%s, next to evtrace, %s)\n",
+                EVT_PRELOAD_NAME, EVT_ENV_PRELOAD, EVT_PRELOAD_INSTALL_PATH);
+        return 1;
+    }
+    struct rec_status st = {0};
+    int code = run_program(&o, preload, &st);
+    if (!st.exec_failed)
+        report(&o, &st);
+    return code;
+}

@@ -1,0 +1,46 @@
+/* evt_record.h -- `evtrace record`: trace an unmodified libev program.
+ *
+ *   evtrace record [-o FILE] [--stall-ms N] [--follow-exec] -- PROGRAM [ARGS]
+ *
+ * Runs PROGRAM with LD_PRELOAD set to the preload library (evt_preload.c),
+ * which hooks libev's exported functions and writes the trace. Only
+ * PROGRAM's own environment gets LD_PRELOAD (set between fork and execvp),
+ * and the library takes itself out of LD_PRELOAD again in its constructor,
+ * so the program's own exec'd children are not traced (--follow-exec keeps
+ * it; each traced process then writes NAME.PID.evtrace). Forked children
+ * (no exec) are not traced (evt_preload.c says why).
+ *
+ * The library is looked up, in order: $EVTRACE_PRELOAD; next to the evtrace
+ * binary (the build tree); EVT_PRELOAD_INSTALL_PATH (the install path).
+ *
+ * The preload reports what happened on a pipe (fd in $EVTRACE_STATUS_FD),
+ * one line per fact: "loaded", "libev", "trace PATH", "error MESSAGE".
+ * After the program exits, record says plainly when the library did not
+ * load or the program never created a libev loop, instead of leaving an
+ * empty trace behind, and otherwise prints the trace's path and a short
+ * summary (events, callbacks, connections, stalls >= --stall-ms, default
+ * 100) on stderr -- stdout belongs to the program.
+ *
+ * Exit status: the program's; 128 + signal when a signal killed it; 127
+ * when PROGRAM cannot be found (126 when it cannot be executed), as a shell
+ * does; 2 for a bad argument (one line on stderr); 1 when record itself
+ * cannot run (no preload library, no pipe).
+ */
+#ifndef EVT_RECORD_H
+#define EVT_RECORD_H
+
+/* Environment variables shared by `record` and the preload library. */
+#define EVT_ENV_PRELOAD "EVTRACE_PRELOAD"         /* path of the library (override) */
+#define EVT_ENV_OUTPUT "EVTRACE_OUTPUT"           /* trace path for process EVTRACE_PID */
+#define EVT_ENV_PID "EVTRACE_PID"                 /* pid the output path belongs to */
+#define EVT_ENV_DIR "EVTRACE_DIR"                 /* directory for NAME.PID.evtrace */
+#define EVT_ENV_STATUS_FD "EVTRACE_STATUS_FD"     /* pipe for status lines */
+#define EVT_ENV_FOLLOW_EXEC "EVTRACE_FOLLOW_EXEC" /* "1": stay in LD_PRELOAD */
+
+#define EVT_PRELOAD_NAME "libevtrace_preload.so"
+
+/* argv[0] is the subcommand's name ("record"); options follow. Returns the
+ * process exit status described above. */
+int evt__record_main(int argc, char **argv);
+
+#endif /* EVT_RECORD_H */

@@ -1,0 +1,390 @@
+/* evt_tracer.c -- the tracer's life (open, close, flush) and the recording
+ * functions of evtrace.h.
+ *
+ * A traced thread finds its buffer through evt__tls. Its first event takes
+ * the slow path once: allocate the ring, name the thread, register the
+ * buffer in the tracer's list under threads_mu and in a pthread key whose
+ * destructor marks it dead when the thread exits (the flusher frees it after
+ * draining it). Every later event is evt__record_inline: a compare, a ring
+ * reservation, a timestamp, four stores and a release store.
+ *
+ * One tracer per process: the thread-local pointer can only serve one, and
+ * the atexit and signal flushes must find it; g_current holds it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "evt_internal.h"
+
+__thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+static _Atomic(evt_tracer *) g_current;
+static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
+static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
+
+evt_tracer *evt__current(void)
+{
+    return atomic_load_explicit(&g_current, memory_order_acquire);
+}
+
+/* ---- per-thread buffers ------------------------------------------------- */
+
+/* pthread key destructor: the thread is exiting. The flusher frees b. */
+static void tbuf_thread_exit(void *p)
+{
+    struct evt__tbuf *b = p;
+    if (evt__tls.buf == b) {
+        evt__tls.buf = NULL;
+        evt__tls.gen = 0;
+    }
+    atomic_store_explicit(&b->dead, 1, memory_order_release);
+}
+
+static int threads_append(evt_tracer *t, struct evt__tbuf *b)
+{
+    if (t->n_threads == t->cap_threads) {
+        size_t cap = t->cap_threads ? t->cap_threads * 2 : 16;
+        struct evt__tbuf **v = realloc(t->threads, cap * sizeof *v);
+        if (!v)
+            return -1;
+        t->threads = v;
+        t->cap_threads = cap;
+    }
+    t->threads[t->n_threads++] = b;
+    b->enc.index = t->next_index++;
+    return 0;
+}
+
+static struct evt__tbuf *tbuf_new(evt_tracer *t)
+{
+    struct evt__tbuf *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    if (evt__ring_init(&b->ring, t->ring_bytes, t->clock.source) < 0) {
+        free(b);
+        return NULL;
+    }
+    char name[17] = {0};
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    b->enc.tid = (uint32_t)gettid();
+    b->enc.name = evt__strings_intern(&t->strings, name);
+    return b;
+}
+
+struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
+{
+    uint64_t gen = atomic_load_explicit(&t->gen, memory_order_acquire);
+    if (gen == EVT__GEN_CLOSED)
+        return NULL;
+    if (evt__tls.gen == gen)
+        return evt__tls.buf;
+    struct evt__tbuf *b = tbuf_new(t);
+    if (!b)
+        return NULL;
+    pthread_mutex_lock(&t->threads_mu);
+    int ok = atomic_load_explicit(&t->gen, memory_order_relaxed) == gen && threads_append(t, b) == 0;
+    pthread_mutex_unlock(&t->threads_mu);
+    if (!ok) {
+        evt__ring_free(&b->ring);
+        free(b);
+        return NULL;
+    }
+    pthread_setspecific(t->key, b);
+    evt__tls.buf = b;
+    evt__tls.gen = gen;
+    return b;
+}
+
+/* ---- recording ---------------------------------------------------------- */
+
+void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
+{
+    struct evt__tbuf *b = evt__tbuf_get(t);
+    if (b)
+        evt__ring_put(&b->ring, type, kind, obj, arg);
+}
+
+void evt__record(evt_tracer *t, int type, int kind, uint64_t obj, uint32_t arg)
+{
+    evt__record_inline(t, (uint8_t)type, (uint8_t)kind, obj, arg);
+}
+
+void evt__record_watcher(evt_tracer *t, const void *w, int kind, int fd, uint32_t name, const void *loop)
+{
+    struct evt__tbuf *b = t ? evt__tbuf_get(t) : NULL;
+    if (!b || !evt__ring_make_room(&b->ring, 2))
+        return;
+    struct evt__raw *r = evt__ring_slot(&b->ring, 0);
+    struct evt__raw *c = evt__ring_slot(&b->ring, 1);
+    *r = (struct evt__raw){.ts = evt__clock_ticks(b->ring.clock_source), .obj = (uintptr_t)w,
+                           .arg = (uint32_t)fd, .type = EVT_REC_WATCHER, .kind = (uint8_t)kind};
+    *c = (struct evt__raw){.ts = r->ts, .obj = (uintptr_t)loop, .arg = name, .type = EVT__RAW_CONT};
+    evt__ring_commit(&b->ring, 2);
+}
+
+void evt_request_begin(evt_tracer *t, uint64_t id, uint32_t name)
+{
+    evt__record_inline(t, EVT_REC_REQ_BEGIN, 0, id, name);
+}
+
+void evt_request_phase(evt_tracer *t, uint64_t id, uint32_t phase)
+{
+    evt__record_inline(t, EVT_REC_REQ_PHASE, 0, id, phase);
+}
+
+void evt_request_end(evt_tracer *t, uint64_t id, uint32_t status)
+{
+    evt__record_inline(t, EVT_REC_REQ_END, 0, id, status);
+}
+
+void evt_mark(evt_tracer *t, uint32_t name, int64_t value)
+{
+    evt__record_inline(t, EVT_REC_MARK, 0, (uint64_t)value, name);
+}
+
+void evt_counter(evt_tracer *t, uint32_t name, int64_t value)
+{
+    evt__record_inline(t, EVT_REC_COUNTER, 0, (uint64_t)value, name);
+}
+
+uint32_t evt_intern(evt_tracer *t, const char *name)
+{
+    return t ? evt__strings_intern(&t->strings, name) : 0;
+}
+
+void evt_thread_name(evt_tracer *t, const char *name)
+{
+    uint32_t id = evt_intern(t, name);
+    if (id)
+        evt__record_inline(t, EVT_REC_THREAD, 0, (uint64_t)gettid(), id);
+}
+
+uint64_t evt_lost(const evt_tracer *t)
+{
+    if (!t)
+        return 0;
+    evt_tracer *m = (evt_tracer *)t;   /* the lock is not part of the value */
+    uint64_t n = atomic_load(&m->lost_freed);
+    pthread_mutex_lock(&m->threads_mu);
+    for (size_t i = 0; i < m->n_threads; i++)
+        n += atomic_load_explicit(&m->threads[i]->ring.lost_total, memory_order_relaxed);
+    pthread_mutex_unlock(&m->threads_mu);
+    return n;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+/* The file sink: write(2) straight to the fd, so what a flush wrote survives
+ * a SIGKILL of the process a moment later. */
+static int fd_sink(void *ctx, const void *data, size_t len)
+{
+    int fd = *(const int *)ctx;
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : EVT_EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* /proc/self/comm, interned; 0 if unreadable. */
+static uint32_t intern_comm(evt_tracer *t)
+{
+    char name[64] = {0};
+    FILE *f = fopen("/proc/self/comm", "r");
+    if (!f)
+        return 0;
+    if (!fgets(name, sizeof name, f))
+        name[0] = 0;
+    fclose(f);
+    name[strcspn(name, "\n")] = 0;
+    return evt_intern(t, name);
+}
+
+/* Header and the first meta chunk (strings so far, process, clock), so that
+ * even a trace killed before its first flush says what it is. */
+static int write_preamble(evt_tracer *t, const struct evt_options *opt)
+{
+    uint32_t pname = opt->process_name ? evt_intern(t, opt->process_name) : intern_comm(t);
+    uint64_t now = evt__mono_ns();
+    uint32_t flags = t->clock.source == EVT__CLOCK_TSC ? EVT_FILE_FLAG_TSC : 0;
+    evt__enc_file_header(t->enc, t->pid, flags, t->clock.ns_base);
+    evt__strings_encode(&t->strings, t->enc, now);
+    evt__enc_process(t->enc, now, t->pid, pname);
+    evt__enc_clock(t->enc, now);
+    return evt__enc_commit(t->enc);
+}
+
+static int tracer_finish(evt_tracer *t);
+
+/* exit() with the tracer still open: write everything, free nothing. */
+static void atexit_close(void)
+{
+    evt_tracer *t = evt__current();
+    if (t && atomic_load(&t->gen) != EVT__GEN_CLOSED)
+        tracer_finish(t);
+}
+
+
+/* fork() child: the tracer belongs to the parent (its flush thread did not
+ * come along, its file is the parent's). The child's copy records nothing
+ * and never writes; its atexit does nothing. Only plain stores here. */
+static void fork_child(void)
+{
+    evt_tracer *t = evt__current();
+    if (!t)
+        return;
+    atomic_store(&t->gen, EVT__GEN_CLOSED);
+    atomic_store(&t->stop, 1);
+    t->has_flusher = 0;
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+}
+
+static void register_atexit(void)
+{
+    atexit(atexit_close);
+    pthread_atfork(NULL, NULL, fork_child);
+}
+
+static int tracer_init(evt_tracer *t, const struct evt_options *opt)
+{
+    t->fd = -1;
+    t->wake[0] = t->wake[1] = -1;
+    t->pid = (uint32_t)getpid();
+    t->ring_bytes = opt->buffer_bytes ? opt->buffer_bytes : EVT__DEFAULT_BUFFER;
+    t->flush_ms = opt->flush_interval_ms ? opt->flush_interval_ms : EVT__DEFAULT_FLUSH_MS;
+    pthread_mutex_init(&t->threads_mu, NULL);
+    pthread_mutex_init(&t->flush_mu, NULL);
+    if (evt__strings_init(&t->strings) < 0 || pthread_key_create(&t->key, tbuf_thread_exit) != 0)
+        return EVT_ENOMEM;
+    t->has_key = 1;
+    evt__clock_init(&t->clock);
+    if (opt->path) {
+        t->fd = open(opt->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (t->fd < 0)
+            return -errno;
+        t->sink = fd_sink;
+        t->sink_ctx = &t->fd;
+    } else {
+        t->sink = opt->sink;
+        t->sink_ctx = opt->sink_ctx;
+    }
+    t->enc = evt__enc_new(t->sink, t->sink_ctx, &t->clock);
+    if (!t->enc)
+        return EVT_ENOMEM;
+    int rc = write_preamble(t, opt);
+    if (rc < 0)
+        return rc;
+    if (!opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
+        return rc;
+    if (!opt->no_signal_handlers && t->has_flusher)
+        evt__signals_install(t);
+    return 0;
+}
+
+/* Frees what tracer_init and the threads built. */
+static void tracer_free(evt_tracer *t)
+{
+    for (size_t i = 0; i < t->n_threads; i++) {
+        evt__ring_free(&t->threads[i]->ring);
+        free(t->threads[i]);
+    }
+    free(t->threads);
+    free(t->snap);
+    evt__enc_free(t->enc);
+    evt__strings_free(&t->strings);
+    if (t->has_key)
+        pthread_key_delete(t->key);
+    pthread_mutex_destroy(&t->threads_mu);
+    pthread_mutex_destroy(&t->flush_mu);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t);
+}
+
+int evt_open(evt_tracer **out, const struct evt_options *opt)
+{
+    if (!out || !opt || (!opt->path == !opt->sink))
+        return EVT_EINVAL;
+    *out = NULL;
+    evt_tracer *expected = NULL;
+    evt_tracer *t = calloc(1, sizeof *t);
+    if (!t)
+        return EVT_ENOMEM;
+    if (!atomic_compare_exchange_strong(&g_current, &expected, t)) {
+        free(t);
+        return EVT_EBUSY;
+    }
+    atomic_store(&t->gen, atomic_fetch_add(&g_generation, 1) + 1);
+    int rc = tracer_init(t, opt);
+    if (rc < 0) {
+        evt__signals_restore(t);
+        evt__flusher_stop(t);
+        atomic_store(&g_current, NULL);
+        tracer_free(t);
+        return rc;
+    }
+    pthread_once(&g_atexit_once, register_atexit);
+    *out = t;
+    return 0;
+}
+
+int evt_open_file(evt_tracer **out, const char *path)
+{
+    struct evt_options opt = {.path = path};
+    return evt_open(out, &opt);
+}
+
+int evt_flush(evt_tracer *t)
+{
+    if (!t || atomic_load(&t->gen) == EVT__GEN_CLOSED)
+        return 0;
+    pthread_mutex_lock(&t->flush_mu);
+    int rc = atomic_load(&t->gen) == EVT__GEN_CLOSED ? 0 : evt__flush_locked(t, 0);
+    pthread_mutex_unlock(&t->flush_mu);
+    return rc;
+}
+
+/* Everything evt_close does except freeing: the final flush and closing the
+ * file. At exit() other threads may still be running and recording, so the
+ * atexit path stops here: they see a closed tracer, not freed memory (which
+ * stays reachable through g_current until the process is gone). */
+static int tracer_finish(evt_tracer *t)
+{
+    evt__signals_restore(t);
+    evt__flusher_stop(t);
+    evt__loops_forget(t);
+    int rc = 0;
+    if (atomic_exchange(&t->gen, EVT__GEN_CLOSED) != EVT__GEN_CLOSED) {   /* not a fork child's */
+        pthread_mutex_lock(&t->flush_mu);
+        rc = evt__flush_locked(t, 1);
+        pthread_mutex_unlock(&t->flush_mu);
+    }
+    if (t->fd >= 0 && close(t->fd) < 0 && rc == 0)
+        rc = EVT_EIO;
+    t->fd = -1;
+    return rc;
+}
+
+int evt_close(evt_tracer *t)
+{
+    if (!t)
+        return 0;
+    int rc = tracer_finish(t);
+    atomic_store(&g_current, NULL);
+    tracer_free(t);
+    return rc;
+}

@@ -1,0 +1,195 @@
+/* evt_wrap.c -- wrapped watcher callbacks: the trampoline and its table,
+ * and the evt_watch family (see evt_loop.c for the why).
+ *
+ * The table maps a watcher's address to its original callback. Readers (the
+ * trampoline, on the loop's thread) take no lock: they load the table
+ * pointer and the slot keys with acquire. Writers (evt_watch, evt_unwatch)
+ * hold g_wrap_mu: a new entry's callback is stored before its key is
+ * published; a removed key becomes a tombstone. When live + tombstones pass
+ * half the capacity, a writer builds a fresh table (room for four times the
+ * live entries) and publishes it; the old one joins a retired list and is
+ * never freed, since a reader on another thread may still be inside it.
+ * Growth is geometric, so the retired tables sum to less than the live one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evt_internal.h"
+
+#define WRAP_TOMB ((uintptr_t)1)
+#define WRAP_MIN_CAP 1024
+
+typedef void (*watcher_cb)(struct ev_loop *, ev_watcher *, int);
+
+struct wrap_slot {
+    _Atomic uintptr_t key;     /* watcher address; 0 empty; WRAP_TOMB removed */
+    _Atomic uintptr_t cb;      /* its original callback */
+};
+
+struct wrap_table {
+    struct wrap_table *retired_next;
+    size_t cap, used;          /* used: live + tombstones */
+    struct wrap_slot slots[];
+};
+
+static _Atomic(struct wrap_table *) g_wrap;
+static struct wrap_table *g_wrap_retired;
+static pthread_mutex_t g_wrap_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t wrap_hash(uintptr_t key, size_t cap)
+{
+    return (size_t)((key >> 4) * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+}
+
+/* The original callback of w, or 0. Lock-free. */
+static uintptr_t wrap_find(uintptr_t key)
+{
+    struct wrap_table *t = atomic_load_explicit(&g_wrap, memory_order_acquire);
+    if (!t)
+        return 0;
+    for (size_t j = wrap_hash(key, t->cap);; j = (j + 1) & (t->cap - 1)) {
+        uintptr_t k = atomic_load_explicit(&t->slots[j].key, memory_order_acquire);
+        if (k == key)
+            return atomic_load_explicit(&t->slots[j].cb, memory_order_relaxed);
+        if (k == 0)
+            return 0;
+    }
+}
+
+static void wrap_trampoline(struct ev_loop *loop, ev_watcher *w, int revents)
+{
+    watcher_cb cb = (watcher_cb)wrap_find((uintptr_t)w);
+    evt__record_inline(evt__current(), EVT_REC_CB_BEGIN, 0, (uintptr_t)w, (uint32_t)revents);
+    if (EVT_LIKELY(cb != NULL))
+        cb(loop, w, revents);
+    /* w may be freed by now; the tracer may be closed (re-read it). */
+    evt__record_inline(evt__current(), EVT_REC_CB_END, 0, (uintptr_t)w, 0);
+}
+
+/* Slot for key in t: its own, else the first free or removed one. */
+static struct wrap_slot *wrap_slot_for(struct wrap_table *t, uintptr_t key)
+{
+    struct wrap_slot *spare = NULL;
+    for (size_t j = wrap_hash(key, t->cap);; j = (j + 1) & (t->cap - 1)) {
+        uintptr_t k = atomic_load_explicit(&t->slots[j].key, memory_order_relaxed);
+        if (k == key)
+            return &t->slots[j];
+        if (k == WRAP_TOMB && !spare)
+            spare = &t->slots[j];
+        if (k == 0)
+            return spare ? spare : &t->slots[j];
+    }
+}
+
+/* Replaces the table by one with room to spare; g_wrap_mu held. */
+static int wrap_rebuild(void)
+{
+    struct wrap_table *old = atomic_load_explicit(&g_wrap, memory_order_relaxed);
+    size_t live = 0;
+    for (size_t i = 0; old && i < old->cap; i++)
+        live += atomic_load_explicit(&old->slots[i].key, memory_order_relaxed) > WRAP_TOMB;
+    size_t cap = WRAP_MIN_CAP;
+    while (cap < (live + 1) * 4)
+        cap *= 2;
+    struct wrap_table *t = calloc(1, sizeof *t + cap * sizeof t->slots[0]);
+    if (!t)
+        return EVT_ENOMEM;
+    t->cap = cap;
+    for (size_t i = 0; old && i < old->cap; i++) {
+        uintptr_t k = atomic_load_explicit(&old->slots[i].key, memory_order_relaxed);
+        if (k <= WRAP_TOMB)
+            continue;
+        struct wrap_slot *s = wrap_slot_for(t, k);
+        atomic_store_explicit(&s->cb, atomic_load_explicit(&old->slots[i].cb, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&s->key, k, memory_order_relaxed);
+        t->used++;
+    }
+    atomic_store_explicit(&g_wrap, t, memory_order_release);
+    if (old) {
+        old->retired_next = g_wrap_retired;
+        g_wrap_retired = old;
+    }
+    return 0;
+}
+
+int evt__wrap(ev_watcher *w)
+{
+    int rc = 0;
+    pthread_mutex_lock(&g_wrap_mu);
+    if ((watcher_cb)w->cb != wrap_trampoline) {
+        struct wrap_table *t = atomic_load_explicit(&g_wrap, memory_order_relaxed);
+        if (!t || (t->used + 1) * 2 > t->cap)
+            rc = wrap_rebuild();
+        t = atomic_load_explicit(&g_wrap, memory_order_relaxed);
+        if (rc == 0) {
+            struct wrap_slot *s = wrap_slot_for(t, (uintptr_t)w);
+            uintptr_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
+            atomic_store_explicit(&s->cb, (uintptr_t)w->cb, memory_order_relaxed);
+            atomic_store_explicit(&s->key, (uintptr_t)w, memory_order_release);
+            t->used += (k == 0);
+            ev_set_cb(w, wrap_trampoline);
+        }
+    }
+    pthread_mutex_unlock(&g_wrap_mu);
+    return rc;
+}
+
+void evt__unwrap(ev_watcher *w)
+{
+    pthread_mutex_lock(&g_wrap_mu);
+    struct wrap_table *t = atomic_load_explicit(&g_wrap, memory_order_relaxed);
+    if (t && (watcher_cb)w->cb == wrap_trampoline) {
+        struct wrap_slot *s = wrap_slot_for(t, (uintptr_t)w);
+        if (atomic_load_explicit(&s->key, memory_order_relaxed) == (uintptr_t)w) {
+            ev_set_cb(w, (watcher_cb)atomic_load_explicit(&s->cb, memory_order_relaxed));
+            atomic_store_explicit(&s->key, WRAP_TOMB, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&g_wrap_mu);
+}
+
+int evt__is_wrapped(const ev_watcher *w)
+{
+    return (watcher_cb)w->cb == wrap_trampoline;
+}
+
+/* ---- evtrace.h ------------------------------------------------------------ */
+
+int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, const char *name)
+{
+    if (!t)
+        return 0;
+    if (!w || kind < 0 || kind >= EVT_KIND_COUNT)
+        return EVT_EINVAL;
+    int rc = evt__wrap(w);
+    if (rc == 0)
+        evt__record_watcher(t, w, kind, fd, name ? evt_intern(t, name) : 0, loop);
+    return rc;
+}
+
+int evt_watch_io(evt_tracer *t, struct ev_loop *loop, ev_io *w, const char *name)
+{
+    return evt_watch(t, loop, (ev_watcher *)w, EVT_KIND_IO, w ? w->fd : -1, name);
+}
+
+int evt_watch_timer(evt_tracer *t, struct ev_loop *loop, ev_timer *w, const char *name)
+{
+    return evt_watch(t, loop, (ev_watcher *)w, EVT_KIND_TIMER, -1, name);
+}
+
+int evt_watch_signal(evt_tracer *t, struct ev_loop *loop, ev_signal *w, const char *name)
+{
+    return evt_watch(t, loop, (ev_watcher *)w, EVT_KIND_SIGNAL, w ? w->signum : -1, name);
+}
+
+int evt_watch_async(evt_tracer *t, struct ev_loop *loop, ev_async *w, const char *name)
+{
+    return evt_watch(t, loop, (ev_watcher *)w, EVT_KIND_ASYNC, -1, name);
+}
+
+void evt_unwatch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w)
+{
+    if (w)
+        evt__unwrap(w);
+}

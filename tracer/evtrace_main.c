@@ -1,0 +1,213 @@
+/* evtrace_main.c -- the `evtrace` command: stats, export, record.
+ *
+ * Exit status: 0 success; 1 the trace is damaged (the output is still
+ * produced from everything before the damage, and a warning goes to
+ * stderr); 2 nothing useful could be done: a bad argument, an unreadable
+ * or foreign file, an output that cannot be written. Every error is one
+ * line on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evt_export.h"
+#include "evt_model.h"
+#include "evt_record.h"
+#include "evt_stats.h"
+#include "evtrace.h"
+
+#define EVTRACE_VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: evtrace <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  stats [--json] [--stall-ms N] FILE     summary: loop busy/poll time, callback and\n"
+    "                                         request latencies, stalls (callbacks >= N ms,\n"
+    "                                         default 100)\n"
+    "  export --format chrome -o OUT FILE     Chrome Trace Event JSON for Perfetto or\n"
+    "                                         chrome://tracing (-o - writes to stdout)\n"
+    "  record [options] -- PROGRAM [ARGS...]  run PROGRAM with the tracer preloaded\n"
+    "  help, --help                           this text\n"
+    "  --version                              print the version\n"
+    "\n"
+    "exit status: 0 ok, 1 damaged trace (output still written), 2 error\n";
+
+/* One line on stderr, exit status 2. */
+static int bad(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "evtrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fputs(" (see evtrace --help)\n", stderr);
+    return 2;
+}
+
+static int open_reader(const char *cmd, const char *path, evt_reader **r)
+{
+    int rc = evt_reader_open(r, path);
+    if (rc < 0)
+        fprintf(stderr, "evtrace %s: %s: %s\n", cmd, path, evt_strerror(rc));
+    return rc;
+}
+
+static int damaged_status(const char *path, const char *error)
+{
+    fprintf(stderr, "evtrace: warning: %s is damaged, showing what comes before: %s\n", path, error);
+    return 1;
+}
+
+/* ---- stats ------------------------------------------------------------- */
+
+struct stats_args {
+    int json;
+    double stall_ms;
+    const char *file;
+};
+
+static int parse_stats(int argc, char **argv, struct stats_args *a)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "stall-ms", required_argument, NULL, 's' },
+        { NULL, 0, NULL, 0 },
+    };
+    a->stall_ms = EVT_STATS_DEFAULT_STALL_NS / 1e6;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == 'j') {
+            a->json = 1;
+        } else if (c == 's') {
+            a->stall_ms = strtod(optarg, &end);
+            if (end == optarg || *end || !isfinite(a->stall_ms) || a->stall_ms < 0 || a->stall_ms > 1e9)
+                return bad("stats", "--stall-ms wants milliseconds (a number >= 0), not '%s'", optarg);
+        } else if (c == ':') {
+            return bad("stats", "%s needs a value", argv[optind - 1]);
+        } else {
+            return bad("stats", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return bad("stats", "%s", optind == argc ? "which trace file?" : "give exactly one trace file");
+    a->file = argv[optind];
+    return 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    struct stats_args a = { 0 };
+    if (parse_stats(argc, argv, &a))
+        return 2;
+    evt_reader *r;
+    if (open_reader("stats", a.file, &r) < 0)
+        return 2;
+    struct evt_model m;
+    int rc = evt_model_load(&m, r, NULL, NULL);
+    evt_reader_close(r);
+    if (rc < 0 && !m.damaged) {
+        fprintf(stderr, "evtrace stats: %s: %s\n", a.file, evt_strerror(rc));
+        return 2;
+    }
+    struct evt_stats s;
+    rc = evt_stats_compute(&s, &m, (uint64_t)(a.stall_ms * 1e6 + 0.5));
+    if (rc == 0) {
+        s.file = a.file;
+        rc = a.json ? evt_stats_print_json(&s, stdout) : evt_stats_print_text(&s, stdout);
+        evt_stats_free(&s);
+    }
+    if (rc == 0 && fflush(stdout) != 0)
+        rc = EVT_EIO;
+    int status = rc < 0 ? 2 : m.damaged ? damaged_status(a.file, m.error) : 0;
+    if (rc < 0)
+        fprintf(stderr, "evtrace stats: %s\n", evt_strerror(rc));
+    evt_model_free(&m);
+    return status;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+static int parse_export(int argc, char **argv, const char **outp, const char **file)
+{
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'f' },
+        { "output", required_argument, NULL, 'o' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, ":f:o:", opts, NULL)) != -1) {
+        if (c == 'f') {
+            if (strcmp(optarg, "chrome") != 0)
+                return bad("export", "unknown format '%s' (there is: chrome)", optarg);
+        } else if (c == 'o') {
+            *outp = optarg;
+        } else if (c == ':') {
+            return bad("export", "%s needs a value", argv[optind - 1]);
+        } else {
+            return bad("export", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!*outp)
+        return bad("export", "%s", "where to? give -o OUT.json (or -o - for stdout)");
+    if (optind != argc - 1)
+        return bad("export", "%s", optind == argc ? "which trace file?" : "give exactly one trace file");
+    *file = argv[optind];
+    return 0;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    const char *outp = NULL, *file = NULL;
+    if (parse_export(argc, argv, &outp, &file))
+        return 2;
+    evt_reader *r;
+    if (open_reader("export", file, &r) < 0)
+        return 2;
+    int to_stdout = strcmp(outp, "-") == 0;
+    FILE *out = to_stdout ? stdout : fopen(outp, "w");
+    if (!out) {
+        fprintf(stderr, "evtrace export: %s: %s\n", outp, strerror(errno));
+        evt_reader_close(r);
+        return 2;
+    }
+    int rc = evt_export_chrome_file(r, out);
+    if (!to_stdout && fclose(out) != 0 && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT))
+        rc = EVT_EIO;
+    int status = 0;
+    if (rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
+        status = damaged_status(file, evt_reader_error(r));
+    } else if (rc < 0) {
+        fprintf(stderr, "evtrace export: %s: %s\n", outp, evt_strerror(rc));
+        if (!to_stdout)
+            unlink(outp);
+        status = 2;
+    }
+    evt_reader_close(r);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    opterr = 0;
+    if (argc < 2)
+        return bad(NULL, "%s", "which command? stats, export or record");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "stats"))
+        return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "record"))
+        return evt__record_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("evtrace %s (format %d.%d)\n", EVTRACE_VERSION, EVT_VERSION_MAJOR, EVT_VERSION_MINOR);
+        return 0;
+    }
+    return bad(NULL, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,110 @@
+/* evv_app.c -- window, renderer and the frame loop (see evv_app.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "evtrace.h"
+#include "evv_app.h"
+
+int evv_app_open(struct evv_app *a, const char *title, int w, int h, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    evv_ui_init(&a->ui);
+    snprintf(a->title, sizeof a->title, "%s", title);
+    if (SDL_InitSubSystem(SDL_INIT_VIDEO) < 0) {
+        snprintf(err, errlen, "cannot open a display (%s); use --png to export without one", SDL_GetError());
+        return EVT_EIO;
+    }
+    a->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
+                              SDL_WINDOW_RESIZABLE);
+    if (a->win)
+        a->ren = SDL_CreateRenderer(a->win, -1, SDL_RENDERER_PRESENTVSYNC);
+    if (a->win && !a->ren)   /* no GPU, no vsync: any renderer will do */
+        a->ren = SDL_CreateRenderer(a->win, -1, SDL_RENDERER_SOFTWARE);
+    if (!a->ren) {
+        snprintf(err, errlen, "cannot create a window: %s", SDL_GetError());
+        evv_app_close(a);
+        return EVT_EIO;
+    }
+    int rc = evv_target_init(&a->tgt, a->ren, err, errlen);
+    if (rc < 0) {
+        evv_app_close(a);
+        return rc;
+    }
+    a->dirty = 1;
+    return 0;
+}
+
+void evv_app_close(struct evv_app *a)
+{
+    if (a->tgt.r)
+        evv_target_free(&a->tgt);
+    if (a->ren)
+        SDL_DestroyRenderer(a->ren);
+    if (a->win)
+        SDL_DestroyWindow(a->win);
+    if (a->win || a->ren || SDL_WasInit(SDL_INIT_VIDEO))
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    memset(a, 0, sizeof *a);
+}
+
+/* The layout for the current window size; keeps the viewport's width in step. */
+static void evv__relayout(struct evv_app *a)
+{
+    int w = 0, h = 0;
+    if (!a->scene)
+        return;
+    SDL_GetRendererOutputSize(a->ren, &w, &h);
+    evv_geom_layout(&a->g, a->scene, w, h, a->ui.row_scroll);
+    if (a->vp.width != a->g.plot.w)
+        evv_viewport_resize(&a->vp, a->g.plot.w);
+}
+
+void evv_app_set_scene(struct evv_app *a, const struct evv_scene *s, double t0, double t1)
+{
+    a->scene = s;
+    evv__relayout(a);
+    if (t1 > t0)
+        evv_viewport_set(&a->vp, t0, t1, a->g.plot.w);
+    else
+        evv_viewport_fit(&a->vp, s->duration, a->g.plot.w);
+    a->dirty = 1;
+}
+
+void evv_app_event(struct evv_app *a, const SDL_Event *e)
+{
+    if (!a->scene) {   /* loading: only quitting is possible */
+        if (e->type == SDL_QUIT || (e->type == SDL_WINDOWEVENT && e->window.event == SDL_WINDOWEVENT_CLOSE) ||
+            (e->type == SDL_KEYDOWN && e->key.keysym.sym == SDLK_ESCAPE))
+            a->ui.quit = 1;
+        a->dirty = 1;
+        return;
+    }
+    evv__relayout(a);
+    evv_input_event(&a->ui, &a->vp, a->scene, &a->g, e);
+    evv__relayout(a);   /* row scroll may have changed */
+    a->dirty = 1;
+}
+
+void evv_app_draw(struct evv_app *a, double progress)
+{
+    if (a->scene)
+        evv_draw(&a->tgt, a->scene, &a->vp, &a->ui);
+    else
+        evv_draw_progress(&a->tgt, a->title, progress);
+    SDL_RenderPresent(a->ren);
+    a->dirty = 0;
+}
+
+void evv_app_run(struct evv_app *a)
+{
+    SDL_Event e;
+    while (!a->ui.quit) {
+        /* Sleep until something happens: an idle viewer costs no CPU. */
+        if (!a->dirty && SDL_WaitEventTimeout(&e, 250))
+            evv_app_event(a, &e);
+        while (!a->ui.quit && SDL_PollEvent(&e))
+            evv_app_event(a, &e);
+        if (a->dirty && !a->ui.quit)
+            evv_app_draw(a, 1);
+    }
+}

@@ -1,0 +1,309 @@
+/* evv_render.c -- the frame: header, legend, axis, lanes, overlays.
+ *
+ * Order matters: lanes first, then the stall bands and lost marks across
+ * them (translucent, so the blocks below stay readable), then panels and
+ * the tooltip on top of everything.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evtrace.h"
+#include "evv_axis.h"
+#include "evv_draw_int.h"
+#include "evv_style.h"
+
+#define EVV_HATCH_W 128
+#define EVV_HATCH_H 64
+#define EVV_HATCH_PERIOD 6
+#define EVV_TICK_MIN_PX 90
+
+static SDL_Texture *evv__make_hatch(SDL_Renderer *r)
+{
+    uint32_t *px = malloc(EVV_HATCH_W * EVV_HATCH_H * sizeof *px);
+    if (!px)
+        return NULL;
+    for (int y = 0; y < EVV_HATCH_H; y++)
+        for (int x = 0; x < EVV_HATCH_W; x++)
+            px[y * EVV_HATCH_W + x] = (x + y) % EVV_HATCH_PERIOD == 0 ? 0xFFFFFFFFu : 0x00FFFFFFu;
+    SDL_Texture *tex = SDL_CreateTexture(r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC,
+                                         EVV_HATCH_W, EVV_HATCH_H);
+    if (tex) {
+        SDL_UpdateTexture(tex, NULL, px, EVV_HATCH_W * 4);
+        SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND);
+    }
+    free(px);
+    return tex;
+}
+
+int evv_target_init(struct evv_target *t, SDL_Renderer *r, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->r = r;
+    int rc = evv_text_open(&t->text, r, err, errlen);
+    if (rc < 0)
+        return rc;
+    t->hatch = evv__make_hatch(r);
+    if (!t->hatch) {
+        snprintf(err, errlen, "SDL_CreateTexture: %s", SDL_GetError());
+        evv_target_free(t);
+        return EVT_ENOMEM;
+    }
+    SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+    return 0;
+}
+
+void evv_target_free(struct evv_target *t)
+{
+    if (t->hatch)
+        SDL_DestroyTexture(t->hatch);
+    evv_text_close(t->text);
+    memset(t, 0, sizeof *t);
+}
+
+/* Opaque fills skip blending: the software renderer's blend path costs
+ * several times its copy path per pixel, and most of a frame is opaque. */
+void evv__fill(SDL_Renderer *r, int x, int y, int w, int h, uint32_t rgb, uint8_t a)
+{
+    SDL_Rect rc = { x, y, w, h };
+    SDL_SetRenderDrawBlendMode(r, a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(r, rgb >> 16 & 0xff, rgb >> 8 & 0xff, rgb & 0xff, a);
+    SDL_RenderFillRect(r, &rc);
+}
+
+void evv__frame_rect(SDL_Renderer *r, int x, int y, int w, int h, uint32_t rgb, uint8_t a)
+{
+    SDL_Rect rc = { x, y, w, h };
+    SDL_SetRenderDrawBlendMode(r, a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(r, rgb >> 16 & 0xff, rgb >> 8 & 0xff, rgb & 0xff, a);
+    SDL_RenderDrawRect(r, &rc);
+}
+
+/* Tiles the hatch texture over a rectangle; the pattern stays aligned to
+ * window coordinates so neighbouring blocks continue each other's lines. */
+void evv__hatch(const struct evv__frame *f, int x, int y, int w, int h, uint32_t rgb, uint8_t a)
+{
+    SDL_Texture *tex = f->t->hatch;
+    const int cw = EVV_HATCH_W - EVV_HATCH_PERIOD, ch = EVV_HATCH_H - EVV_HATCH_PERIOD;
+    SDL_SetTextureColorMod(tex, rgb >> 16 & 0xff, rgb >> 8 & 0xff, rgb & 0xff);
+    SDL_SetTextureAlphaMod(tex, a);
+    for (int yy = y; yy < y + h; yy += ch)
+        for (int xx = x; xx < x + w; xx += cw) {
+            int ww = x + w - xx < cw ? x + w - xx : cw, hh = y + h - yy < ch ? y + h - yy : ch;
+            SDL_Rect src = { ((xx % EVV_HATCH_PERIOD) + EVV_HATCH_PERIOD) % EVV_HATCH_PERIOD,
+                             ((yy % EVV_HATCH_PERIOD) + EVV_HATCH_PERIOD) % EVV_HATCH_PERIOD, ww, hh };
+            SDL_Rect dst = { xx, yy, ww, hh };
+            SDL_RenderCopy(f->r, tex, &src, &dst);
+        }
+}
+
+double evv__xf(const struct evv__frame *f, double t)
+{
+    double x = evv_viewport_x(&f->vp, t);
+    return x < -1e6 ? -1e6 : x > 1e6 ? 1e6 : x;
+}
+
+int evv__wx(const struct evv__frame *f, double t)
+{
+    return f->g.plot.x + (int)floor(evv__xf(f, t));
+}
+
+void evv__thousands(uint64_t v, char *buf, size_t len)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v), o = 0;
+    for (int i = 0; i < n && o + 2 < (int)len; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+}
+
+static void evv__draw_title(const struct evv__frame *f)
+{
+    const struct evt_model *m = f->m;
+    char dur[32], ev[32], line[512];
+    evv_format_duration(f->s->duration, dur, sizeof dur);
+    evv__thousands(m->events, ev, sizeof ev);
+    int x = 8 + evv_text_draw(f->t->text, EVV_FONT_BOLD, f->s->file, 8, 4, EVV_RGB_TEXT, 0);
+    snprintf(line, sizeof line,
+             "   pid %u %s  \xc2\xb7  %s  \xc2\xb7  %s events  \xc2\xb7  %zu requests  \xc2\xb7  "
+             "%zu callbacks  \xc2\xb7  %zu stalls \xe2\x89\xa5 %llu ms  \xc2\xb7  %llu lost",
+             m->pid, m->process_name ? m->process_name : "", dur, ev, m->n_requests,
+             m->n_callbacks, f->s->n_stalls, (unsigned long long)(f->s->stall_ns / 1000000),
+             (unsigned long long)m->lost);
+    evv_text_draw(f->t->text, EVV_FONT_NORMAL, line, x, 4, EVV_RGB_TEXT_DIM, f->g.win_w - x - 8);
+}
+
+/* One legend entry: a swatch then its label; returns the next x. */
+static int evv__legend_item(const struct evv__frame *f, int x, int y, uint32_t rgb, int hatch,
+                            const char *label)
+{
+    if (hatch == 2) {
+        evv__hatch(f, x, y + 2, 14, 11, EVV_RGB_LOST, 220);
+    } else {
+        evv__fill(f->r, x, y + 2, 14, 11, rgb, hatch == 3 ? 70 : 255);
+        if (hatch == 1)
+            evv__hatch(f, x, y + 2, 14, 11, EVV_RGB_IDLE_HATCH, 255);
+    }
+    return x + 18 + evv_text_draw(f->t->text, EVV_FONT_NORMAL, label, x + 18, y, EVV_RGB_TEXT, 0) + 12;
+}
+
+static void evv__draw_legend(const struct evv__frame *f)
+{
+    static const char *const dflt[] = { "accept", "read", "process", "respond", "close" };
+    const struct evv_scene *s = f->s;
+    int y = 24, x = 8;
+    char stall[64];
+    x += evv_text_draw(f->t->text, EVV_FONT_BOLD, "request phases:", x, y, EVV_RGB_TEXT, 0) + 8;
+    size_t n = s->n_phases ? s->n_phases : sizeof dflt / sizeof *dflt;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = s->n_phases ? s->phases[i] : dflt[i];
+        x = evv__legend_item(f, x, y, evv_phase_rgb(p), 0, p);
+    }
+    x += 10;
+    x += evv_text_draw(f->t->text, EVV_FONT_BOLD, "loop:", x, y, EVV_RGB_TEXT, 0) + 8;
+    x = evv__legend_item(f, x, y, EVV_RGB_IDLE, 1, "idle (poll)");
+    x = evv__legend_item(f, x, y, 0x4E79A7u, 0, "busy: callback (colour = watcher)");
+    x = evv__legend_item(f, x, y, EVV_RGB_MANY, 0, "many tiny blocks");
+    snprintf(stall, sizeof stall, "stall (callback \xe2\x89\xa5 %llu ms)",
+             (unsigned long long)(s->stall_ns / 1000000));
+    x = evv__legend_item(f, x, y, EVV_RGB_STALL, 3, stall);
+    evv__legend_item(f, x, y, 0, 2, "lost events");
+}
+
+static void evv__draw_banner(const struct evv__frame *f)
+{
+    char line[400];
+    if (f->g.banner.h == 0)
+        return;
+    evv__fill(f->r, 0, f->g.banner.y, f->g.win_w, f->g.banner.h, EVV_RGB_BANNER, 255);
+    snprintf(line, sizeof line, "\xe2\x80\x94 damaged trace: %s \xe2\x80\x94 showing everything read before the damage",
+             f->m->error[0] ? f->m->error : "file cut or corrupt");
+    evv_text_draw(f->t->text, EVV_FONT_BOLD, line, 8, f->g.banner.y + 5, 0x6B3A00u, f->g.win_w - 16);
+}
+
+static void evv__draw_axis(const struct evv__frame *f)
+{
+    double ticks[128], step = evv_axis_step(f->vp.ns_per_px, EVV_TICK_MIN_PX);
+    size_t n = evv_axis_ticks(&f->vp, step, ticks, 128);
+    const struct evv_rect *a = &f->g.axis;
+    evv_text_draw(f->t->text, EVV_FONT_SMALL, "time since trace start", 8, a->y + 8, EVV_RGB_TEXT_DIM, EVV_GUTTER_W - 12);
+    evv__fill(f->r, a->x, a->y + a->h - 1, a->w, 1, EVV_RGB_TEXT_DIM, 255);
+    for (size_t i = 0; i < n; i++) {
+        char lab[48];
+        int x = evv__wx(f, ticks[i]);
+        evv__fill(f->r, x, f->g.plot.y, 1, f->g.plot.h, EVV_RGB_GRID, 255);
+        evv__fill(f->r, x, a->y + a->h - 7, 1, 6, EVV_RGB_TEXT_DIM, 255);
+        evv_axis_label(ticks[i], step, lab, sizeof lab);
+        int w = evv_text_width(f->t->text, EVV_FONT_NORMAL, lab, -1), lx = x - w / 2;
+        lx = lx < a->x + 2 ? a->x + 2 : lx + w > a->x + a->w - 2 ? a->x + a->w - 2 - w : lx;
+        evv_text_draw(f->t->text, EVV_FONT_NORMAL, lab, lx, a->y + 3, EVV_RGB_TEXT, 0);
+    }
+}
+
+/* Red translucent bands across every lane where a callback stalled the loop. */
+static void evv__draw_stalls(const struct evv__frame *f)
+{
+    const struct evv_scene *s = f->s;
+    int top = f->g.plot.y, h = f->g.req.y + f->g.req.h - top, label_end = -100000;
+    for (size_t i = 0; i < s->n_stalls; i++) {
+        const struct evt_m_callback *c = &f->m->callbacks[s->stalls[i]];
+        double t0 = (double)(c->t0 - s->origin), t1 = (double)(c->t1 - s->origin);
+        if (t1 < f->vp.t0 || t0 > f->vp.t1)
+            continue;
+        int x0 = evv__wx(f, t0), x1 = evv__wx(f, t1);
+        if (x1 - x0 < 2)
+            x1 = x0 + 2;
+        evv__fill(f->r, x0, top, x1 - x0, h, EVV_RGB_STALL, 46);
+        evv__fill(f->r, x0, top, 1, h, EVV_RGB_STALL, 160);
+        evv__fill(f->r, x1 - 1, top, 1, h, EVV_RGB_STALL, 160);
+        if (x0 < label_end)
+            continue;
+        char dur[32], lab[160];
+        const char *wn = c->watcher < f->m->n_watchers ? f->m->watchers[c->watcher].name : "?";
+        evv_format_duration(t1 - t0, dur, sizeof dur);
+        snprintf(lab, sizeof lab, "stall %s in %s", dur, wn);
+        int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
+        int w = evv_text_width(f->t->text, EVV_FONT_BOLD, lab, -1);
+        evv__fill(f->r, lx + 2, f->g.conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
+        evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->g.conc.y + 3, EVV_RGB_STALL, 0);
+        label_end = lx + w + 16;
+    }
+}
+
+/* Lost-event ranges: hatched marks on the axis and a thin hatch across lanes. */
+static void evv__draw_lost(const struct evv__frame *f)
+{
+    const struct evt_model *m = f->m;
+    for (size_t i = 0; i < m->n_lost_ranges; i++) {
+        const struct evt_m_lost *l = &m->lost_ranges[i];
+        double t0 = (double)(l->t0 - f->s->origin), t1 = (double)(l->t1 - f->s->origin);
+        if (t1 < f->vp.t0 || t0 > f->vp.t1)
+            continue;
+        int x0 = evv__wx(f, t0), x1 = evv__wx(f, t1);
+        if (x1 - x0 < 4)
+            x0 -= 2, x1 = x0 + 4;
+        evv__hatch(f, x0, f->g.axis.y + f->g.axis.h - 8, x1 - x0, 8, EVV_RGB_LOST, 255);
+        evv__hatch(f, x0, f->g.plot.y, x1 - x0, f->g.req.y + f->g.req.h - f->g.plot.y, EVV_RGB_LOST, 60);
+        char lab[48];
+        snprintf(lab, sizeof lab, "%llu lost", (unsigned long long)l->count);
+        evv_text_draw(f->t->text, EVV_FONT_SMALL, lab, x1 + 3, f->g.axis.y + f->g.axis.h - 13, EVV_RGB_LOST, 0);
+    }
+}
+
+static void evv__clip_plot(const struct evv__frame *f, int on)
+{
+    SDL_Rect clip = { f->g.plot.x, f->g.axis.y, f->g.plot.w, f->g.plot.y + f->g.plot.h - f->g.axis.y };
+    SDL_RenderSetClipRect(f->r, on ? &clip : NULL);
+}
+
+void evv_draw(struct evv_target *t, const struct evv_scene *s, const struct evv_viewport *vp,
+              const struct evv_ui *ui)
+{
+    struct evv_ui none;
+    struct evv__frame f = { t, t->r, s, s->m, *vp, ui, { 0 } };
+    int w = 0, h = 0;
+    if (!ui) {
+        evv_ui_init(&none);
+        f.ui = &none;
+    }
+    SDL_GetRendererOutputSize(t->r, &w, &h);
+    evv_geom_layout(&f.g, s, w, h, f.ui->row_scroll);
+    evv_viewport_resize(&f.vp, f.g.plot.w);
+    SDL_SetRenderDrawBlendMode(t->r, SDL_BLENDMODE_BLEND);
+    evv__fill(t->r, 0, 0, w, h, EVV_RGB_BG, 255);
+    evv__fill(t->r, 0, f.g.plot.y, EVV_GUTTER_W - 6, f.g.plot.h, EVV_RGB_GUTTER, 255);
+    evv__draw_title(&f);
+    evv__draw_legend(&f);
+    evv__draw_banner(&f);
+    evv__clip_plot(&f, 1);
+    evv__draw_axis(&f);
+    evv__clip_plot(&f, 0);
+    evv__draw_loops(&f);
+    evv__draw_conc(&f);
+    evv__draw_requests(&f);
+    evv__clip_plot(&f, 1);
+    evv__draw_stalls(&f);
+    evv__draw_lost(&f);
+    evv__clip_plot(&f, 0);
+    evv__draw_selection(&f);
+    evv__draw_status(&f);
+    evv__draw_tooltip(&f);
+    evv__draw_help(&f);
+}
+
+void evv_draw_progress(struct evv_target *t, const char *file, double fraction)
+{
+    int w = 0, h = 0;
+    char line[400];
+    SDL_GetRendererOutputSize(t->r, &w, &h);
+    evv__fill(t->r, 0, 0, w, h, EVV_RGB_BG, 255);
+    snprintf(line, sizeof line, "loading %s \xe2\x80\x94 %.0f %%", file, fraction * 100);
+    evv_text_draw(t->text, EVV_FONT_BOLD, line, w / 4, h / 2 - 30, EVV_RGB_TEXT, w / 2);
+    evv__frame_rect(t->r, w / 4, h / 2, w / 2, 18, EVV_RGB_TEXT_DIM, 255);
+    evv__fill(t->r, w / 4 + 2, h / 2 + 2, (int)((w / 2 - 4) * (fraction < 0 ? 0 : fraction > 1 ? 1 : fraction)),
+              14, EVV_RGB_CONC, 255);
+}

@@ -1,0 +1,275 @@
+/* evv_scene.c -- build lanes, tracks and colours from a model. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evtrace.h"
+#include "evv_layout.h"
+#include "evv_scene.h"
+#include "evv_style.h"
+
+#define EVV_MAX_THREADS 65536   /* thread indices above are ignored (corrupt) */
+
+static uint64_t evv__rel(const struct evv_scene *s, uint64_t t)
+{
+    return t > s->origin ? t - s->origin : 0;
+}
+
+static int evv__block_cmp(const void *a, const void *b)
+{
+    const struct evv_block *x = a, *y = b;
+    return x->t0 < y->t0 ? -1 : x->t0 > y->t0 ? 1 : (x->item > y->item) - (x->item < y->item);
+}
+
+/* Sorts (if needed), clips overlaps so ends are monotonic, makes the track. */
+static int evv__finish_track(struct evv_track *tr, struct evv_block *b, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (b[i].t0 < b[i - 1].t0) {
+            qsort(b, n, sizeof *b, evv__block_cmp);
+            break;
+        }
+    /* A track must not overlap (nested loops on one thread could): cut
+     * the earlier block where the later one starts. Limit: the cut part
+     * is not drawn; nested work is rare and shows in the tooltip. */
+    for (size_t i = 1; i < n; i++) {
+        if (b[i - 1].t1 > b[i].t0)
+            b[i - 1].t1 = b[i].t0;
+        if (b[i].t1 < b[i].t0)
+            b[i].t1 = b[i].t0;
+    }
+    return evv_track_init(tr, b, n);
+}
+
+/* Polls of one thread as idle blocks. */
+static int evv__poll_track(struct evv_scene *s, struct evv_loop_lane *ln)
+{
+    const struct evt_model *m = s->m;
+    struct evv_block *b = malloc((m->n_polls + 1) * sizeof *b);
+    size_t n = 0;
+    if (!b)
+        return EVT_ENOMEM;
+    for (size_t i = 0; i < m->n_polls; i++) {
+        const struct evt_m_span *p = &m->polls[i];
+        if (p->thread == ln->thread)
+            b[n++] = (struct evv_block){ evv__rel(s, p->t0), evv__rel(s, p->t1), (uint32_t)i,
+                                         EVV_RGB_IDLE };
+    }
+    return evv__finish_track(&ln->polls, b, n);
+}
+
+/* Depth-0 callbacks of one thread as busy blocks in their watcher's colour. */
+static int evv__cb_track(struct evv_scene *s, struct evv_loop_lane *ln)
+{
+    const struct evt_model *m = s->m;
+    struct evv_block *b = malloc((m->n_callbacks + 1) * sizeof *b);
+    size_t n = 0;
+    if (!b)
+        return EVT_ENOMEM;
+    for (size_t i = 0; i < m->n_callbacks; i++) {
+        const struct evt_m_callback *c = &m->callbacks[i];
+        if (c->thread != ln->thread || c->depth != 0)
+            continue;
+        const char *wn = c->watcher < m->n_watchers ? m->watchers[c->watcher].name : "?";
+        b[n++] = (struct evv_block){ evv__rel(s, c->t0), evv__rel(s, c->t1), (uint32_t)i,
+                                     evv_watcher_rgb(wn) };
+    }
+    return evv__finish_track(&ln->cbs, b, n);
+}
+
+/* Which threads ran a loop: those with polls or callbacks, by index. */
+static int evv__find_loop_threads(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    uint8_t *seen = calloc(EVV_MAX_THREADS, 1);
+    if (!seen)
+        return EVT_ENOMEM;
+    for (size_t i = 0; i < m->n_polls; i++)
+        if (m->polls[i].thread < EVV_MAX_THREADS)
+            seen[m->polls[i].thread] = 1;
+    for (size_t i = 0; i < m->n_callbacks; i++)
+        if (m->callbacks[i].thread < EVV_MAX_THREADS)
+            seen[m->callbacks[i].thread] = 1;
+    for (uint32_t t = 0; t < EVV_MAX_THREADS; t++)
+        s->n_loops += seen[t];
+    s->loops = calloc(s->n_loops + 1, sizeof *s->loops);
+    size_t k = 0;
+    for (uint32_t t = 0; s->loops && t < EVV_MAX_THREADS; t++)
+        if (seen[t])
+            s->loops[k++].thread = t;
+    free(seen);
+    return s->loops ? 0 : EVT_ENOMEM;
+}
+
+static int evv__build_loops(struct evv_scene *s)
+{
+    int rc = evv__find_loop_threads(s);
+    for (size_t i = 0; rc == 0 && i < s->n_loops; i++) {
+        rc = evv__poll_track(s, &s->loops[i]);
+        if (rc == 0)
+            rc = evv__cb_track(s, &s->loops[i]);
+    }
+    return rc;
+}
+
+/* Packs requests into rows, then gives each row its track. */
+static int evv__build_rows(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    size_t n = m->n_requests, *count = NULL;
+    struct evv_interval *iv = malloc((n + 1) * sizeof *iv);
+    s->req_row = malloc((n + 1) * sizeof *s->req_row);
+    if (!iv || !s->req_row)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        iv[i] = (struct evv_interval){ m->requests[i].t0, m->requests[i].t1 };
+    s->n_rows = evv_layout_pack(iv, n, s->req_row);
+    if (s->n_rows == (size_t)-1)
+        goto oom;
+    count = calloc(s->n_rows + 1, sizeof *count);
+    s->rows = calloc(s->n_rows + 1, sizeof *s->rows);
+    if (!count || !s->rows)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        count[s->req_row[i]]++;
+    for (size_t r = 0; r < s->n_rows; r++) {
+        s->rows[r].b = malloc((count[r] + 1) * sizeof(struct evv_block));
+        if (!s->rows[r].b)
+            goto oom;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct evv_track *tr = &s->rows[s->req_row[i]];
+        const struct evt_m_request *q = &m->requests[i];
+        tr->b[tr->n++] = (struct evv_block){ evv__rel(s, q->t0), evv__rel(s, q->t1 > q->t0 ? q->t1 : q->t0),
+                                             (uint32_t)i, EVV_RGB_MANY };
+    }
+    for (size_t r = 0; r < s->n_rows; r++)
+        if (evv__finish_track(&s->rows[r], s->rows[r].b, s->rows[r].n) < 0)
+            goto oom;
+    free(iv), free(count);
+    return 0;
+oom:
+    free(iv), free(count);
+    return EVT_ENOMEM;
+}
+
+static int evv__build_conc(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    uint32_t *v = malloc((m->n_concurrency + 1) * sizeof *v);
+    if (!v)
+        return EVT_ENOMEM;
+    for (size_t i = 0; i < m->n_concurrency; i++) {
+        v[i] = m->concurrency[i].value;
+        if (v[i] > s->conc_max)
+            s->conc_max = v[i];
+    }
+    int rc = evv_maxpyr_init(&s->conc, v, m->n_concurrency);
+    free(v);
+    return rc;
+}
+
+static int evv__build_stalls(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {   /* count, then fill: stalls are few */
+        for (size_t i = 0; i < m->n_callbacks; i++) {
+            const struct evt_m_callback *c = &m->callbacks[i];
+            if (c->depth == 0 && c->t1 >= c->t0 && c->t1 - c->t0 >= s->stall_ns) {
+                if (pass)
+                    s->stalls[s->n_stalls] = i;
+                s->n_stalls += pass;
+                n += !pass;
+            }
+        }
+        if (!pass && !(s->stalls = malloc((n + 1) * sizeof *s->stalls)))
+            return EVT_ENOMEM;
+    }
+    return 0;
+}
+
+/* Phase names for the legend: the first EVV_MAX_LEGEND_PHASES distinct ones. */
+static void evv__collect_phases(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    for (size_t i = 0; i < m->n_phases && s->n_phases < EVV_MAX_LEGEND_PHASES; i++) {
+        const char *p = m->phases[i].name ? m->phases[i].name : "";
+        size_t k = 0;
+        while (k < s->n_phases && strcmp(s->phases[k], p) != 0)
+            k++;
+        if (k == s->n_phases && *p)
+            s->phases[s->n_phases++] = p;
+    }
+}
+
+static void evv__set_file(struct evv_scene *s, const char *file)
+{
+    const char *base = file ? strrchr(file, '/') : NULL;
+    base = base ? base + 1 : file ? file : "(memory)";
+    snprintf(s->file, sizeof s->file, "%s", base);
+}
+
+int evv_scene_build(struct evv_scene *s, const struct evt_model *m, const char *file,
+                    uint64_t stall_ns)
+{
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->origin = m->t_min;
+    s->duration = m->t_max > m->t_min ? (double)(m->t_max - m->t_min) : 0;
+    s->stall_ns = stall_ns;
+    evv__set_file(s, file);
+    evv__collect_phases(s);
+    int rc = evv__build_loops(s);
+    if (rc == 0)
+        rc = evv__build_rows(s);
+    if (rc == 0)
+        rc = evv__build_conc(s);
+    if (rc == 0)
+        rc = evv__build_stalls(s);
+    if (rc < 0)
+        evv_scene_free(s);
+    return rc;
+}
+
+void evv_scene_free(struct evv_scene *s)
+{
+    for (size_t i = 0; s->loops && i < s->n_loops; i++) {
+        evv_track_free(&s->loops[i].polls);
+        evv_track_free(&s->loops[i].cbs);
+    }
+    for (size_t r = 0; s->rows && r < s->n_rows; r++)
+        evv_track_free(&s->rows[r]);
+    free(s->loops), free(s->rows), free(s->req_row), free(s->stalls);
+    evv_maxpyr_free(&s->conc);
+    memset(s, 0, sizeof *s);
+}
+
+const struct evv_loop_lane *evv_scene_loop_of(const struct evv_scene *s, uint32_t thread)
+{
+    for (size_t i = 0; i < s->n_loops; i++)
+        if (s->loops[i].thread == thread)
+            return &s->loops[i];
+    return NULL;
+}
+
+uint64_t evv_scene_phase_end(const struct evt_model *m, const struct evt_m_request *r, uint32_t k)
+{
+    if (k + 1 < r->phase_count)
+        return m->phases[r->phase_first + k + 1].t0;
+    return r->t1;
+}
+
+uint32_t evv_scene_phase_at(const struct evv_scene *s, size_t req, double t)
+{
+    const struct evt_model *m = s->m;
+    const struct evt_m_request *r = &m->requests[req];
+    uint32_t rgb = EVV_RGB_NOPHASE;
+    for (uint32_t k = 0; k < r->phase_count; k++) {
+        const struct evt_m_phase *p = &m->phases[r->phase_first + k];
+        if ((double)evv__rel(s, p->t0) > t)
+            break;
+        rgb = evv_phase_rgb(p->name);
+    }
+    return rgb;
+}
