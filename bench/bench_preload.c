@@ -310,7 +310,7 @@ static int bench_instructions(const struct opts *o, const char *trace)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){.rounds = 5, .requests = 20000, .conns = 8, .instr_requests = 5000};
+    *o = (struct opts){.rounds = 7, .requests = 20000, .conns = 8, .instr_requests = 10000};
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (v <= 0)

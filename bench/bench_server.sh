@@ -10,6 +10,9 @@
 #   server_traced_ratio: X ratio   (median over the rounds of traced/untraced;
 #                                   1.0 = free; a median because one noisy
 #                                   round on a shared machine moves a mean)
+#   server_cpu_untraced: X us/req  (the server's CPU time, all its threads,
+#   server_cpu_traced: X us/req     per request served, from /proc/PID/stat:
+#   server_cpu_ratio: X ratio       less sensitive to other load than req/s)
 # ROUNDS (default 7), REQUESTS (20000; 2000 makes rounds of ~50 ms, mostly
 # connection set-up and noise) and CONC (50) override the sizes.
 set -euo pipefail
@@ -44,14 +47,21 @@ rps() {   # rps PORT: one loadgen round, prints its req/s
   "$S/loadgen" -n "$REQUESTS" -c "$CONC" "http://127.0.0.1:$1/" | sed -n 's/^req_per_s: \([0-9.]*\).*/\1/p'
 }
 
-start plain; PLAIN=$PORT
-start traced --trace "$TMP/bench.evtrace"; TRACED=$PORT
+# cpu_us PID: user + system CPU time of the process so far, in microseconds.
+cpu_us() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e6 / hz }' "/proc/$1/stat"
+}
+
+start plain; PLAIN=$PORT; PLAIN_PID=$!
+start traced --trace "$TMP/bench.evtrace"; TRACED=$PORT; TRACED_PID=$!
 rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null   # warm up both
 : >"$TMP/rounds"
+CPU_P0=$(cpu_us "$PLAIN_PID"); CPU_T0=$(cpu_us "$TRACED_PID")
 for i in $(seq "$ROUNDS"); do
   if [ $((i % 2)) -eq 1 ]; then P=$(rps "$PLAIN"); T=$(rps "$TRACED"); else T=$(rps "$TRACED"); P=$(rps "$PLAIN"); fi
   echo "$P $T" >>"$TMP/rounds"
 done
+CPU_P=$(( $(cpu_us "$PLAIN_PID") - CPU_P0 )); CPU_T=$(( $(cpu_us "$TRACED_PID") - CPU_T0 ))
 sort -n -k3 <(awk '{ print $1, $2, ($1 > 0 ? $2 / $1 : 0) }' "$TMP/rounds") | awk '
   { p += $1; t += $2; r[NR] = $3 }
   END {
@@ -59,4 +69,8 @@ sort -n -k3 <(awk '{ print $1, $2, ($1 > 0 ? $2 / $1 : 0) }' "$TMP/rounds") | aw
     printf "server_rps_traced: %.1f req/s\n", t / NR
     m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
     printf "server_traced_ratio: %.3f ratio\n", m
+    n = '"$ROUNDS"' * '"$REQUESTS"'
+    printf "server_cpu_untraced: %.2f us/req\n", '"$CPU_P"' / n
+    printf "server_cpu_traced: %.2f us/req\n", '"$CPU_T"' / n
+    printf "server_cpu_ratio: %.3f ratio\n", ('"$CPU_P"' > 0 ? '"$CPU_T"' / '"$CPU_P"' : 0)
   }'

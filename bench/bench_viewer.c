@@ -11,6 +11,8 @@
  *                               200 frames zooming in from the whole trace to
  *                               ~1 ms while panning, then back out
  *   png_export_ms               evv_export_png at 1920x1080, whole trace
+ * EVV_BENCH_VERBOSE=1 prints each frame's time and scale to stderr;
+ * EVV_BENCH_KEEP=PATH writes the trace to PATH and leaves it there.
  * A benchmark, never a test: it prints, it does not judge.
  */
 #include <SDL.h>
@@ -87,7 +89,11 @@ static int write_trace(char *path, size_t len, size_t target)
 {
     struct tg g;
     generate(&g, target);
-    snprintf(path, len, "/tmp/evv_bench_%d.evtrace", (int)getpid());
+    const char *keep = getenv("EVV_BENCH_KEEP");   /* keep the trace there (to open it in evview) */
+    if (keep)
+        snprintf(path, len, "%s", keep);
+    else
+        snprintf(path, len, "/tmp/evv_bench_%d.evtrace", (int)getpid());
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(g.buf, 1, g.len, f) == g.len;
     if (f && fclose(f) != 0)
@@ -179,7 +185,8 @@ int main(int argc, char **argv)
     if (write_trace(path, sizeof path, target) < 0)
         return perror("bench_viewer: write trace"), 1;
     double load = bench_load(path, &m, &s, &lod);
-    unlink(path);
+    if (!getenv("EVV_BENCH_KEEP"))
+        unlink(path);
     if (load < 0)
         return fprintf(stderr, "bench_viewer: load failed\n"), 1;
     printf("viewer_events: %llu events\n", (unsigned long long)m.events);

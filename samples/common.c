@@ -135,6 +135,23 @@ void evs_sleep_ms(long ms)
         req = rem;
 }
 
+/* Reads up to size bytes; returns the count (short at EOF) or -errno. */
+static ssize_t read_all(int fd, char *buf, size_t size)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
 int evs_read_file(const char *path, char **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -142,30 +159,17 @@ int evs_read_file(const char *path, char **data, size_t *len)
         return -errno;
     struct stat st;
     char *buf = NULL;
-    size_t got = 0;
-    int err = 0;
-    if (fstat(fd, &st) != 0 || !(buf = malloc((size_t)st.st_size + 1))) {
-        err = -ENOMEM;
-    } else {
-        while (got < (size_t)st.st_size) {
-            ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                err = n < 0 ? -errno : 0;
-                break;
-            }
-            got += (size_t)n;
-        }
-    }
+    ssize_t got = fstat(fd, &st) != 0 ? -errno : (buf = malloc((size_t)st.st_size + 1)) ? 0 : -ENOMEM;
+    if (got == 0)
+        got = read_all(fd, buf, (size_t)st.st_size);
     close(fd);
-    if (err) {
+    if (got < 0) {
         free(buf);
-        return err;
+        return (int)got;
     }
     buf[got] = '\0';
     *data = buf;
-    *len = got;
+    *len = (size_t)got;
     return 0;
 }
 

@@ -13,7 +13,12 @@
  * timer runs while READING and WRITING, so a silent client, a half-sent
  * request and a client that stops reading are all dropped after
  * --idle-timeout-ms; it is stopped while PROCESSING: a slow handler is the
- * server's business, not the client's.
+ * server's business, not the client's. It restarts when a connection
+ * opens, when a request's first byte arrives (not on every byte: a request
+ * trickled in a byte at a time must still be complete in time), when the
+ * response starts and when the connection waits for its next request. The
+ * limit of that choice: a large body on a slow link must also arrive
+ * within the timeout.
  *
  * Ownership: a function that may close a connection (conn_close frees it in
  * the async mode) is always the last thing its caller does with it; every
@@ -157,10 +162,14 @@ static void conn_begin(struct evs_conn *c)
 
 /* ---- parser callbacks ---------------------------------------------------- */
 
+/* A request's first byte starts its deadline: the whole request must
+ * arrive within the idle timeout, however slowly it trickles in. */
 static int on_message_begin(http_parser *p)
 {
     struct evs_conn *c = p->data;
     c->msg_started = 1;
+    if (!c->s->cfg.blocking)
+        ev_timer_again(c->s->loop, &c->idle);
     c->url_len = 0;
     c->url[0] = '\0';
     c->header_bytes = 0;
@@ -473,6 +482,7 @@ static struct evs_conn *conn_new(struct evs_server *s, int fd)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
+    evt_counter(s->tracer, s->names.conns, (int64_t)s->n_conns);
     return c;
 }
 
@@ -505,6 +515,7 @@ static void conn_close(struct evs_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->n_conns--;
+    evt_counter(s->tracer, s->names.conns, (int64_t)s->n_conns);
     if (!c->held)
         conn_free(c);
     if (s->stopping && s->n_conns == 0)
@@ -522,7 +533,6 @@ static void conn_readable(struct evs_conn *c)
             return;
         }
         c->in_len += (size_t)n;
-        ev_timer_again(c->s->loop, &c->idle);
     }
     conn_parse(c);
 }
@@ -651,7 +661,7 @@ static int server_intern(struct evs_server *s)
         .accept = evt_intern(t, "accept"), .read = evt_intern(t, "read"),
         .process = evt_intern(t, "process"), .respond = evt_intern(t, "respond"),
         .close = evt_intern(t, "close"), .other = evt_intern(t, "other"),
-        .bad = evt_intern(t, "bad request"),
+        .bad = evt_intern(t, "bad request"), .conns = evt_intern(t, "open connections"),
     };
     s->route_names = calloc(s->cfg.n_routes + 1, sizeof *s->route_names);
     if (!s->route_names)

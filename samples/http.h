@@ -27,9 +27,12 @@
  * connection's first bytes), later ones in "read"; "read" follows while the
  * rest of the request arrives, "process" covers the handler (the delay, the
  * database call), "respond" the write, "close" the close when the
- * connection ends with the request. A connection that never sends a full
- * request line (garbage, a silent client timing out) gets a span with a
- * generic name ("bad request") at the moment it is answered or dropped.
+ * connection ends with the request. Unknown routes and wrong methods are
+ * named "other". Bytes that never make a request line (garbage, a request
+ * line cut short by the timeout) get a span named "bad request" at the
+ * moment they are answered; a connection that sends nothing gets no span.
+ * A request its client abandons (EOF, reset) ends with status 0.
+ * The counter "open connections" follows the number of connections.
  * Limits: the time between accept and the first byte is not a phase (the
  * accept callback is visible as a watcher callback named "accept").
  *
@@ -38,7 +41,10 @@
  * larger than max_body_bytes 413, an unknown path 404, a known path with
  * another method 405 (error bodies are JSON: {"error": "..."}). After a
  * 4xx caused by unparsable input the connection is closed; after a 404/405
- * on a well-formed request it stays open.
+ * on a well-formed request it stays open. Limit: the close after an error
+ * is a plain close(), not a "lingering" one; if the client is still sending
+ * (a huge header block beyond what was read), the kernel may answer with a
+ * reset that destroys the error response before the client reads it.
  */
 #ifndef EVS_HTTP_H
 #define EVS_HTTP_H
@@ -91,6 +97,7 @@ struct evs_server_config {
 struct evs_names {
     uint32_t accept, read, process, respond, close;   /* phases */
     uint32_t other, bad;                               /* generic span names */
+    uint32_t conns;                                    /* counter "open connections" */
 };
 
 struct evs_server {

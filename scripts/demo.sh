@@ -52,7 +52,7 @@ run() {
   echo "== $name: $bin $sargs | loadgen $*" >&2
   # shellcheck disable=SC2086
   start_server "$name" "$bin" $sargs
-  "$S/loadgen" --json --trace "$OUT/$name-loadgen.evtrace" "$@" "http://127.0.0.1:$PORT/${PATH_SUFFIX:-}" \
+  "$S/loadgen" --json --trace "$OUT/$name-loadgen.evtrace" "$@" "http://127.0.0.1:$PORT/" \
     >"$OUT/$name.loadgen.json" || echo "demo.sh: loadgen reported errors for $name" >&2
   stop_server
   if [ -x "$EVTRACE" ]; then

@@ -258,6 +258,34 @@ static void streams_and_fails(void **state)
     tg_free(&g);
 }
 
+/* A watcher id redefined mid-trace: callbacks before and after carry the
+ * name of the definition current at their time. */
+static void watcher_redefined(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 0);
+    tg_string(&g, 0, 1, "conn A");
+    tg_string(&g, 0, 2, "conn B");
+    tg_chunk(&g, 0, 10);
+    tg_watcher(&g, 10, 1, EVT_KIND_IO, 5, 1, 1);
+    tg_cb_begin(&g, 20, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 30, 1);
+    tg_watcher(&g, 50, 1, EVT_KIND_IO, 9, 2, 1);
+    tg_cb_begin(&g, 60, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 70, 1);
+    tg_finish(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    long a = find(evs, 0, "B", "conn A", NULL), b = find(evs, 0, "B", "conn B", NULL);
+    assert_true(a >= 0 && b > a);
+    assert_int_equal(find(evs, (size_t)a + 1, "B", "conn A", NULL), -1);
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +294,7 @@ int main(void)
         cmocka_unit_test(requests_phases_names),
         cmocka_unit_test(damaged_still_valid),
         cmocka_unit_test(streams_and_fails),
+        cmocka_unit_test(watcher_redefined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

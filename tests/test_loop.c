@@ -300,6 +300,55 @@ static void test_close_then_reattach(void **state)
     assert_true(tc_count(&f->tr, EVT_REC_LOOP_BEGIN) >= 3);
 }
 
+static void on_inner(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    fx_of(loop)->ticks++;
+}
+
+/* A callback that runs the loop again (EVRUN_ONCE until the inner timer
+ * fires): the inner iteration and callback nest inside the outer ones. */
+static void on_outer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct fx *f = fx_of(loop);
+    ev_timer_init(&f->writer, on_inner, 0.002, 0.);
+    evt_watch_timer(f->t, loop, &f->writer, "inner");
+    ev_timer_start(loop, &f->writer);
+    ev_run(loop, EVRUN_ONCE);
+}
+
+static void test_nested_run(void **state)
+{
+    struct fx *f = *state;
+    ev_set_userdata(f->loop, f);
+    evt_attach_loop(f->t, f->loop);
+    ev_timer_init(&f->tick, on_outer, 0.001, 0.);
+    evt_watch_timer(f->t, f->loop, &f->tick, "outer");
+    ev_timer_start(f->loop, &f->tick);
+    ev_run(f->loop, 0);
+    assert_int_equal(f->ticks, 1);
+    evt_flush(f->t);
+    decode_now(f);
+    /* begins and ends form one well-nested sequence */
+    uint8_t stack[64];
+    int sp = 0, max_loops = 0, loops = 0;
+    for (size_t i = 0; i < f->tr.n; i++) {
+        uint8_t ty = f->tr.recs[i].type;
+        if (ty == EVT_REC_LOOP_BEGIN || ty == EVT_REC_CB_BEGIN) {
+            assert_true(sp < 64);
+            stack[sp++] = ty;
+            loops += ty == EVT_REC_LOOP_BEGIN;
+            max_loops = loops > max_loops ? loops : max_loops;
+        } else if (ty == EVT_REC_LOOP_END || ty == EVT_REC_CB_END) {
+            assert_true(sp > 0);
+            assert_int_equal(stack[--sp], ty == EVT_REC_LOOP_END ? EVT_REC_LOOP_BEGIN : EVT_REC_CB_BEGIN);
+            loops -= ty == EVT_REC_LOOP_END;
+        }
+    }
+    assert_int_equal(sp, 0);
+    assert_int_equal(max_loops, 2);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_CB_BEGIN), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_feed_unwatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_program_hooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_then_reattach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

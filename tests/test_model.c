@@ -276,6 +276,40 @@ static void watchers_threads_process(void **state)
     tg_free(&g);
 }
 
+/* The writer reuses a watcher id when its address holds a new watcher: a
+ * callback is named by the definition current at its time. */
+static void watcher_redefined(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 0);
+    tg_string(&g, 0, 1, "conn A");
+    tg_string(&g, 0, 2, "conn B");
+    tg_chunk(&g, 0, 10);
+    tg_watcher(&g, 10, 1, EVT_KIND_IO, 5, 1, 1);
+    tg_watcher(&g, 10, 2, EVT_KIND_TIMER, -1, 0, 1);
+    tg_cb_begin(&g, 20, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 30, 1);
+    tg_watcher(&g, 40, 1, EVT_KIND_IO, 5, 1, 1);   /* the same again: no change */
+    tg_watcher(&g, 50, 1, EVT_KIND_IO, 9, 2, 1);   /* a new watcher at the address */
+    tg_cb_begin(&g, 60, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 70, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_watchers, 4); /* slots 0..2 + one redefinition */
+    assert_int_equal(m.n_callbacks, 2);
+    const struct evt_m_watcher *a = &m.watchers[m.callbacks[0].watcher], *b = &m.watchers[m.callbacks[1].watcher];
+    assert_string_equal(a->name, "conn A");
+    assert_int_equal(a->fd, 5);
+    assert_string_equal(b->name, "conn B");
+    assert_int_equal(b->fd, 9);
+    assert_int_equal(b->id, 1);
+    assert_string_equal(m.watchers[1].name, "conn A");
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 static void samples_and_lost(void **state)
 {
     struct tg g;
@@ -428,6 +462,7 @@ int main(void)
         cmocka_unit_test(concurrency_series),
         cmocka_unit_test(sorted_across_threads),
         cmocka_unit_test(watchers_threads_process),
+        cmocka_unit_test(watcher_redefined),
         cmocka_unit_test(samples_and_lost),
         cmocka_unit_test(damaged_keeps_prefix),
         cmocka_unit_test(stalls_by_threshold),

@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "evtrace.h"
+#include "trace_gen.h"
 #include "evv_axis.h"
 #include "evv_export.h"
 #include "evv_geom.h"
@@ -158,7 +160,7 @@ static void test_loop_lane_idle_busy_and_stall(void **state)
     SDL_Surface *s = render(f, NULL);
     int ly = f->g.loop_y + f->g.loop_h / 2;
     /* the callback of on_tick in its watcher colour */
-    assert_int_equal(px(s, xat(f, T0 + 43 * MS), ly), evv_watcher_rgb("on_tick"));
+    assert_int_equal(px(s, xat(f, T0 + 43 * MS), ly), evv_scene_watcher_rgb(&f->s, f->w_tick));
     /* the poll: idle fill and hatch lines alternate along a row of pixels */
     int idle = 0, hatch = 0, x0 = xat(f, T0 + 25 * MS);
     for (int x = x0; x < x0 + 12; x++) {
@@ -269,6 +271,30 @@ static void test_lod_merges_tiny_blocks(void **state)
     evv_synth_free(&m);
 }
 
+/* Up to a dozen watcher names all get different colours; a name keeps its
+ * colour wherever it appears. */
+static void test_watcher_colours_distinct(void **state)
+{
+    static const char *const names[] = { "on_accept", "on_read", "on_write", "on_timer", "on_signal", "on_db",
+                                         "on_close", "on_idle", "on_child", "on_stat", "on_async", "on_x" };
+    struct evv_synth b;
+    struct evv_scene sc;
+    uint32_t id[13];
+    evv_synth_init(&b);
+    for (int i = 0; i < 12; i++)
+        id[i] = evv_synth_watcher(&b, names[i], EVT_KIND_IO, i, 0);
+    id[12] = evv_synth_watcher(&b, "on_read", EVT_KIND_IO, 99, 0);   /* same name again */
+    evv_synth_callback(&b, 0, id[0], T0, T0 + MS);
+    assert_int_equal(evv_synth_finish(&b), 0);
+    assert_int_equal(evv_scene_build(&sc, &b.m, NULL, 100 * MS), 0);
+    for (int i = 0; i < 12; i++)
+        for (int j = i + 1; j < 12; j++)
+            assert_int_not_equal(evv_scene_watcher_rgb(&sc, id[i]), evv_scene_watcher_rgb(&sc, id[j]));
+    assert_int_equal(evv_scene_watcher_rgb(&sc, id[12]), evv_scene_watcher_rgb(&sc, id[1]));
+    evv_scene_free(&sc);
+    evv_synth_free(&b.m);
+}
+
 static int run_evview(const char *args)
 {
     const char *dir = getenv("EVT_BUILD_DIR");
@@ -299,6 +325,63 @@ static void test_cli_exit_status(void **state)
     unlink(path);
 }
 
+/* A real file, end to end: reader, model, scene, PNG. Two requests
+ * overlap (two rows); then the same file cut in half renders what it
+ * holds with the damage banner and exit status 1. */
+static void write_trace(const char *path, size_t keep_bytes)
+{
+    struct tg g;
+    tg_init(&g, 77, 1000);
+    g.no_expect = 1;
+    tg_chunk(&g, EVT_THREAD_META, 1000);
+    tg_string(&g, 1000, 1, "GET /e2e");
+    tg_string(&g, 1000, 2, "process");
+    tg_chunk(&g, 0, 2000);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 2000, 1, 1);
+    tg_req(&g, EVT_REC_REQ_PHASE, 3000, 1, 2);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 50 * MS, 2, 1);
+    tg_req(&g, EVT_REC_REQ_END, 100 * MS, 1, 200);
+    tg_req(&g, EVT_REC_REQ_END, 150 * MS, 2, 200);
+    tg_chunk(&g, 0, 150 * MS);
+    for (uint64_t t = 150 * MS; t < 160 * MS; t += MS)
+        tg_req(&g, EVT_REC_REQ_BEGIN, t, 100 + t, 1);
+    tg_finish(&g);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(g.buf, 1, keep_bytes && keep_bytes < g.len ? keep_bytes : g.len, fp),
+                     keep_bytes && keep_bytes < g.len ? keep_bytes : g.len);
+    fclose(fp);
+    tg_free(&g);
+}
+
+static void test_real_file_and_damage(void **state)
+{
+    char trace[64], png[64], args[200];
+    snprintf(trace, sizeof trace, "/tmp/evv_e2e_%d.evtrace", (int)getpid());
+    snprintf(png, sizeof png, "/tmp/evv_e2e_%d.png", (int)getpid());
+    snprintf(args, sizeof args, "--png %s --size 800x500 %s", png, trace);
+    write_trace(trace, 0);
+    assert_int_equal(run_evview(args), 0);
+    SDL_Surface *img = IMG_Load(png);
+    assert_non_null(img);
+    assert_true(img->w == 800 && img->h == 500);
+    SDL_Surface *a = SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0);
+    assert_true(px(a, 797, 56) != EVV_RGB_BANNER);           /* intact: no banner */
+    SDL_FreeSurface(img), SDL_FreeSurface(a);
+    unlink(png);
+    struct stat st;
+    assert_int_equal(stat(trace, &st), 0);
+    write_trace(trace, (size_t)st.st_size - 10);             /* cut inside the last chunk */
+    assert_int_equal(run_evview(args), 1);
+    img = IMG_Load(png);
+    assert_non_null(img);
+    a = SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0);
+    assert_int_equal(px(a, 797, 56), EVV_RGB_BANNER);        /* damaged: banner */
+    SDL_FreeSurface(img), SDL_FreeSurface(a);
+    unlink(png);
+    unlink(trace);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,7 +391,9 @@ int main(void)
         cmocka_unit_test(test_selection_and_damage_banner),
         cmocka_unit_test(test_png_round_trip),
         cmocka_unit_test(test_lod_merges_tiny_blocks),
+        cmocka_unit_test(test_watcher_colours_distinct),
         cmocka_unit_test(test_cli_exit_status),
+        cmocka_unit_test(test_real_file_and_damage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -38,10 +38,10 @@ static size_t drain(struct evt__ring *r, uint64_t *out, uint64_t *lost, uint64_t
 static void test_capacity(void **state)
 {
     struct evt__ring r;
-    assert_int_equal(evt__ring_init(&r, 0, EVT__CLOCK_MONOTONIC), 0);
+    assert_int_equal(evt__ring_init(&r, 0, EVT__CLOCK_MONOTONIC, 1), 0);
     assert_int_equal(evt__ring_capacity(&r), 64);
     evt__ring_free(&r);
-    assert_int_equal(evt__ring_init(&r, 24 * 1000, EVT__CLOCK_MONOTONIC), 0);
+    assert_int_equal(evt__ring_init(&r, 24 * 1000, EVT__CLOCK_MONOTONIC, 1), 0);
     assert_int_equal(evt__ring_capacity(&r), 512);
     evt__ring_free(&r);
 }
@@ -52,7 +52,7 @@ static void test_drop_and_lost(void **state)
 {
     struct evt__ring r;
     uint64_t vals[256], lost = 0, since = 0;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC);
+    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
     for (uint64_t i = 0; i < 64; i++)
         put(&r, i);
     uint64_t t0 = evt__mono_ns();
@@ -80,7 +80,7 @@ static void test_drop_and_lost(void **state)
 static void test_take_lost(void **state)
 {
     struct evt__ring r;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC);
+    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
     for (uint64_t i = 0; i < 70; i++)
         put(&r, i);
     uint64_t since;
@@ -94,7 +94,7 @@ static void test_take_lost(void **state)
 static void test_make_room(void **state)
 {
     struct evt__ring r;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC);
+    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
     for (uint64_t i = 0; i < 63; i++)
         put(&r, i);
     assert_int_equal(evt__ring_make_room(&r, 2), 0);
@@ -122,7 +122,7 @@ static void *producer(void *arg)
 static void test_concurrent(void **state)
 {
     struct evt__ring r;
-    evt__ring_init(&r, 24 * 1024, EVT__CLOCK_MONOTONIC);
+    evt__ring_init(&r, 24 * 1024, EVT__CLOCK_MONOTONIC, 1);
     struct prod p = {&r, 2000000, 0};
     pthread_t th;
     pthread_create(&th, NULL, producer, &p);

@@ -1,4 +1,5 @@
 /* test_samples_async.c -- async_server: overlap, bad input, keep-alive, shutdown. */
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -123,6 +125,31 @@ static void test_async_shutdown_finishes_requests(void **state)
     evt_model_free(&m);
 }
 
+/* A request trickled in a few bytes at a time still gets its deadline: the
+ * 408 comes about --idle-timeout-ms after its first byte, not after the
+ * trickle stops (2 s of it here). */
+static void test_async_trickle_times_out(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--idle-timeout-ms", "300", NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    int fd = ts_connect(f->server.port, 5000);
+    assert_true(fd >= 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ts_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n");
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    for (int i = 0; i < 20 && poll(&p, 1, 100) == 0; i++)
+        ts_send(fd, "X-Slow: 1\r\n");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_int_equal(ts_read_status(fd), 408);
+    assert_true(elapsed < 1.5);
+    close(fd);
+    assert_int_equal(ts_http(f->server.port, "GET", "/", NULL, NULL), 200);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
 /* A few thousand connections at once: every one is served. */
 static void test_async_many_connections(void **state)
 {
@@ -135,6 +162,24 @@ static void test_async_many_connections(void **state)
     assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
     assert_true(ts_json_number(out, "requests") == 2000);
     assert_true(ts_json_number(out, "errors") == 0);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+}
+
+/* loadgen's crud scenario against a server that is not the API: it must
+ * notice and fail; and plain mode counts 404s as errors. */
+static void test_loadgen_detects_wrong_answers(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = {"--delay-ms", "0", NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    char url[64], out[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
+    const char *crud[] = {"--scenario", "crud", "-n", "4", url, NULL};
+    assert_int_equal(ts_loadgen(crud, out, sizeof out), 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/missing", f->server.port);
+    const char *plain[] = {"-n", "6", "-c", "3", "--json", url, NULL};
+    assert_int_equal(ts_loadgen(plain, out, sizeof out), 1);
+    assert_true(ts_json_number(out, "errors") == 6);
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 }
 
@@ -161,7 +206,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_keepalive_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_shutdown_finishes_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_trickle_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_many_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loadgen_detects_wrong_answers, setup, teardown),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,7 +96,9 @@ static void test_crud_offload_overlaps(void **state)
     struct evt_model m;
     double wall = run_latency(*state, "offload", &m);
     assert_true(wall < 0.45);                           /* 4 workers: about 3 rounds of 50 ms */
-    assert_int_equal(ts_stalls(&m, 40000000u), 0);
+    /* No stalls; one is tolerated because on a loaded 2-core machine a
+     * short callback can be preempted for 40 ms (inline has ten). */
+    assert_true(ts_stalls(&m, 40000000u) <= 1);
     assert_true(ts_max_phase_overlap(&m, "process") >= 3);
     assert_true(m.n_threads >= 2);                      /* the workers named themselves */
     evt_model_free(&m);

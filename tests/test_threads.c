@@ -132,10 +132,49 @@ static void test_four_loops(void **state)
     tc_free(&tr);
 }
 
+static void *short_lived(void *arg)
+{
+    struct worker *k = arg;
+    for (int i = 0; i < 100; i++)
+        evt_mark(k->t, k->mark, i);
+    return NULL;
+}
+
+/* Threads come and go (their buffers are drained, then recycled as the
+ * spare or freed): each one's events are all there, under its own index. */
+static void test_thread_churn(void **state)
+{
+    char path[] = "/tmp/evt_test_churn_XXXXXX";
+    close(mkstemp(path));
+    struct evt_options o = {.path = path, .flush_interval_ms = 5};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    struct worker k = {.t = t, .mark = evt_intern(t, "m")};
+    for (int i = 0; i < 20; i++) {
+        pthread_t th;
+        pthread_create(&th, NULL, short_lived, &k);
+        pthread_join(th, NULL);
+        if (i % 4 == 0)
+            usleep(20000);   /* let the flusher reap some of them */
+    }
+    assert_int_equal(evt_close(t), 0);
+    struct tc_trace tr;
+    int rc = tc_decode_file(&tr, path);
+    unlink(path);
+    if (rc)
+        fail_msg("decode: %s", tr.error);
+    assert_int_equal(tc_count(&tr, EVT_REC_MARK), 20 * 100);
+    for (uint32_t idx = 0; idx < 20; idx++)
+        assert_int_equal(tc_count_thread(&tr, EVT_REC_MARK, idx), 100);
+    assert_int_equal(tc_count(&tr, EVT_REC_THREAD), 20);
+    tc_free(&tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_four_loops),
+        cmocka_unit_test(test_thread_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

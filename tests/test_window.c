@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -26,6 +27,10 @@ static int setup(void **state)
 {
     char err[256];
     struct fixture *f = calloc(1, sizeof *f);
+    /* Pinned to SDL's software renderer: the same pixels on every machine,
+     * and no GL driver in the process (Xvfb's is Mesa's swrast). */
+    SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");   /* present through XShm, not GL */
     assert_int_equal(evv_synth_scene(&f->m, EVV_SYNTH_ASYNC, 60, 3), 0);
     assert_int_equal(evv_scene_build(&f->s, &f->m, "window.evtrace", 100000000ull), 0);
     if (evv_app_open(&f->app, "evview test", 1200, 800, err, sizeof err) < 0)
@@ -158,6 +163,42 @@ static void test_click_selects_request(void **state)
     assert_int_equal(f->app.ui.selected, -1);
 }
 
+static void text(struct fixture *f, const char *t)
+{
+    SDL_Event e = { .type = SDL_TEXTINPUT };
+    snprintf(e.text.text, sizeof e.text.text, "%s", t);
+    push(f, &e);
+}
+
+/* "/" opens the find box, typed text fills it, Enter selects the first
+ * request whose name contains it and zooms there, n goes to the next. */
+static void test_find(void **state)
+{
+    struct fixture *f = *state;
+    key(f, SDLK_SLASH);
+    text(f, "/");            /* the text event of the same key press: dropped */
+    assert_true(f->app.ui.finding);
+    text(f, "POST");
+    text(f, " /api");
+    assert_string_equal(f->app.ui.find, "POST /api");
+    key(f, SDLK_RETURN);
+    assert_false(f->app.ui.finding);
+    long first = f->app.ui.selected;
+    assert_true(first >= 0);
+    const struct evt_m_request *q = &f->m.requests[first];
+    assert_non_null(strstr(q->name, "POST /api"));
+    for (long i = 0; i < first; i++)   /* it is the first match */
+        assert_null(strstr(f->m.requests[i].name, "POST /api"));
+    double mid = (double)(q->t0 + q->t1) / 2 - (double)f->m.t_min;
+    assert_true(mid > f->app.vp.t0 && mid < f->app.vp.t1);
+    assert_true(f->app.vp.t1 - f->app.vp.t0 < f->s.duration / 2);   /* zoomed in */
+    key(f, SDLK_n);
+    assert_true(f->app.ui.selected > first);
+    assert_non_null(strstr(f->m.requests[f->app.ui.selected].name, "POST /api"));
+    evv_app_draw(&f->app, 1);
+    key(f, SDLK_f);
+}
+
 static void test_resize_relayouts(void **state)
 {
     struct fixture *f = *state;
@@ -209,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_wheel_zooms_around_cursor),
         cmocka_unit_test(test_drag_pans_and_f_fits),
         cmocka_unit_test(test_click_selects_request),
+        cmocka_unit_test(test_find),
         cmocka_unit_test(test_resize_relayouts),
         cmocka_unit_test(test_quits),
     };

@@ -18,7 +18,8 @@
  *   loops      loops destroyed and created again (same address, usually);
  *   threads    four loops in four threads at once, woken by ev_async;
  *   kinds      one watcher of every kind the tracer knows;
- *   fork       a child forks, runs its own loop and exits.
+ *   fork       a child forks, runs its own loop and exits;
+ *   default    the default loop destroyed and created again.
  * Only counts and flags are printed, never times or addresses.
  */
 #include <ev.h>
@@ -497,6 +498,22 @@ static void probe_fork(struct ev_loop *loop)
     printf("fork: child exit=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* ---- default ---------------------------------------------------------- */
+
+/* The default loop destroyed and created again (same address, usually). */
+static void probe_default_again(void)
+{
+    ev_loop_destroy(EV_DEFAULT);
+    struct ev_loop *loop = ev_default_loop(0);
+    int n = 0;
+    ev_timer t;
+    ev_timer_init(&t, (void (*)(struct ev_loop *, ev_timer *, int))count_cb, 0.001, 0.);
+    t.data = &n;
+    ev_timer_start(loop, &t);
+    ev_run(loop, 0);
+    printf("default: calls=%d\n", n);
+}
+
 /* ---- hot loop (benchmarks) -------------------------------------------- */
 
 static void hot_cb(struct ev_loop *loop, ev_idle *w, int revents)
@@ -542,5 +559,6 @@ int main(int argc, char **argv)
     probe_threads();
     probe_kinds(loop);
     probe_fork(loop);
+    probe_default_again();
     return 0;
 }

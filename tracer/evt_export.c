@@ -164,12 +164,16 @@ static const char *watcher_esc(struct exporter *x, uint32_t id)
     return w->esc ? w->esc : "\"watcher\"";
 }
 
-/* ---- pass 1: watcher definitions --------------------------------------- */
+/* ---- watcher definitions ----------------------------------------------- */
 
-static int learn(void *ctx, const struct evt_event *ev)
+/* Pass 1 only fills the reader's string table (a name may be defined after
+ * its first use in a damaged or foreign file). */
+static int learn_strings(void *ctx, const struct evt_event *evs, size_t n) { return 0; }
+
+/* A WATCHER record (re)defines id from here on (docs/FORMAT.md section 8). */
+static int on_watcher(struct exporter *x, const struct evt_event *ev)
 {
-    struct exporter *x = ctx;
-    if (ev->type != EVT_REC_WATCHER || ev->id >= EVT_X_MAX_WATCHER)
+    if (ev->id >= EVT_X_MAX_WATCHER)
         return 0;
     if (ev->id >= x->n_watchers) {
         size_t n = x->n_watchers ? x->n_watchers : 64;
@@ -185,6 +189,8 @@ static int learn(void *ctx, const struct evt_event *ev)
         x->n_watchers = n;
     }
     struct xwatcher *w = &x->watchers[ev->id];
+    free(w->esc);
+    w->esc = NULL;
     w->name = (uint32_t)ev->val;
     w->kind = ev->kind;
     w->fd = (int32_t)ev->arg;
@@ -378,6 +384,10 @@ static int emit(void *ctx, const struct evt_event *ev)
     case EVT_REC_PROCESS: case EVT_REC_THREAD:
         on_meta(x, ev);
         break;
+    case EVT_REC_WATCHER:
+        if (on_watcher(x, ev) < 0)
+            return EVT_ENOMEM;
+        break;
     default:
         break;
     }
@@ -434,7 +444,7 @@ int evt_export_chrome(evt_reader *r, evt_export_write_fn write, void *ctx)
     x->first = 1;
     x->pid = evt_reader_pid(r);
     x->base = x->last_ts = evt_reader_start_ns(r);
-    int rc = evt_reader_each(r, learn, x);
+    int rc = evt_reader_each_batch(r, learn_strings, x);
     if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
         out(x, "{\"traceEvents\":[");
         rc = evt_reader_each(r, emit, x);

@@ -14,10 +14,17 @@
  * fraction kept ("12.345").
  *
  * Memory does not grow with the number of events: the export walks the
- * reader twice (first to learn watcher definitions and strings, which the
- * writer may put after the records that use them, then to write) and keeps
- * only per-thread stacks of open spans, the watcher table and the live
- * requests. Output goes through a 64 KiB buffer to the sink.
+ * reader twice (first to learn every string, in case a damaged or foreign
+ * file uses one before defining it; then to write, in file order) and keeps
+ * only per-thread stacks of open spans, the watcher table (watcher
+ * redefinitions apply from their point in the file on), the escaped names
+ * and the live requests. Output goes through a 64 KiB buffer to the sink.
+ *
+ * Limit: the export follows file order, and chunks of different threads
+ * are in flush order. A request that moves between threads (begun on the
+ * loop thread, a phase on a worker) may have its phase or end in the file
+ * before its begin; those records are then dropped from the export (the
+ * model, which replays requests in time order, shows them).
  *
  * Spans still open when the trace ends (or where it is damaged) are closed
  * at the last timestamp seen, with "args":{"unfinished":true}, so the

@@ -9,7 +9,8 @@
  *      was interned before the event was recorded, so it is among them;
  *   4. commit: the meta chunk (strings) goes out before the thread chunks,
  *      so a reader never meets an id before its string;
- *   5. free the buffers of threads that exited (drained to the end above).
+ *   5. free the buffers of threads that exited (drained to the end above),
+ *      or keep one as the spare for the next new thread (evt_tracer.c).
  * A final flush (close, signal) also writes each thread's pending lost
  * count and a last CLOCK record.
  *
@@ -75,7 +76,7 @@ static int drain_thread(evt_tracer *t, struct evt__tbuf *b, int final)
     return dead;
 }
 
-/* Unlists and frees the buffer of an exited thread. */
+/* Unlists the buffer of an exited thread; keeps it as the spare or frees it. */
 static void free_dead(evt_tracer *t, struct evt__tbuf *b)
 {
     pthread_mutex_lock(&t->threads_mu);
@@ -86,9 +87,18 @@ static void free_dead(evt_tracer *t, struct evt__tbuf *b)
         }
     }
     atomic_fetch_add(&t->lost_freed, atomic_load(&b->ring.lost_total));
+    if (!t->spare) {   /* still warm: the next new thread can have it */
+        evt__ring_reset(&b->ring);
+        memset(&b->enc, 0, sizeof b->enc);
+        atomic_store(&b->dead, 0);
+        t->spare = b;
+        b = NULL;
+    }
     pthread_mutex_unlock(&t->threads_mu);
-    evt__ring_free(&b->ring);
-    free(b);
+    if (b) {
+        evt__ring_free(&b->ring);
+        free(b);
+    }
 }
 
 int evt__flush_locked(evt_tracer *t, int final)
@@ -135,6 +145,7 @@ static void *flusher_main(void *arg)
             atomic_store(&t->sig_done, 1);
             break;                      /* the process is about to die */
         }
+        evt__spare_refill(t);
     }
     return NULL;
 }

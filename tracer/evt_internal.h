@@ -84,6 +84,7 @@ struct evt_tracer {
     struct evt__tbuf **threads;
     size_t n_threads, cap_threads;
     uint32_t next_index;
+    struct evt__tbuf *spare;       /* a warm buffer for the next new thread */
 
     struct evt__strings strings;
 
@@ -123,6 +124,9 @@ void evt__signals_restore(evt_tracer *t);
 
 /* The open tracer, or NULL. */
 evt_tracer *evt__current(void);
+
+/* Makes a warm spare buffer if there is none (flusher, open; slow). */
+void evt__spare_refill(evt_tracer *t);
 
 /* The calling thread's buffer for t, created on its first event; NULL when
  * t is closed or memory ran out (the event is then not recorded). */

@@ -255,7 +255,11 @@ void ev_loop_destroy(struct ev_loop *loop)
         atomic_store_explicit(&st->loop, NULL, memory_order_release);
     }
     pthread_mutex_unlock(&g_loops_mu);
-    evt__record(evt__current(), EVT__RAW_LOOP_GONE, 0, (uintptr_t)loop, 0);
+    /* Only a thread that recorded something can have given the loop an id;
+     * others must not get a buffer just for this. */
+    evt_tracer *t = evt__current();
+    if (t && evt__tls.gen == atomic_load(&t->gen))
+        evt__record_inline(t, EVT__RAW_LOOP_GONE, 0, (uintptr_t)loop, 0);
     real_destroy(loop);
 }
 
@@ -286,6 +290,8 @@ int evt__loop_detach(evt_tracer *t, struct ev_loop *loop)
     pthread_mutex_lock(&g_loops_mu);
     struct loop_state *st = loop_find(loop);
     if (st && atomic_load(&st->tracer) == t) {
+        if (st->polled & depth_bit(loop))   /* detached from a callback: end the iteration */
+            evt__record_inline(t, EVT_REC_LOOP_END, 0, (uintptr_t)loop, 0);
         loop_unhook(loop, st);
         atomic_store(&st->tracer, NULL);
     }

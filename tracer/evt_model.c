@@ -36,6 +36,7 @@
 
 #define EVT_M_MAX_DEPTH 256          /* open begins kept per thread and kind */
 #define EVT_M_MAX_WATCHER (1u << 20) /* larger watcher ids map to slot 0 */
+#define EVT_M_REDEF (1u << 31)       /* during the walk: a redefinition's index */
 #define EVT_M_OPEN UINT64_MAX        /* t1 of a span not closed yet */
 #define EVT_M_PROGRESS_BYTES (1u << 20)
 
@@ -79,6 +80,15 @@ static void prefault(void *p, size_t bytes)
 #ifdef MADV_POPULATE_WRITE
     madvise((void *)a, e - a, MADV_POPULATE_WRITE);
 #endif
+}
+
+/* malloc for big arrays written right away: prefaulted in one go. */
+static void *big_malloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (p)
+        prefault(p, bytes);
+    return p;
 }
 
 /* Makes room for n elements in total; 0 or EVT_ENOMEM. */
@@ -165,6 +175,8 @@ struct builder {
     struct tstate *cur;       /* cache: records come in per-thread chunks */
     struct vec iters, polls, cbs, reqs, phases, counters, marks, lost, watchers;
     struct vec reqev;         /* REQ_* records, replayed in time order after the walk */
+    struct vec wcur;          /* by watcher id: its current definition (0 = none yet) */
+    struct vec redefs;        /* watcher redefinitions, appended after the slots */
     struct evt__idmap live;   /* request id -> index in reqs */
     uint32_t process_name;
     const char **names;       /* resolved string ids, by id */
@@ -277,7 +289,8 @@ static int begin_callback(struct builder *b, struct ostack *s, const struct evt_
     c->t0 = ev->ts;
     c->t1 = EVT_M_OPEN;
     c->thread = ev->thread;
-    c->watcher = watcher_slot(ev->id);
+    uint32_t id = watcher_slot(ev->id);
+    c->watcher = id < b->wcur.n && ((uint32_t *)b->wcur.data)[id] ? ((uint32_t *)b->wcur.data)[id] : id;
     c->revents = ev->arg;
     c->depth = (uint32_t)s->n;
     ostack_push(s, b->cbs.n - 1, ev->id);
@@ -358,21 +371,44 @@ static int on_request(struct builder *b, const struct evt_event *ev)
 
 /* ---- everything else --------------------------------------------------- */
 
+/* A watcher's definition as it stands now: slot id, or a redefinition. */
+static struct evt_m_watcher *current_watcher(struct builder *b, uint32_t id)
+{
+    uint32_t cur = ((uint32_t *)b->wcur.data)[id];
+    if (cur & EVT_M_REDEF)
+        return (struct evt_m_watcher *)b->redefs.data + (cur & ~EVT_M_REDEF);
+    return (struct evt_m_watcher *)b->watchers.data + id;
+}
+
+/* The first definition of an id fills slot id; a different later one (the
+ * address now holds another watcher) is kept apart and used by callbacks
+ * from there on (FORMAT.md: the latest definition from its point in the
+ * file on). finish_watchers puts those after the slots. */
 static int on_watcher(struct builder *b, const struct evt_event *ev)
 {
     uint32_t id = watcher_slot(ev->id);
     if (id == 0)
         return 0;
     while (b->watchers.n <= id)
-        if (!vec_push(&b->watchers, sizeof(struct evt_m_watcher)))
+        if (!vec_push(&b->watchers, sizeof(struct evt_m_watcher)) || !vec_push(&b->wcur, sizeof(uint32_t)))
             return EVT_ENOMEM;
-    struct evt_m_watcher *w = (struct evt_m_watcher *)b->watchers.data + id;
-    w->id = id;
-    w->kind = ev->kind;
-    w->fd = (int32_t)ev->arg;
-    w->name = id_as_name((uint32_t)ev->val);
-    w->loop = (uint32_t)ev->val2;
-    w->thread = ev->thread;
+    struct evt_m_watcher def = { .id = id, .kind = ev->kind, .fd = (int32_t)ev->arg,
+                                 .name = id_as_name((uint32_t)ev->val), .loop = (uint32_t)ev->val2,
+                                 .thread = ev->thread };
+    uint32_t *cur = (uint32_t *)b->wcur.data + id;
+    if (*cur == 0) {
+        ((struct evt_m_watcher *)b->watchers.data)[id] = def;
+        *cur = id;
+        return 0;
+    }
+    const struct evt_m_watcher *w = current_watcher(b, id);
+    if (w->kind == def.kind && w->fd == def.fd && w->name == def.name && w->loop == def.loop)
+        return 0; /* the same again */
+    struct evt_m_watcher *r = vec_push(&b->redefs, sizeof *r);
+    if (!r)
+        return EVT_ENOMEM;
+    *r = def;
+    *cur = EVT_M_REDEF | (uint32_t)(b->redefs.n - 1);
     return 0;
 }
 
@@ -557,24 +593,33 @@ static void finish_watchers(struct builder *b)
 {
     struct evt_m_callback *cb = b->cbs.data;
     for (size_t i = 0; i < b->cbs.n; i++)
-        while (b->watchers.n <= cb[i].watcher)
-            if (!vec_push(&b->watchers, sizeof(struct evt_m_watcher))) {
-                b->oom = 1;
-                return;
-            }
-    if (b->watchers.n == 0 && !vec_push(&b->watchers, sizeof(struct evt_m_watcher))) {
-        b->oom = 1;
-        return;
+        while (!(cb[i].watcher & EVT_M_REDEF) && b->watchers.n <= cb[i].watcher)
+            if (!vec_push(&b->watchers, sizeof(struct evt_m_watcher)))
+                goto oom;
+    if (b->watchers.n == 0 && !vec_push(&b->watchers, sizeof(struct evt_m_watcher)))
+        goto oom;
+    size_t slots = b->watchers.n;
+    for (size_t i = 0; i < b->redefs.n; i++) {
+        struct evt_m_watcher *w = vec_push(&b->watchers, sizeof *w);
+        if (!w)
+            goto oom;
+        *w = ((struct evt_m_watcher *)b->redefs.data)[i];
     }
+    for (size_t i = 0; i < b->cbs.n; i++)
+        if (cb[i].watcher & EVT_M_REDEF)
+            cb[i].watcher = (uint32_t)slots + (cb[i].watcher & ~EVT_M_REDEF);
     struct evt_m_watcher *w = b->watchers.data;
     for (size_t i = 0; i < b->watchers.n; i++) {
-        if (w[i].id != i || i == 0) { /* never defined */
+        if (i < slots && (w[i].id != i || i == 0)) { /* never defined */
             w[i].id = (uint32_t)i;
             w[i].fd = -1;
         }
         const char *name = resolve(b, name_as_id(w[i].name));
         w[i].name = *name ? name : i == 0 ? "(no watcher)" : watcher_fallback(b, &w[i]);
     }
+    return;
+oom:
+    b->oom = 1;
 }
 
 static void close_open(struct builder *b)
@@ -644,12 +689,6 @@ static int cmp_lost(const void *x, const void *y)
 {
     const struct evt_m_lost *a = x, *b = y;
     return a->t0 != b->t0 ? CMP(a->t0, b->t0) : CMP(a->thread, b->thread);
-}
-
-static int cmp_step(const void *x, const void *y)
-{
-    const struct evt_m_step *a = x, *b = y; /* value: 0 = an end, 1 = a begin */
-    return a->ts != b->ts ? CMP(a->ts, b->ts) : CMP(a->value, b->value);
 }
 
 static int cmp_thread(const void *x, const void *y)
@@ -771,9 +810,8 @@ static char *sort_scratch(struct builder *b, size_t bytes)
     if (bytes > b->sort_tmp_bytes) {
         free(b->sort_tmp);
         b->sort_tmp_bytes = 0;
-        if (!(b->sort_tmp = malloc(bytes)))
+        if (!(b->sort_tmp = big_malloc(bytes)))
             return NULL;
-        prefault(b->sort_tmp, bytes);
         b->sort_tmp_bytes = bytes;
     }
     return b->sort_tmp;
@@ -805,17 +843,6 @@ static void sort_vec_by(struct builder *b, struct vec *v, struct layout l)
         merge_runs(&l, d, tmp, v->n, runs, k);
 }
 
-/* For arrays without a thread (the concurrency steps). */
-static void sort_vec(struct vec *v, size_t esize, int (*cmp)(const void *, const void *))
-{
-    const char *d = v->data;
-    for (size_t i = 1; i < v->n; i++)
-        if (cmp(d + (i - 1) * esize, d + i * esize) > 0) {
-            qsort(v->data, v->n, esize, cmp);
-            return;
-        }
-}
-
 static int cmp_event_ts(const void *x, const void *y)
 {
     const struct evt_event *a = x, *b = y;
@@ -842,8 +869,8 @@ static int layout_phases(struct builder *b)
 {
     struct evt_m_request *q = b->reqs.data;
     size_t n = b->reqs.n, np = b->phases.n;
-    uint32_t *start = malloc((n + 1) * sizeof *start); /* by load index */
-    struct evt_m_phase *out = np ? malloc(np * sizeof *out) : NULL;
+    uint32_t *start = big_malloc((n + 1) * sizeof *start); /* by load index */
+    struct evt_m_phase *out = np ? big_malloc(np * sizeof *out) : NULL;
     if (!start || (np && !out)) {
         free(start);
         free(out);
@@ -867,36 +894,63 @@ static int layout_phases(struct builder *b)
     return 0;
 }
 
-/* The requests-in-flight series: +1 at each t0, -1 at each complete t1
- * (an incomplete request is still open at the end). Changes at the same
- * instant are netted, so back-to-back requests do not count as
- * overlapping and an instant with no net change makes no step. */
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Ends of complete requests, sorted (they mostly are already: requests
+ * tend to end in the order they began). Returns the count or -1. */
+static long sorted_ends(const struct builder *b, uint64_t **out)
+{
+    const struct evt_m_request *q = b->reqs.data;
+    uint64_t *e = big_malloc(b->reqs.n * sizeof *e);
+    if (!(*out = e))
+        return -1;
+    size_t n = 0, sorted = 1;
+    for (size_t i = 0; i < b->reqs.n; i++)
+        if (q[i].complete) {
+            e[n] = q[i].t1;
+            sorted &= n == 0 || e[n - 1] <= e[n];
+            n++;
+        }
+    if (!sorted)
+        qsort(e, n, sizeof *e, cmp_u64);
+    return (long)n;
+}
+
+/* The requests-in-flight series: +1 at each t0 (requests are sorted by
+ * it), -1 at each complete t1 (an incomplete request is still open at the
+ * end); the two sorted lists are merged. Changes at the same instant are
+ * netted, so back-to-back requests do not count as overlapping and an
+ * instant with no net change makes no step. */
 static int build_concurrency(struct builder *b)
 {
     const struct evt_m_request *q = b->reqs.data;
-    struct evt_m_step *s = b->reqs.n ? malloc(2 * b->reqs.n * sizeof *s) : NULL;
-    if (b->reqs.n && !s)
+    uint64_t *ends;
+    long n_ends = sorted_ends(b, &ends);
+    struct evt_m_step *s = big_malloc((b->reqs.n + (size_t)(n_ends > 0 ? n_ends : 0) + 1) * sizeof *s);
+    if (n_ends < 0 || !s) {
+        free(ends);
+        free(s);
         return EVT_ENOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < b->reqs.n; i++) {
-        s[n++] = (struct evt_m_step){ q[i].t0, 1 };
-        if (q[i].complete)
-            s[n++] = (struct evt_m_step){ q[i].t1, 0 };
     }
-    struct vec v = { s, n, n };
-    sort_vec(&v, sizeof *s, cmp_step);
-    size_t out = 0;
+    size_t out = 0, i = 0, j = 0;
     int64_t level = 0;
-    for (size_t i = 0; i < n;) {
-        uint64_t ts = s[i].ts;
+    while (i < b->reqs.n || j < (size_t)n_ends) {
+        uint64_t ts = j == (size_t)n_ends || (i < b->reqs.n && q[i].t0 < ends[j]) ? q[i].t0 : ends[j];
         int64_t net = 0;
-        for (; i < n && s[i].ts == ts; i++)
-            net += s[i].value ? 1 : -1;
+        for (; i < b->reqs.n && q[i].t0 == ts; i++)
+            net++;
+        for (; j < (size_t)n_ends && ends[j] == ts; j++)
+            net--;
         if (net == 0)
             continue;
         level += net;
         s[out++] = (struct evt_m_step){ ts, (uint32_t)level };
     }
+    free(ends);
     b->m->concurrency = s;
     b->m->n_concurrency = out;
     if (out == 0) {
@@ -968,7 +1022,8 @@ static int finish(struct builder *b)
 static void builder_free(struct builder *b)
 {
     struct vec *v[] = { &b->iters, &b->polls, &b->cbs, &b->reqs, &b->phases,
-                        &b->counters, &b->marks, &b->lost, &b->watchers, &b->reqev };
+                        &b->counters, &b->marks, &b->lost, &b->watchers, &b->reqev,
+                        &b->wcur, &b->redefs };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         free(v[i]->data);
     for (size_t i = 0; i < b->n_threads; i++)

@@ -33,7 +33,12 @@ struct evt_m_span {       /* a loop iteration or a poll wait */
     int complete;
 };
 
-struct evt_m_watcher {    /* indexed by watcher id; id 0 unused */
+struct evt_m_watcher {    /* watchers[id] = id's first definition; id 0 unused.
+                             A redefinition of an id (the writer reuses ids per
+                             address, docs/FORMAT.md section 8) gets an entry
+                             after the highest id; callbacks point at the
+                             definition current at their time: always find a
+                             callback's watcher as watchers[cb->watcher]. */
     uint32_t id;
     uint32_t loop;
     uint32_t thread;      /* thread that defined it */
@@ -99,7 +104,7 @@ struct evt_model {
     struct evt_m_thread *threads;        size_t n_threads;
     struct evt_m_span *iterations;       size_t n_iterations;
     struct evt_m_span *polls;            size_t n_polls;
-    struct evt_m_watcher *watchers;      size_t n_watchers;   /* index = id */
+    struct evt_m_watcher *watchers;      size_t n_watchers;   /* see evt_m_watcher */
     struct evt_m_callback *callbacks;    size_t n_callbacks;
     struct evt_m_request *requests;      size_t n_requests;
     struct evt_m_phase *phases;          size_t n_phases;

@@ -19,9 +19,31 @@
  * one-tracer-per-process rule does not allow without changes there; an
  * exec'd child with --follow-exec gets its own trace (NAME.PID.evtrace).
  *
+ * Signals. The tracer (evt_flush.c) flushes on SIGINT/SIGTERM when their
+ * disposition is still the default at the first loop; a program that
+ * handles SIGTERM itself (ev_signal, sigaction) and then exits normally is
+ * flushed by atexit. Both are tested with plain_server. A handler that
+ * calls _exit() skips atexit: that program loses what was recorded since the
+ * last flush (at most one flush interval, 50 ms), as a SIGKILL does.
+ *
+ * What the program can notice (known differences, all small):
+ *   - ev_cb(w) of a started watcher returns the trampoline, not the
+ *     program's callback (calling it still calls the program's callback);
+ *   - ev_set_cb on a running watcher: the new callback runs unrecorded
+ *     until the watcher's next start, which wraps it;
+ *   - ev_once callbacks are not recorded (libev's own watchers call them);
+ *   - the first loop opens the trace file and the flusher's wake pipe: fds
+ *     the program opens after that are numbered 3 higher (record moves its
+ *     status pipe to a high fd, so before that nothing shifts);
+ *   - ev_walk also sees the tracer's prepare watcher on every loop and a
+ *     cleanup watcher on the default loop;
+ *   - one more thread (the flusher), and 4 MiB per traced thread.
+ *
  * Limits: a static or setuid program ignores LD_PRELOAD (record reports that
  * the library did not load); libev loaded with dlopen(RTLD_LOCAL) is not
- * seen (its functions are not in the global scope the hooks interpose on).
+ * seen (its functions are not in the global scope the hooks interpose on);
+ * a program that links libevtrace itself is left alone (record says so):
+ * two tracers would fight over the loop hooks.
  */
 #define _GNU_SOURCE
 #include "evt_preload.h"
@@ -289,6 +311,14 @@ static void open_trace(void)
     struct evt__preload *p = &evt__preload_g;
     struct evt_options opt = {.path = p->output};
     evt_tracer *t = NULL;
+    if (dlsym(RTLD_DEFAULT, "evt_open")) {
+        /* libevtrace.so is in the process (our own evt_* are not exported):
+         * the program traces itself; two tracers would fight over the loop
+         * hooks, so the shim stays out of the way. */
+        atomic_store(&p->open_failed, 1);
+        evt__preload_status(p, "error the program uses libevtrace itself; the preload does not trace it");
+        return;
+    }
     int rc = evt_open(&t, &opt);
     if (rc < 0) {
         atomic_store(&p->open_failed, 1);

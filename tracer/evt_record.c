@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,12 +151,27 @@ static int child_environment(const struct rec_opts *o, const char *preload, int 
     return rc ? -1 : 0;
 }
 
+/* The status pipe moves to a high fd, so the program's own fds get the
+ * numbers they would get untraced (the lowest free ones). */
+static int status_fd_high(int fd)
+{
+    struct rlimit rl;
+    int want = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64 && rl.rlim_cur != RLIM_INFINITY
+                   ? (int)(rl.rlim_cur > 1024 ? 1000 : rl.rlim_cur - 24)
+                   : fd;
+    int hi = want > fd ? fcntl(fd, F_DUPFD, want) : -1;
+    if (hi < 0)
+        return fcntl(fd, F_SETFD, 0) == 0 ? fd : -1;
+    close(fd);
+    return hi;
+}
+
 /* In the child: environment, original signal mask, exec. Never returns. */
 static void child_exec(const struct rec_opts *o, const char *preload, int status_fd, int err_fd,
                        const sigset_t *oldmask)
 {
     int err = EINVAL;
-    if (fcntl(status_fd, F_SETFD, 0) == 0 && child_environment(o, preload, status_fd) == 0) {
+    if ((status_fd = status_fd_high(status_fd)) >= 0 && child_environment(o, preload, status_fd) == 0) {
         sigprocmask(SIG_SETMASK, oldmask, NULL);
         execvp(o->argv[0], o->argv);
         err = errno;
@@ -258,8 +274,10 @@ static void report(const struct rec_opts *o, const struct rec_status *st)
                         "program?): nothing traced\n", prog);
     else if (!st->libev)
         fprintf(stderr, "evtrace record: %s never loaded libev (libev.so.4): no trace written\n", prog);
-    else if (!st->trace[0])
+    else if (!st->trace[0] && !st->error[0])
         fprintf(stderr, "evtrace record: %s loaded libev but never created a loop: no trace written\n", prog);
+    else if (!st->trace[0])
+        return;
     else if (access(st->trace, R_OK) != 0)
         fprintf(stderr, "evtrace record: %s: trace missing: %s\n", st->trace, strerror(errno));
     else

@@ -70,9 +70,13 @@ struct evt__ring {
 };
 
 /* Allocates room for the largest power of two of events that fits in
- * bytes (at least 64). Returns 0 or EVT_ENOMEM (-12). */
-int evt__ring_init(struct evt__ring *r, size_t bytes, int clock_source);
+ * bytes (at least 64); warm = 1 writes every page once, so that the hot
+ * path never takes a page fault (slow: do it off the hot path). Returns 0
+ * or EVT_ENOMEM (-12). */
+int evt__ring_init(struct evt__ring *r, size_t bytes, int clock_source, int warm);
 void evt__ring_free(struct evt__ring *r);
+/* Empties a ring no thread is using any more, keeping its (warm) memory. */
+void evt__ring_reset(struct evt__ring *r);
 
 static inline uint64_t evt__ring_capacity(const struct evt__ring *r) { return r->mask + 1; }
 
@@ -107,9 +111,6 @@ static inline void evt__ring_push_ts(struct evt__ring *r, uint64_t ts, uint8_t t
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     struct evt__raw *e = &r->slots[h & r->mask];
-    /* Ask for the line ~8 events ahead now, for writing: a back-to-back
-     * burst then overlaps its cache misses instead of stalling on each. */
-    __builtin_prefetch(&r->slots[(h + 8) & r->mask], 1, 3);
     e->ts = ts;
     e->obj = obj;
     e->arg = arg;

@@ -5,11 +5,13 @@
  * the slow path once: allocate the ring, name the thread, register the
  * buffer in the tracer's list under threads_mu and in a pthread key whose
  * destructor marks it dead when the thread exits (the flusher frees it after
- * draining it). Every later event is evt__record_inline: a compare, a ring
- * reservation, a timestamp, four stores and a release store.
+ * draining it). Every later event is evt__record_inline (evt_internal.h):
+ * three compares, rdtsc, four stores and a release store, no call.
  *
  * One tracer per process: the thread-local pointer can only serve one, and
- * the atexit and signal flushes must find it; g_current holds it.
+ * the atexit, signal and fork handlers must find it; g_current holds it.
+ * Generations (g_generation) tell a thread's buffer of this tracer from one
+ * of an earlier tracer, already freed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,15 +63,54 @@ static int threads_append(evt_tracer *t, struct evt__tbuf *b)
     return 0;
 }
 
-static struct evt__tbuf *tbuf_new(evt_tracer *t)
+static struct evt__tbuf *tbuf_alloc(evt_tracer *t, int warm)
 {
     struct evt__tbuf *b = calloc(1, sizeof *b);
-    if (!b)
-        return NULL;
-    if (evt__ring_init(&b->ring, t->ring_bytes, t->clock.source) < 0) {
+    if (b && evt__ring_init(&b->ring, t->ring_bytes, t->clock.source, warm) < 0) {
         free(b);
-        return NULL;
+        b = NULL;
     }
+    return b;
+}
+
+static void tbuf_free(struct evt__tbuf *b)
+{
+    evt__ring_free(&b->ring);
+    free(b);
+}
+
+/* The spare buffer: written once off the hot path (at open, then by the
+ * flusher after each use), so a thread's first event takes it instead of
+ * touching a fresh ring itself, which can take milliseconds (evt_ring.c).
+ * Threads that start in a burst may find no spare: they get an untouched
+ * ring, whose first lap is slower. Costs one more buffer of memory. */
+void evt__spare_refill(evt_tracer *t)
+{
+    pthread_mutex_lock(&t->threads_mu);
+    int need = t->spare == NULL;
+    pthread_mutex_unlock(&t->threads_mu);
+    struct evt__tbuf *b = need ? tbuf_alloc(t, 1) : NULL;
+    if (!b)
+        return;
+    pthread_mutex_lock(&t->threads_mu);
+    if (!t->spare) {
+        t->spare = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&t->threads_mu);
+    if (b)
+        tbuf_free(b);
+}
+
+/* A buffer for the calling thread: the spare if there is one. */
+static struct evt__tbuf *tbuf_new(evt_tracer *t)
+{
+    pthread_mutex_lock(&t->threads_mu);
+    struct evt__tbuf *b = t->spare;
+    t->spare = NULL;
+    pthread_mutex_unlock(&t->threads_mu);
+    if (!b && !(b = tbuf_alloc(t, 0)))
+        return NULL;
     char name[17] = {0};
     prctl(PR_GET_NAME, name, 0, 0, 0);
     b->enc.tid = (uint32_t)gettid();
@@ -91,8 +132,7 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
     int ok = atomic_load_explicit(&t->gen, memory_order_relaxed) == gen && threads_append(t, b) == 0;
     pthread_mutex_unlock(&t->threads_mu);
     if (!ok) {
-        evt__ring_free(&b->ring);
-        free(b);
+        tbuf_free(b);
         return NULL;
     }
     pthread_setspecific(t->key, b);
@@ -288,6 +328,7 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
     int rc = write_preamble(t, opt);
     if (rc < 0)
         return rc;
+    evt__spare_refill(t);   /* for the first thread that records */
     if (!opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
         return rc;
     if (!opt->no_signal_handlers && t->has_flusher)
@@ -298,10 +339,10 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
 /* Frees what tracer_init and the threads built. */
 static void tracer_free(evt_tracer *t)
 {
-    for (size_t i = 0; i < t->n_threads; i++) {
-        evt__ring_free(&t->threads[i]->ring);
-        free(t->threads[i]);
-    }
+    for (size_t i = 0; i < t->n_threads; i++)
+        tbuf_free(t->threads[i]);
+    if (t->spare)
+        tbuf_free(t->spare);
     free(t->threads);
     free(t->snap);
     evt__enc_free(t->enc);

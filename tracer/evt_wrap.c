@@ -10,6 +10,14 @@
  * live entries) and publishes it; the old one joins a retired list and is
  * never freed, since a reader on another thread may still be inside it.
  * Growth is geometric, so the retired tables sum to less than the live one.
+ *
+ * Limit: a copy of a wrapped watcher made with memcpy or struct assignment
+ * carries the trampoline but has no entry under its own address, so its
+ * callback cannot be found and is not called. Call evt_watch on the copy
+ * (after ev_set_cb back to the real callback), or copy before evt_watch.
+ * Entries of watchers freed without evt_unwatch stay until the address is
+ * watched again; the table holds at most the peak number of watched
+ * addresses.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,12 +147,12 @@ void evt__unwrap(ev_watcher *w)
 {
     pthread_mutex_lock(&g_wrap_mu);
     struct wrap_table *t = atomic_load_explicit(&g_wrap, memory_order_relaxed);
-    if (t && (watcher_cb)w->cb == wrap_trampoline) {
-        struct wrap_slot *s = wrap_slot_for(t, (uintptr_t)w);
-        if (atomic_load_explicit(&s->key, memory_order_relaxed) == (uintptr_t)w) {
+    struct wrap_slot *s = t ? wrap_slot_for(t, (uintptr_t)w) : NULL;
+    if (s && atomic_load_explicit(&s->key, memory_order_relaxed) == (uintptr_t)w) {
+        /* if the program replaced the callback since, keep its choice */
+        if ((watcher_cb)w->cb == wrap_trampoline)
             ev_set_cb(w, (watcher_cb)atomic_load_explicit(&s->cb, memory_order_relaxed));
-            atomic_store_explicit(&s->key, WRAP_TOMB, memory_order_release);
-        }
+        atomic_store_explicit(&s->key, WRAP_TOMB, memory_order_release);
     }
     pthread_mutex_unlock(&g_wrap_mu);
 }

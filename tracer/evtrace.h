@@ -28,7 +28,9 @@
  * flush_interval_ms, encodes them compactly and writes them out. When a
  * buffer is full the event is dropped and counted; the trace says how many
  * were lost and when. All functions accept t == NULL and then do nothing,
- * so a program can trace optionally without ifs everywhere.
+ * so a program can trace optionally without ifs everywhere. The recording
+ * functions are thread-safe but not async-signal-safe: call them from
+ * libev signal watchers, not from raw signal handlers.
  */
 #ifndef EVTRACE_H
 #define EVTRACE_H
@@ -90,7 +92,9 @@ const char *evt_strerror(int err);
  * (x86-64), converted to CLOCK_MONOTONIC ns when written; EVTRACE_CLOCK=
  * monotonic in the environment forces clock_gettime instead.
  * Memory: each recording thread gets buffer_bytes (rounded down to a power of
- * two of 24-byte events), allocated and touched at its first event. */
+ * two of 24-byte events, at least 64 events), allocated and touched at its
+ * first event (a one-time cost of about a millisecond for 4 MiB).
+ * fork(): the child's copy of the tracer records and writes nothing. */
 int evt_open(evt_tracer **out, const struct evt_options *opt);
 int evt_open_file(evt_tracer **out, const char *path);
 
@@ -131,7 +135,10 @@ int evt_detach_loop(evt_tracer *t, struct ev_loop *loop);
  * `name` (may be NULL). Call after ev_*_init and before or after starting
  * it. The watcher's callback is wrapped, not changed: libevtrace keeps the
  * original and calls it. If the program later calls ev_set_cb on w, call
- * evt_watch again. kind is an enum evt_kind value (evt_format.h); fd is the
+ * evt_watch again. (ev_*_init sets the callback, so re-initialising w
+ * unwraps it. Do not memcpy a watched watcher: the copy's callback would be
+ * the wrapper, with nothing to call. The wrapper keeps working after
+ * evt_close, recording nothing.) kind is an enum evt_kind value (evt_format.h); fd is the
  * fd or signal number, or -1. */
 int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, const char *name);
 

@@ -210,6 +210,8 @@ void evv__draw_conc(const struct evv__frame *f)
     size_t i = evv__step_at(m, 0, org + f->vp.t0);
     for (int x = 0; x < c->w; x++) {
         double a = org + evv_viewport_t(&f->vp, x), b = a + f->vp.ns_per_px;
+        if (a > org + f->s->duration)
+            break;   /* after the trace's last event nothing is known */
         size_t j = evv__step_at(m, i, b), n = m->n_concurrency;
         /* the step in force at the column's left edge, and every step inside */
         size_t from = i < n && (double)m->concurrency[i].ts == a ? i : i > 0 ? i - 1 : 0;

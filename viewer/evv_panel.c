@@ -111,7 +111,7 @@ static void evv__callback_lines(const struct evv__frame *f, struct evv__box *b, 
     const struct evt_model *m = f->m;
     const struct evt_m_callback *c = &m->callbacks[idx];
     const struct evt_m_watcher *w = c->watcher < m->n_watchers ? &m->watchers[c->watcher] : NULL;
-    evv__line(b, 1, w ? evv_watcher_rgb(w->name) + 1 : 0, "callback %s", w ? w->name : "?");
+    evv__line(b, 1, w ? evv_scene_watcher_rgb(f->s, c->watcher) + 1 : 0, "callback %s", w ? w->name : "?");
     if (w)
         evv__line(b, 0, 0, "%s watcher \xc2\xb7 fd %d \xc2\xb7 revents 0x%x \xc2\xb7 thread %u",
                   evt_kind_name(w->kind), w->fd, c->revents, c->thread);
@@ -182,7 +182,8 @@ void evv__draw_help(const struct evv__frame *f)
         "  (colour = its watcher). When the loop is busy, nothing else on that thread runs.",
         "In flight: how many requests were open at each moment.",
         "Requests: one bar per request from its begin to its end, coloured by phase (see legend).",
-        "  Overlapping requests stack in rows; each keeps its row. Sync server: a staircase.",
+        "  Overlapping requests stack in rows; each keeps its row. One at a time (sync): one row,",
+        "  or, seen from waiting clients, a staircase. Many at once (async): a tall stack.",
         "Red band: a stall, a callback longer than the threshold (--stall-ms) that froze the loop.",
         "",
         "mouse wheel: zoom around the cursor      drag: pan      shift+wheel, \xe2\x86\x91/\xe2\x86\x93: scroll rows",

@@ -70,9 +70,8 @@ static int evv__cb_track(struct evv_scene *s, struct evv_loop_lane *ln)
         const struct evt_m_callback *c = &m->callbacks[i];
         if (c->thread != ln->thread || c->depth != 0)
             continue;
-        const char *wn = c->watcher < m->n_watchers ? m->watchers[c->watcher].name : "?";
         b[n++] = (struct evv_block){ evv__rel(s, c->t0), evv__rel(s, c->t1), (uint32_t)i,
-                                     evv_watcher_rgb(wn) };
+                                     evv_scene_watcher_rgb(s, c->watcher) };
     }
     return evv__finish_track(&ln->cbs, b, n);
 }
@@ -101,9 +100,41 @@ static int evv__find_loop_threads(struct evv_scene *s)
     return s->loops ? 0 : EVT_ENOMEM;
 }
 
+/* Palette slots for the watchers, distinct names first-come first-served. */
+static int evv__watcher_colours(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    size_t nslot = evv_watcher_slots();
+    const char *owner[64] = { 0 };   /* name holding each slot (nslot <= 64) */
+    s->watcher_rgb = malloc((m->n_watchers + 1) * sizeof *s->watcher_rgb);
+    if (!s->watcher_rgb)
+        return EVT_ENOMEM;
+    if (m->n_watchers)
+        s->watcher_rgb[0] = evv_watcher_slot_rgb(0);   /* id 0 is unused: takes no slot */
+    for (size_t w = 1; w < m->n_watchers; w++) {
+        const char *name = m->watchers[w].name ? m->watchers[w].name : "";
+        size_t slot = evv_watcher_slot(name), k = 0;
+        while (k < nslot && owner[(slot + k) % nslot] && strcmp(owner[(slot + k) % nslot], name) != 0)
+            k++;
+        if (k == nslot)
+            k = 0;                      /* palette full: share the hashed slot */
+        else if (!owner[(slot + k) % nslot])
+            owner[(slot + k) % nslot] = name;
+        s->watcher_rgb[w] = evv_watcher_slot_rgb((slot + k) % nslot);
+    }
+    return 0;
+}
+
+uint32_t evv_scene_watcher_rgb(const struct evv_scene *s, uint32_t watcher)
+{
+    return s->watcher_rgb && watcher < s->m->n_watchers ? s->watcher_rgb[watcher] : evv_watcher_slot_rgb(0);
+}
+
 static int evv__build_loops(struct evv_scene *s)
 {
-    int rc = evv__find_loop_threads(s);
+    int rc = evv__watcher_colours(s);
+    if (rc == 0)
+        rc = evv__find_loop_threads(s);
     for (size_t i = 0; rc == 0 && i < s->n_loops; i++) {
         rc = evv__poll_track(s, &s->loops[i]);
         if (rc == 0)
@@ -240,7 +271,7 @@ void evv_scene_free(struct evv_scene *s)
     }
     for (size_t r = 0; s->rows && r < s->n_rows; r++)
         evv_track_free(&s->rows[r]);
-    free(s->loops), free(s->rows), free(s->req_row), free(s->stalls);
+    free(s->loops), free(s->rows), free(s->req_row), free(s->stalls), free(s->watcher_rgb);
     evv_maxpyr_free(&s->conc);
     memset(s, 0, sizeof *s);
 }

@@ -44,12 +44,18 @@ struct evv_scene {
     size_t *stalls;               size_t n_stalls; /* callback indices, by t0 */
     const char *phases[EVV_MAX_LEGEND_PHASES];     /* phase names in use, first seen first */
     size_t n_phases;
+    uint32_t *watcher_rgb;        /* colour per watcher id */
 };
 
 /* Builds the scene for m (kept by pointer). file may be NULL. Returns 0 or EVT_ENOMEM. */
 int evv_scene_build(struct evv_scene *s, const struct evt_model *m, const char *file,
                     uint64_t stall_ns);
 void evv_scene_free(struct evv_scene *s);
+
+/* Colour of a watcher's callbacks: its name's palette slot, or the next
+ * free slot when another name of this trace took it first, so up to a
+ * dozen watchers all differ (beyond that colours repeat). */
+uint32_t evv_scene_watcher_rgb(const struct evv_scene *s, uint32_t watcher);
 
 /* The loop lane of a thread, or NULL. */
 const struct evv_loop_lane *evv_scene_loop_of(const struct evv_scene *s, uint32_t thread);

@@ -30,11 +30,11 @@ static const uint32_t evv__spare[] = {
     0x9C755Fu, 0xFF9DA7u, 0x8CD17Du, 0x499894u, 0xD37295u, 0x86BCB6u,
 };
 
-/* Watchers: earthy and violet tones that the phase colours above do not
- * use, so a callback block is never mistaken for a request phase. */
+/* Watchers: browns, violets, slates and mustard that the phase colours
+ * above do not use, so a callback block is not mistaken for a phase. */
 static const uint32_t evv__watcher[] = {
-    0x8C564Bu, 0xE377C2u, 0x9C755Fu, 0xB07AA1u, 0x499894u, 0xC49C94u,
-    0x6B6ECFu, 0x7B4173u, 0x637939u, 0x8C6D31u, 0x5254A3u, 0xA55194u,
+    0x8C564Bu, 0xE377C2u, 0x6A3D9Au, 0xB59A00u, 0x4B6A88u, 0x2F8F6Fu,
+    0xC0587Eu, 0x7A7A2Au, 0x5C4033u, 0x9E7BB5u, 0x3E5C76u, 0xA0522Du,
 };
 
 #define EVV__N(a) (sizeof a / sizeof *a)
@@ -62,9 +62,19 @@ uint32_t evv_phase_rgb(const char *name)
     return evv__spare_rgb(name);
 }
 
-uint32_t evv_watcher_rgb(const char *name)
+size_t evv_watcher_slot(const char *name)
 {
-    return evv__watcher[evv__hash(name ? name : "") % EVV__N(evv__watcher)];
+    return evv__hash(name ? name : "") % EVV__N(evv__watcher);
+}
+
+uint32_t evv_watcher_slot_rgb(size_t slot)
+{
+    return evv__watcher[slot % EVV__N(evv__watcher)];
+}
+
+size_t evv_watcher_slots(void)
+{
+    return EVV__N(evv__watcher);
 }
 
 uint32_t evv_text_on(uint32_t bg)

@@ -31,8 +31,12 @@
 /* Colour of a request phase by name. */
 uint32_t evv_phase_rgb(const char *name);
 
-/* Colour of a watcher's callbacks by watcher name. */
-uint32_t evv_watcher_rgb(const char *name);
+/* Watcher colours come from a palette of evv_watcher_slots() entries; a
+ * name's preferred slot is a hash of it. The scene resolves collisions
+ * between the watchers of one trace (evv_scene_watcher_rgb). */
+size_t evv_watcher_slot(const char *name);
+uint32_t evv_watcher_slot_rgb(size_t slot);
+size_t evv_watcher_slots(void);
 
 /* Black or white, whichever reads better on bg. */
 uint32_t evv_text_on(uint32_t bg);

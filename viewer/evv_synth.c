@@ -166,9 +166,12 @@ int evv_synth_finish(struct evv_synth *b)
     struct evt_model *m = &b->m;
     if (b->oom)
         return EVT_ENOMEM;
-    qsort(m->polls, m->n_polls, sizeof *m->polls, evv__cmp_span);
-    qsort(m->callbacks, m->n_callbacks, sizeof *m->callbacks, evv__cmp_cb);
-    qsort(m->requests, m->n_requests, sizeof *m->requests, evv__cmp_req);
+    if (m->n_polls)
+        qsort(m->polls, m->n_polls, sizeof *m->polls, evv__cmp_span);
+    if (m->n_callbacks)
+        qsort(m->callbacks, m->n_callbacks, sizeof *m->callbacks, evv__cmp_cb);
+    if (m->n_requests)
+        qsort(m->requests, m->n_requests, sizeof *m->requests, evv__cmp_req);
     m->t_min = UINT64_MAX, m->t_max = 0;
     for (size_t i = 0; i < m->n_polls; i++)
         evv__extent(m, m->polls[i].t0, m->polls[i].t1);
@@ -209,7 +212,8 @@ static uint64_t evv__rand(uint64_t *s)
 static void evv__fill_polls(struct evv_synth *b, uint64_t from, uint64_t to)
 {
     struct evt_model *m = &b->m;
-    qsort(m->callbacks, m->n_callbacks, sizeof *m->callbacks, evv__cmp_cb);
+    if (m->n_callbacks)
+        qsort(m->callbacks, m->n_callbacks, sizeof *m->callbacks, evv__cmp_cb);
     uint64_t t = from;
     size_t n = m->n_callbacks;
     for (size_t i = 0; i < n; i++) {

@@ -26,11 +26,9 @@ struct evv_text {
 };
 
 /* The file of the best match for a fontconfig pattern such as "DejaVu Sans:bold". */
-static int evv__font_file(const char *pattern, char *out, size_t len)
+static int evv__font_file(FcConfig *cfg, const char *pattern, char *out, size_t len)
 {
-    FcConfig *cfg = FcInitLoadConfigAndFonts();
-    FcPattern *pat = cfg ? FcNameParse((const FcChar8 *)pattern) : NULL;
-    FcPattern *match = NULL;
+    FcPattern *pat = FcNameParse((const FcChar8 *)pattern), *match = NULL;
     FcResult res = FcResultNoMatch;
     FcChar8 *file = NULL;
     int ok = 0;
@@ -47,30 +45,33 @@ static int evv__font_file(const char *pattern, char *out, size_t len)
         FcPatternDestroy(match);
     if (pat)
         FcPatternDestroy(pat);
-    if (cfg)
-        FcConfigDestroy(cfg);
     return ok;
 }
 
+/* One fontconfig configuration for all fonts: loading it scans the font
+ * directories, the slow part of opening a window. */
 static int evv__open_fonts(evv_text *t, char *err, size_t errlen)
 {
     static const char *const pat[EVV_FONT_COUNT] = { "DejaVu Sans", "DejaVu Sans:bold",
                                                      "DejaVu Sans" };
     static const int size[EVV_FONT_COUNT] = { 12, 12, 10 };
-    for (int f = 0; f < EVV_FONT_COUNT; f++) {
+    FcConfig *cfg = FcInitLoadConfigAndFonts();
+    int rc = 0;
+    for (int f = 0; f < EVV_FONT_COUNT && rc == 0; f++) {
         char path[1024];
-        if (!evv__font_file(pat[f], path, sizeof path)) {
+        if (!cfg || !evv__font_file(cfg, pat[f], path, sizeof path)) {
             snprintf(err, errlen, "font \"%s\" not found by fontconfig (apt-get install fonts-dejavu-core)", pat[f]);
-            return EVT_EIO;
-        }
-        t->font[f] = TTF_OpenFont(path, size[f]);
-        if (!t->font[f]) {
+            rc = EVT_EIO;
+        } else if (!(t->font[f] = TTF_OpenFont(path, size[f]))) {
             snprintf(err, errlen, "%s: %s", path, TTF_GetError());
-            return EVT_EIO;
+            rc = EVT_EIO;
+        } else {
+            TTF_SetFontHinting(t->font[f], TTF_HINTING_LIGHT);
         }
-        TTF_SetFontHinting(t->font[f], TTF_HINTING_LIGHT);
     }
-    return 0;
+    if (cfg)
+        FcConfigDestroy(cfg);
+    return rc;
 }
 
 int evv_text_open(evv_text **out, SDL_Renderer *r, char *err, size_t errlen)
