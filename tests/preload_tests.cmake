@@ -13,9 +13,24 @@ foreach(prog plain_server trap_probe)
   endif()
 endforeach()
 
+# A static build of the probe: LD_PRELOAD cannot reach it, and record must
+# say so. Needs Debian's libev.a (libev-dev) and libc.a (libc6-dev).
+find_library(EVT_LIBEV_STATIC NAMES libev.a)
+if(EVT_LIBEV_STATIC)
+  add_executable(trap_probe_static trap_probe.c)
+  target_include_directories(trap_probe_static PRIVATE $<TARGET_PROPERTY:evt_libev,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_link_libraries(trap_probe_static PRIVATE ${EVT_LIBEV_STATIC} m Threads::Threads)
+  target_compile_options(trap_probe_static PRIVATE -fno-sanitize=all)
+  target_link_options(trap_probe_static PRIVATE -static -fno-sanitize=all)
+endif()
+
 evt_add_test(test_record test_record.c TIMEOUT 180)
 target_compile_definitions(test_record PRIVATE
   EVTRACE_BIN="$<TARGET_FILE:evtrace_cli>"
   PLAIN_SERVER="$<TARGET_FILE:plain_server>"
   TRAP_PROBE="$<TARGET_FILE:trap_probe>")
 add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe)
+if(EVT_LIBEV_STATIC)
+  target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>")
+  add_dependencies(test_record trap_probe_static)
+endif()

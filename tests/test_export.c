@@ -286,6 +286,40 @@ static void watcher_redefined(void **state)
     tg_free(&g);
 }
 
+/* Thread 1's chunk (phase and end of request 5, and a stale end of an
+ * earlier request 6) is in the file before thread 0's chunk with the
+ * begins: the waiting records are replayed after their begin. */
+static void request_across_threads(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 0);
+    tg_string(&g, 0, 1, "job");
+    tg_string(&g, 0, 2, "db");
+    tg_chunk(&g, 1, 150);
+    tg_req(&g, EVT_REC_REQ_END, 150, 6, 0);      /* older than 6's begin: stale */
+    tg_req(&g, EVT_REC_REQ_PHASE, 300, 5, 2);
+    tg_req(&g, EVT_REC_REQ_END, 400, 5, 201);
+    tg_chunk(&g, 0, 100);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 100, 5, 1);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 200, 6, 1);
+    tg_finish(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    long b = find(evs, 0, "b", "job", "0x5"), pb = find(evs, 0, "b", "db", "0x5");
+    long pe = find(evs, 0, "e", "db", "0x5"), e = find(evs, 0, "e", "job", "0x5");
+    assert_true(b >= 0 && b < pb && pb < pe && pe < e);
+    json_t *end = json_array_get(evs, e);
+    assert_true(json_number_value(json_object_get(end, "ts")) > 0.3999);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(end, "args"), "status")), 201);
+    long e6 = find(evs, 0, "e", "job", "0x6"); /* closed at the end, not by the stale end */
+    assert_true(json_is_true(json_object_get(json_object_get(json_array_get(evs, e6), "args"), "unfinished")));
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +329,7 @@ int main(void)
         cmocka_unit_test(damaged_still_valid),
         cmocka_unit_test(streams_and_fails),
         cmocka_unit_test(watcher_redefined),
+        cmocka_unit_test(request_across_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

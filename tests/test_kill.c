@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -93,6 +94,24 @@ static uint64_t run_and_kill(int sig, const char *path, struct tc_trace *tr, uin
     return killed_at;
 }
 
+/* A temp file per test, removed by teardown whether the test passed. */
+static int setup_path(void **state)
+{
+    char *path = malloc(64);
+    snprintf(path, 64, "/tmp/evt_test_kill_XXXXXX");
+    close(mkstemp(path));
+    *state = path;
+    return 0;
+}
+
+static int teardown_path(void **state)
+{
+    unlink(*state);
+    free(*state);
+    unsetenv("EVT_TEST_OWN_HANDLER");
+    return 0;
+}
+
 /* Marks in the file are 0..n-1 without a gap; returns n and the last ts. */
 static uint64_t marks_prefix(const struct tc_trace *tr, uint64_t *last_ts)
 {
@@ -109,12 +128,10 @@ static uint64_t marks_prefix(const struct tc_trace *tr, uint64_t *last_ts)
 
 static void test_sigkill(void **state)
 {
-    char path[] = "/tmp/evt_test_kill_XXXXXX";
-    close(mkstemp(path));
+    const char *path = *state;
     struct tc_trace tr;
     uint64_t recorded, last_ts = 0;
     uint64_t killed_at = run_and_kill(SIGKILL, path, &tr, &recorded);
-    unlink(path);
     uint64_t n = marks_prefix(&tr, &last_ts);
     assert_true(recorded > 50);
     assert_true(n <= recorded);
@@ -126,12 +143,10 @@ static void test_sigkill(void **state)
 
 static void test_sigterm(void **state)
 {
-    char path[] = "/tmp/evt_test_term_XXXXXX";
-    close(mkstemp(path));
+    const char *path = *state;
     struct tc_trace tr;
     uint64_t recorded, last_ts = 0;
     run_and_kill(SIGTERM, path, &tr, &recorded);
-    unlink(path);
     if (tr.error[0])
         fail_msg("decode: %s", tr.error);
     uint64_t n = marks_prefix(&tr, &last_ts);
@@ -145,17 +160,16 @@ static void test_sigterm(void **state)
  * alone and its atexit handler writes everything. */
 static void test_own_handler_then_exit(void **state)
 {
-    setenv("EVT_TEST_OWN_HANDLER", "1", 1);
+    setenv("EVT_TEST_OWN_HANDLER", "1", 1);   /* teardown unsets it */
     test_sigterm(state);
-    unsetenv("EVT_TEST_OWN_HANDLER");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sigkill),
-        cmocka_unit_test(test_sigterm),
-        cmocka_unit_test(test_own_handler_then_exit),
+        cmocka_unit_test_setup_teardown(test_sigkill, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_sigterm, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_own_handler_then_exit, setup_path, teardown_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include "evt_encode.h"
 #include "evt_format.h"
+#include "evt_internal.h"
 #include "evtrace.h"
 #include "trace_check.h"
 
@@ -144,7 +145,9 @@ static void test_callbacks(void **state)
 {
     struct fx *f = *state;
     ev_set_userdata(f->loop, f);
+    assert_null(evt__loop_tracer(f->loop));
     assert_int_equal(evt_attach_loop(f->t, f->loop), 0);
+    assert_ptr_equal(evt__loop_tracer(f->loop), f->t);
     ev_timer_init(&f->slow, on_slow, 0.010, 0.);
     ev_timer_init(&f->tick, on_tick, 0.005, 0.005);
     ev_timer_init(&f->writer, on_writer, 0.020, 0.);
@@ -152,6 +155,7 @@ static void test_callbacks(void **state)
     assert_int_equal(evt_watch_timer(f->t, f->loop, &f->slow, "slow"), 0);
     assert_int_equal(evt_watch_timer(f->t, f->loop, &f->tick, "tick"), 0);
     assert_int_equal(evt_watch_io(f->t, f->loop, &f->io, "pipe"), 0);
+    assert_int_equal(evt_watch(f->t, f->loop, (ev_watcher *)&f->writer, EVT_KIND_COUNT, -1, "x"), EVT_EINVAL);
     ev_timer_start(f->loop, &f->slow);
     ev_timer_start(f->loop, &f->tick);
     ev_timer_start(f->loop, &f->writer);   /* not watched: not recorded */

@@ -38,6 +38,23 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_stop(loop, w);
 }
 
+/* A temp file per test, removed by teardown whether the test passed. */
+static int setup_path(void **state)
+{
+    char *path = malloc(64);
+    snprintf(path, 64, "/tmp/evt_test_threads_XXXXXX");
+    close(mkstemp(path));
+    *state = path;
+    return 0;
+}
+
+static int teardown_path(void **state)
+{
+    unlink(*state);
+    free(*state);
+    return 0;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *k = arg;
@@ -93,8 +110,7 @@ static void check_thread(const struct tc_trace *tr, uint32_t idx)
 
 static void test_four_loops(void **state)
 {
-    char path[] = "/tmp/evt_test_threads_XXXXXX";
-    close(mkstemp(path));
+    const char *path = *state;
     struct evt_options o = {.path = path, .flush_interval_ms = 10};
     evt_tracer *t;
     assert_int_equal(evt_open(&t, &o), 0);
@@ -111,7 +127,6 @@ static void test_four_loops(void **state)
     assert_int_equal(evt_close(t), 0);
     struct tc_trace tr;
     int rc = tc_decode_file(&tr, path);
-    unlink(path);
     if (rc)
         fail_msg("decode: %s", tr.error);
     uint64_t loops[N_THREADS];
@@ -144,8 +159,7 @@ static void *short_lived(void *arg)
  * spare or freed): each one's events are all there, under its own index. */
 static void test_thread_churn(void **state)
 {
-    char path[] = "/tmp/evt_test_churn_XXXXXX";
-    close(mkstemp(path));
+    const char *path = *state;
     struct evt_options o = {.path = path, .flush_interval_ms = 5};
     evt_tracer *t;
     assert_int_equal(evt_open(&t, &o), 0);
@@ -160,7 +174,6 @@ static void test_thread_churn(void **state)
     assert_int_equal(evt_close(t), 0);
     struct tc_trace tr;
     int rc = tc_decode_file(&tr, path);
-    unlink(path);
     if (rc)
         fail_msg("decode: %s", tr.error);
     assert_int_equal(tc_count(&tr, EVT_REC_MARK), 20 * 100);
@@ -173,8 +186,8 @@ static void test_thread_churn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_four_loops),
-        cmocka_unit_test(test_thread_churn),
+        cmocka_unit_test_setup_teardown(test_four_loops, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_thread_churn, setup_path, teardown_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

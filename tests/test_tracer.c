@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,13 +13,23 @@
 
 #include "evt_encode.h"
 #include "evt_format.h"
+#include "evt_reader.h"
 #include "evtrace.h"
 #include "trace_check.h"
 
 struct mem {
     struct evt__memsink sink;
     struct tc_trace tr;
+    char path[64];   /* a temp file, unlinked by teardown */
 };
+
+/* A fresh temp file for this test; teardown removes it, pass or fail. */
+static const char *temp_path(struct mem *m, const char *what)
+{
+    snprintf(m->path, sizeof m->path, "/tmp/evt_test_%s_XXXXXX", what);
+    close(mkstemp(m->path));
+    return m->path;
+}
 
 static int setup(void **state)
 {
@@ -29,6 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct mem *m = *state;
+    if (m->path[0])
+        unlink(m->path);
     free(m->sink.data);
     tc_free(&m->tr);
     free(m);
@@ -59,6 +72,11 @@ static void test_bad_options(void **state)
     assert_int_equal(evt_open(&t, &both), EVT_EINVAL);
     assert_int_equal(evt_open(&t, NULL), EVT_EINVAL);
     assert_int_equal(evt_open_file(&t, "/nonexistent-dir/x.evtrace"), -2);   /* ENOENT */
+    struct evt__memsink sink = {0};
+    struct evt_options huge = {.sink = evt__memsink_write, .sink_ctx = &sink, .no_flush_thread = 1,
+                               .buffer_bytes = (size_t)1 << 50};
+    assert_int_equal(evt_open(&t, &huge), EVT_ENOMEM);
+    free(sink.data);
     assert_null(t);
 }
 
@@ -228,9 +246,7 @@ static void test_requests(void **state)
 static void test_file_and_flusher(void **state)
 {
     struct mem *m = *state;
-    char path[] = "/tmp/evt_test_tracer_XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
+    const char *path = temp_path(m, "tracer");
     struct evt_options o = {.path = path, .flush_interval_ms = 10};
     evt_tracer *t;
     assert_int_equal(evt_open(&t, &o), 0);
@@ -247,7 +263,6 @@ static void test_file_and_flusher(void **state)
     for (size_t i = 0; i < m->tr.n; i++)   /* header flag and CLOCK source agree */
         if (m->tr.recs[i].type == EVT_REC_CLOCK)
             assert_int_equal(m->tr.flags & EVT_FILE_FLAG_TSC, m->tr.recs[i].f[0] ? EVT_FILE_FLAG_TSC : 0);
-    unlink(path);
 }
 
 /* fork(): the child's copy of the tracer records nothing and writes
@@ -255,8 +270,7 @@ static void test_file_and_flusher(void **state)
 static void test_fork_child_is_silent(void **state)
 {
     struct mem *m = *state;
-    char path[] = "/tmp/evt_test_fork_XXXXXX";
-    close(mkstemp(path));
+    const char *path = temp_path(m, "fork");
     struct evt_options o = {.path = path, .flush_interval_ms = 10};
     evt_tracer *t;
     assert_int_equal(evt_open(&t, &o), 0);
@@ -269,17 +283,22 @@ static void test_fork_child_is_silent(void **state)
         for (int i = 0; i < 1000; i++)
             evt_mark(t, name, 99);
         evt_flush(t);
+#ifdef __SANITIZE_ADDRESS__
+        /* LeakSanitizer's exit-time check deadlocks in a child forked while
+         * another thread held ASan's allocator lock (a sanitizer limit, seen
+         * here): skip it. The plain and valgrind runs cover exit(). */
+        _exit(0);
+#endif
         exit(0);   /* atexit: must not flush or join a thread that is not here */
     }
     int status;
     waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
+    if (!WIFEXITED(status))
+        fail_msg("child killed by signal %d", WTERMSIG(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     evt_mark(t, name, 2);
     assert_int_equal(evt_close(t), 0);
-    int rc = tc_decode_file(&m->tr, path);
-    unlink(path);
-    assert_int_equal(rc, 0);
+    assert_int_equal(tc_decode_file(&m->tr, path), 0);
     assert_int_equal(tc_count(&m->tr, EVT_REC_MARK), 2);
 }
 
@@ -301,6 +320,56 @@ static void test_sink_error(void **state)
     assert_int_equal(evt_close(t), -28);
 }
 
+struct walk {
+    const struct tc_trace *tr;
+    size_t next;        /* index into tr->recs */
+    size_t mismatches;
+};
+
+/* Called by the library's reader for each record: must be the same record
+ * the independent decoder found at this position. */
+static int compare_one(void *ctx, const struct evt_event *ev)
+{
+    struct walk *w = ctx;
+    if (w->next >= w->tr->n) {
+        w->mismatches++;
+        return 0;
+    }
+    const struct tc_rec *r = &w->tr->recs[w->next++];
+    if (r->type != ev->type || r->ts != ev->ts || r->thread != ev->thread)
+        w->mismatches++;
+    return 0;
+}
+
+/* The library's reader (evt_reader.c) and this test's decoder agree on every
+ * record of a trace with every kind of event. */
+static void test_reader_agrees(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = open_mem(m, 64 * 24);
+    uint32_t n = evt_intern(t, "n");
+    evt_thread_name(t, "agree");
+    for (int i = 0; i < 200; i++) {   /* overflows: LOST records too */
+        evt_request_begin(t, (uint64_t)i, n);
+        evt_request_phase(t, (uint64_t)i, n);
+        evt_mark(t, n, -i);
+        evt_counter(t, n, i);
+        evt_request_end(t, (uint64_t)i, 200);
+        if (i % 50 == 0)
+            evt_flush(t);
+    }
+    assert_int_equal(evt_close(t), 0);
+    decode(m);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open_mem(&r, m->sink.data, m->sink.len), 0);
+    struct walk w = {.tr = &m->tr};
+    assert_int_equal(evt_reader_each(r, compare_one, &w), 0);
+    assert_int_equal(w.mismatches, 0);
+    assert_int_equal(w.next, m->tr.n);
+    assert_true(tc_count(&m->tr, EVT_REC_LOST) > 0);
+    evt_reader_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_and_flusher, setup, teardown),
         cmocka_unit_test(test_sink_error),
+        cmocka_unit_test_setup_teardown(test_reader_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_is_silent, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@ if(TARGET evview_core)
   evt_add_test(test_viewport test_viewport.c LIBS evview_core)
   evt_add_test(test_axis test_axis.c LIBS evview_core)
   evt_add_test(test_layout test_layout.c LIBS evview_core)
+  evt_add_test(test_lod test_lod.c LIBS evview_core)
   evt_add_test(test_render_png test_render_png.c trace_gen.c LIBS evview_core ZLIB::ZLIB TIMEOUT 180)
   add_dependencies(test_render_png evview)
 

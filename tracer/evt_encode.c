@@ -50,7 +50,7 @@ struct evt__enc {
     uint32_t n_loops;
     int oom;
     int err;
-    uint64_t records, bytes;
+    uint64_t records;
 };
 
 /* ---- buffers ------------------------------------------------------------ */
@@ -494,8 +494,6 @@ int evt__enc_commit(evt__enc *e)
         int rc = e->sink(e->sink_ctx, parts[i]->p, parts[i]->len);
         if (rc < 0)
             e->err = rc;
-        else
-            e->bytes += parts[i]->len;
     }
     e->meta.len = 0;
     e->body.len = 0;
@@ -503,7 +501,6 @@ int evt__enc_commit(evt__enc *e)
 }
 
 uint64_t evt__enc_records(const evt__enc *e) { return e->records; }
-uint64_t evt__enc_bytes(const evt__enc *e) { return e->bytes; }
 
 int evt__memsink_write(void *ctx, const void *data, size_t len)
 {

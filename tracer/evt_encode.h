@@ -75,9 +75,9 @@ void evt__enc_thread_end(evt__enc *e, struct evt__enc_thread *th);
  * fails the same way. */
 int evt__enc_commit(evt__enc *e);
 
-/* Records encoded so far (thread records only) and bytes committed. */
+/* Raw events encoded so far (a two-slot event counts once; unknown types
+ * and bookkeeping events do not count). */
 uint64_t evt__enc_records(const evt__enc *e);
-uint64_t evt__enc_bytes(const evt__enc *e);
 
 /* A growable in-memory sink for tests and tools: zero-initialise one and
  * pass evt__memsink_write and its address as sink and sink_ctx; free(data). */

@@ -18,6 +18,7 @@
 #define EVT_X_MAX_DEPTH 64           /* open spans kept per thread */
 #define EVT_X_MAX_WATCHER (1u << 20) /* larger ids are exported unnamed */
 #define EVT_X_BUF 65536
+#define EVT_X_PENDING 1024           /* request records waiting for their begin */
 
 enum { X_ITER, X_POLL, X_CB };
 
@@ -54,7 +55,9 @@ struct exporter {
     size_t n_watchers;
     char **esc;                  /* escaped strings by id */
     size_t esc_cap;
-    struct evt__idmap live;      /* request id -> name << 32 | (phase + 1) */
+    struct evt__idmap live;      /* request id -> name << 32 | current phase */
+    struct evt_event *pending;   /* ring: request records before their begin */
+    size_t pend_first, n_pending;
     size_t len;
     char buf[EVT_X_BUF];
 };
@@ -310,18 +313,72 @@ static void in_flight(struct exporter *x, const struct evt_event *ev)
     out(x, ",\"name\":\"requests in flight\",\"args\":{\"requests\":%zu}}", x->live.n);
 }
 
+/* ---- requests whose begin comes later in the file ---------------------
+ * Chunks of different threads are in flush order: a request's phase or end
+ * recorded on another thread can precede its begin in the file. Such
+ * records wait in a small ring (oldest dropped when full) and are replayed
+ * right after their begin, if they are not older than it (an id may be
+ * reused: an end older than the begin belongs to an earlier request whose
+ * begin the trace does not have). */
+
+static int pend(struct exporter *x, const struct evt_event *ev)
+{
+    if (!x->pending && !(x->pending = calloc(EVT_X_PENDING, sizeof *x->pending)))
+        return EVT_ENOMEM;
+    struct evt_event *slot = &x->pending[(x->pend_first + x->n_pending) % EVT_X_PENDING];
+    if (x->n_pending == EVT_X_PENDING) { /* full: forget the oldest */
+        slot = &x->pending[x->pend_first];
+        x->pend_first = (x->pend_first + 1) % EVT_X_PENDING;
+        x->n_pending--;
+    }
+    *slot = *ev;
+    x->n_pending++;
+    return 0;
+}
+
+static int on_request(struct exporter *x, const struct evt_event *ev);
+
+/* After the begin ev: replays what waited for its id, in file order. */
+static int replay_pending(struct exporter *x, const struct evt_event *begin)
+{
+    for (size_t i = 0; i < x->n_pending; i++) {
+        struct evt_event *p = &x->pending[(x->pend_first + i) % EVT_X_PENDING];
+        if (p->type == 0 || p->val != begin->val)
+            continue;
+        struct evt_event e = *p;
+        p->type = 0; /* used (or stale): a hole the ring skips */
+        /* once a replayed end closed the request, later ones are stale:
+         * never re-pend (that would move the ring under this loop) */
+        if (e.ts >= begin->ts && evt__idmap_get(&x->live, e.val) && on_request(x, &e) < 0)
+            return EVT_ENOMEM;
+    }
+    while (x->n_pending && x->pending[x->pend_first].type == 0) {
+        x->pend_first = (x->pend_first + 1) % EVT_X_PENDING;
+        x->n_pending--;
+    }
+    return 0;
+}
+
+static int req_begin(struct exporter *x, const struct evt_event *ev, uint64_t *v)
+{
+    if (v) /* id reused while live: its end was lost */
+        req_close(x, ev, ev->val, *v, 0);
+    if (evt__idmap_put(&x->live, ev->val, live_val(ev->id, X_NO_PHASE)) < 0)
+        return EVT_ENOMEM;
+    async(x, 'b', ev, ev->val, name_esc(x, ev->id, "\"request\""));
+    out(x, ",\"args\":{\"id\":%" PRIu64 "}}", ev->val);
+    in_flight(x, ev);
+    return x->n_pending ? replay_pending(x, ev) : 0;
+}
+
 static int on_request(struct exporter *x, const struct evt_event *ev)
 {
     uint64_t *v = evt__idmap_get(&x->live, ev->val);
-    if (ev->type == EVT_REC_REQ_BEGIN) {
-        if (v) /* id reused while live: its end was lost */
-            req_close(x, ev, ev->val, *v, 0);
-        if (evt__idmap_put(&x->live, ev->val, live_val(ev->id, X_NO_PHASE)) < 0)
-            return EVT_ENOMEM;
-        async(x, 'b', ev, ev->val, name_esc(x, ev->id, "\"request\""));
-        out(x, ",\"args\":{\"id\":%" PRIu64 "}}", ev->val);
-        in_flight(x, ev);
-    } else if (v && ev->type == EVT_REC_REQ_PHASE) {
+    if (ev->type == EVT_REC_REQ_BEGIN)
+        return req_begin(x, ev, v);
+    if (!v)
+        return pend(x, ev);
+    if (ev->type == EVT_REC_REQ_PHASE) {
         uint32_t phase = (uint32_t)*v;
         if (phase != X_NO_PHASE) {
             async(x, 'e', ev, ev->val, name_esc(x, phase, "\"phase\""));
@@ -330,7 +387,7 @@ static int on_request(struct exporter *x, const struct evt_event *ev)
         *v = live_val((uint32_t)(*v >> 32), ev->id);
         async(x, 'b', ev, ev->val, name_esc(x, ev->id, "\"phase\""));
         out(x, "}");
-    } else if (v) {
+    } else {
         req_close(x, ev, ev->val, *v, 1);
         evt__idmap_del(&x->live, ev->val);
         in_flight(x, ev);
@@ -430,6 +487,7 @@ static void exporter_free(struct exporter *x)
         free(x->esc[i]);
     free(x->esc);
     evt__idmap_free(&x->live);
+    free(x->pending);
     free(x);
 }
 

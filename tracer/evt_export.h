@@ -20,15 +20,10 @@
  * redefinitions apply from their point in the file on), the escaped names
  * and the live requests. Output goes through a 64 KiB buffer to the sink.
  *
- * Limit: the export follows file order, and chunks of different threads
- * are in flush order. A request that moves between threads (begun on the
- * loop thread, a phase on a worker) may have its phase or end in the file
- * before its begin; those records are then dropped from the export (the
- * model, which replays requests in time order, shows them).
- *
- * Spans still open when the trace ends (or where it is damaged) are closed
- * at the last timestamp seen, with "args":{"unfinished":true}, so the
- * output is always a balanced, complete JSON document.
+ * The export follows file order, and chunks of different threads are in
+ * flush order: a request's phase or end recorded on another thread can
+ * come before its begin. Up to 1024 such records wait and are replayed
+ * right after their begin (beyond that, the oldest are dropped).
  */
 #ifndef EVT_EXPORT_H
 #define EVT_EXPORT_H

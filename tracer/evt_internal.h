@@ -25,9 +25,10 @@
  * earlier tracer is never dereferenced.
  *
  * Process-wide state (the documented exceptions to "no global mutable
- * state"): the open tracer (one per process: the thread-local buffers and
- * the atexit/signal flush need to find it), and in evt_loop.c the table of
- * wrapped watcher callbacks and the per-loop hook registry, which must
+ * state"): the open tracer and a generation counter (evt_tracer.c; one
+ * tracer per process: the thread-local buffers and the atexit, signal and
+ * fork handlers need to find it), the table of wrapped watcher callbacks
+ * (evt_wrap.c) and the per-loop hook registry (evt_loop.c), which must
  * outlive any one tracer because libev keeps calling what was installed.
  */
 #ifndef EVT_INTERNAL_H
@@ -154,6 +155,8 @@ static inline void evt__record_inline(evt_tracer *t, uint8_t type, uint8_t kind,
     }
 #if defined(__x86_64__)
     evt__ring_push_ts(&b->ring, __rdtsc(), type, kind, obj, arg);
+#else
+    evt__record_slow(t, type, kind, obj, arg);   /* not reached: no TSC here */
 #endif
 }
 
@@ -167,7 +170,7 @@ void evt__record(evt_tracer *t, int type, int kind, uint64_t obj, uint32_t arg);
  * signum or -1, name id (0 = none), loop (may be NULL). */
 void evt__record_watcher(evt_tracer *t, const void *w, int kind, int fd, uint32_t name, const void *loop);
 
-/* evt_loop.c: wraps w's callback so each call records CB_BEGIN/CB_END into
+/* evt_wrap.c: wraps w's callback so each call records CB_BEGIN/CB_END into
  * the open tracer (whichever it is at call time). Safe to call again for the
  * same w (re-reads w->cb unless it is already the trampoline). Returns 0 or
  * EVT_ENOMEM. Does not record the definition: evt_watch does both. */
@@ -183,5 +186,10 @@ int evt__is_wrapped(const ev_watcher *w);
 int evt__loop_attach(evt_tracer *t, struct ev_loop *loop);
 int evt__loop_detach(evt_tracer *t, struct ev_loop *loop);
 void evt__loops_forget(evt_tracer *t);
+/* The tracer loop is attached to (recording into), or NULL. Lock-free. */
+evt_tracer *evt__loop_tracer(struct ev_loop *loop);
+/* 1 if w is one of libevtrace's own watchers (the per-loop prepare watcher
+ * that marks iterations): a shim that records watcher starts should skip it. */
+int evt__is_own_watcher(const void *w);
 
 #endif /* EVT_INTERNAL_H */

@@ -310,6 +310,18 @@ void evt__loops_forget(evt_tracer *t)
     pthread_mutex_unlock(&g_loops_mu);
 }
 
+evt_tracer *evt__loop_tracer(struct ev_loop *loop)
+{
+    struct loop_state *st = loop_find(loop);
+    return st ? atomic_load_explicit(&st->tracer, memory_order_acquire) : NULL;
+}
+
+int evt__is_own_watcher(const void *w)
+{
+    const char *p = w, *lo = (const char *)g_loops, *hi = (const char *)(g_loops + EVT__MAX_LOOPS);
+    return p >= lo && p < hi;
+}
+
 int evt_attach_loop(evt_tracer *t, struct ev_loop *loop)
 {
     if (!t)

@@ -28,10 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "evt_idmap.h"
 #include "evt_model.h"
+#include "evt_runsort.h"
 #include "evtrace.h"
 
 #define EVT_M_MAX_DEPTH 256          /* open begins kept per thread and kind */
@@ -48,47 +48,15 @@ struct vec {
 };
 
 /* Appends a zeroed element of size esize; NULL when out of memory. */
+static int vec_reserve(struct vec *v, size_t n, size_t esize);
+
 static inline __attribute__((always_inline)) void *vec_push(struct vec *v, size_t esize)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 256;
-        void *d = realloc(v->data, cap * esize);
-        if (!d)
-            return NULL;
-        v->data = d;
-        v->cap = cap;
-    }
+    if (v->n == v->cap && vec_reserve(v, v->cap ? v->cap * 2 : 256, esize) < 0)
+        return NULL;
     void *e = (char *)v->data + v->n++ * esize;
     memset(e, 0, esize);
     return e;
-}
-
-/* Faulting in fresh memory one 4 KiB page at a time is what a big load
- * spends most of its time on (on a VM each fault is a trap to the
- * hypervisor): ask for huge pages where the kernel does them on request,
- * and populate the block in one call. Both are hints; failures are fine. */
-static void prefault(void *p, size_t bytes)
-{
-    if (bytes < (2u << 20))
-        return;
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
-    if (e <= a)
-        return;
-#ifdef MADV_HUGEPAGE
-    madvise((void *)a, e - a, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-    madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-#endif
-}
-
-/* malloc for big arrays written right away: prefaulted in one go. */
-static void *big_malloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (p)
-        prefault(p, bytes);
-    return p;
 }
 
 /* Makes room for n elements in total; 0 or EVT_ENOMEM. */
@@ -99,7 +67,7 @@ static int vec_reserve(struct vec *v, size_t n, size_t esize)
     void *d = realloc(v->data, n * esize);
     if (!d)
         return EVT_ENOMEM;
-    prefault((char *)d + v->n * esize, (n - v->n) * esize);
+    evt__prefault((char *)d + v->n * esize, (n - v->n) * esize);
     v->data = d;
     v->cap = n;
     return 0;
@@ -185,8 +153,7 @@ struct builder {
     void *progress_ctx;
     size_t next_progress;
     int second_pass;          /* progress: the counting pass is the first half */
-    void *sort_tmp;           /* scratch for sort_vec_by, reused by every sort */
-    size_t sort_tmp_bytes;
+    struct evt__scratch sort;  /* reused by every sort */
     uint64_t counts[256];     /* records per type, from the counting pass */
     int oom;
 };
@@ -697,150 +664,9 @@ static int cmp_thread(const void *x, const void *y)
     return CMP(a->index, b->index);
 }
 
-#define EVT_M_MERGE_THREADS 16  /* more threads than this: plain qsort */
-
-/* Where the sort key (a uint64 time) and the thread index sit in an
- * element, plus the full comparator for the fallback. */
-struct layout {
-    size_t esize, koff, toff;
-    int (*cmp)(const void *, const void *);
-};
-
-#define LAYOUT(type, key, cmpfn) \
-    ((struct layout){ sizeof(type), offsetof(type, key), offsetof(type, thread), cmpfn })
-
-struct run {
-    uint32_t thread;
-    size_t start, next, end;  /* in the scratch copy */
-};
-
-static uint64_t key_at(const struct layout *l, const char *e)
+static void sort_vec(struct builder *b, struct vec *v, struct evt__layout l)
 {
-    uint64_t k;
-    memcpy(&k, e + l->koff, sizeof k);
-    return k;
-}
-
-static uint32_t thread_at(const struct layout *l, const char *e)
-{
-    uint32_t t;
-    memcpy(&t, e + l->toff, sizeof t);
-    return t;
-}
-
-/* Elements are multiples of 8 bytes; a copy of a known size inlines. */
-static inline void copy_elem(char *dst, const char *src, size_t esize)
-{
-    switch (esize) {
-    case 32: memcpy(dst, src, 32); break;
-    case 40: memcpy(dst, src, 40); break;
-    case 64: memcpy(dst, src, 64); break;
-    default: memcpy(dst, src, esize); break;
-    }
-}
-
-/* a before b: by key, then thread. */
-static inline int before(const struct layout *l, const char *a, const char *b)
-{
-    uint64_t ka = key_at(l, a), kb = key_at(l, b);
-    return ka < kb || (ka == kb && thread_at(l, a) < thread_at(l, b));
-}
-
-static int is_sorted(const struct layout *l, const char *d, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        if (l->cmp(d + (i - 1) * l->esize, d + i * l->esize) > 0)
-            return 0;
-    return 1;
-}
-
-/* Splits d by thread into tmp (stably); returns the number of runs, or 0
- * if there are too many threads. */
-static size_t split_threads(const struct layout *l, const char *d, char *tmp, size_t n, struct run *runs)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t t = thread_at(l, d + i * l->esize);
-        size_t j = 0;
-        while (j < k && runs[j].thread != t)
-            j++;
-        if (j == k) {
-            if (k == EVT_M_MERGE_THREADS)
-                return 0;
-            runs[k++] = (struct run){ .thread = t };
-        }
-        runs[j].end++;
-    }
-    for (size_t j = 0, at = 0; j < k; j++) {
-        runs[j].start = runs[j].next = at;
-        at += runs[j].end;
-        runs[j].end = at;
-    }
-    for (size_t i = 0, j = 0; i < n; i++) {
-        const char *e = d + i * l->esize;
-        uint32_t t = thread_at(l, e);
-        if (runs[j].thread != t) /* usually the same as the previous one */
-            for (j = 0; runs[j].thread != t; j++)
-                ;
-        copy_elem(tmp + runs[j].next++ * l->esize, e, l->esize);
-    }
-    return k;
-}
-
-/* k-way merge of the runs in tmp back into d. */
-static void merge_runs(const struct layout *l, char *d, const char *tmp, size_t n, struct run *runs, size_t k)
-{
-    size_t es = l->esize;
-    for (size_t j = 0; j < k; j++)
-        runs[j].next = runs[j].start;
-    for (size_t i = 0; i < n; i++) {
-        size_t best = SIZE_MAX;
-        for (size_t j = 0; j < k; j++)
-            if (runs[j].next < runs[j].end &&
-                (best == SIZE_MAX || before(l, tmp + runs[j].next * es, tmp + runs[best].next * es)))
-                best = j;
-        copy_elem(d + i * es, tmp + runs[best].next++ * es, es);
-    }
-}
-
-/* The scratch buffer for sorts, kept between them: fresh memory costs a
- * page fault and a page clear per page, so one buffer serves all sorts. */
-static char *sort_scratch(struct builder *b, size_t bytes)
-{
-    if (bytes > b->sort_tmp_bytes) {
-        free(b->sort_tmp);
-        b->sort_tmp_bytes = 0;
-        if (!(b->sort_tmp = big_malloc(bytes)))
-            return NULL;
-        b->sort_tmp_bytes = bytes;
-    }
-    return b->sort_tmp;
-}
-
-/* Sorts v by l->cmp. Records arrive in time order per thread, chunks of
- * threads interleaved: so an array is usually sorted already (one thread)
- * or a shuffle of a few sorted per-thread sequences, which a stable split
- * by thread and a k-way merge on the time key put in order in two linear
- * passes -- several times faster than qsort on millions of elements.
- * Anything else (many threads, a crafted file out of order) falls back to
- * qsort. Ties on (time, thread) keep file order, which is what the
- * comparators' last criteria (depth, load order) say too. */
-static void sort_vec_by(struct builder *b, struct vec *v, struct layout l)
-{
-    char *d = v->data, *tmp;
-    struct run runs[EVT_M_MERGE_THREADS];
-    if (is_sorted(&l, d, v->n))
-        return;
-    size_t k = 0;
-    if ((tmp = sort_scratch(b, v->n * l.esize)))
-        k = split_threads(&l, d, tmp, v->n, runs);
-    for (size_t j = 0; j < k; j++)
-        if (!is_sorted(&l, tmp + runs[j].start * l.esize, runs[j].end - runs[j].start))
-            k = 0;
-    if (k == 0)
-        qsort(d, v->n, l.esize, l.cmp);
-    else
-        merge_runs(&l, d, tmp, v->n, runs, k);
+    evt__runsort(&b->sort, v->data, v->n, l);
 }
 
 static int cmp_event_ts(const void *x, const void *y)
@@ -851,13 +677,15 @@ static int cmp_event_ts(const void *x, const void *y)
 
 static int replay_requests(struct builder *b)
 {
-    sort_vec_by(b, &b->reqev, LAYOUT(struct evt_event, ts, cmp_event_ts));
+    sort_vec(b, &b->reqev, EVT__LAYOUT(struct evt_event, ts, cmp_event_ts));
     const struct evt_event *e = b->reqev.data;
     for (size_t i = 0; i < b->reqev.n; i++) {
         int rc = e[i].type == EVT_REC_REQ_BEGIN ? req_begin(b, &e[i]) : req_phase_or_end(b, &e[i]);
         if (rc < 0)
             return rc;
     }
+    free(b->reqev.data); /* done with: lower the peak */
+    memset(&b->reqev, 0, sizeof b->reqev);
     return 0;
 }
 
@@ -869,8 +697,8 @@ static int layout_phases(struct builder *b)
 {
     struct evt_m_request *q = b->reqs.data;
     size_t n = b->reqs.n, np = b->phases.n;
-    uint32_t *start = big_malloc((n + 1) * sizeof *start); /* by load index */
-    struct evt_m_phase *out = np ? big_malloc(np * sizeof *out) : NULL;
+    uint32_t *start = evt__big_malloc((n + 1) * sizeof *start); /* by load index */
+    struct evt_m_phase *out = np ? evt__big_malloc(np * sizeof *out) : NULL;
     if (!start || (np && !out)) {
         free(start);
         free(out);
@@ -905,7 +733,7 @@ static int cmp_u64(const void *x, const void *y)
 static long sorted_ends(const struct builder *b, uint64_t **out)
 {
     const struct evt_m_request *q = b->reqs.data;
-    uint64_t *e = big_malloc(b->reqs.n * sizeof *e);
+    uint64_t *e = evt__big_malloc(b->reqs.n * sizeof *e);
     if (!(*out = e))
         return -1;
     size_t n = 0, sorted = 1;
@@ -930,7 +758,7 @@ static int build_concurrency(struct builder *b)
     const struct evt_m_request *q = b->reqs.data;
     uint64_t *ends;
     long n_ends = sorted_ends(b, &ends);
-    struct evt_m_step *s = big_malloc((b->reqs.n + (size_t)(n_ends > 0 ? n_ends : 0) + 1) * sizeof *s);
+    struct evt_m_step *s = evt__big_malloc((b->reqs.n + (size_t)(n_ends > 0 ? n_ends : 0) + 1) * sizeof *s);
     if (n_ends < 0 || !s) {
         free(ends);
         free(s);
@@ -998,13 +826,13 @@ static int finish(struct builder *b)
     resolve_samples(b, &b->counters);
     resolve_samples(b, &b->marks);
     m->process_name = resolve(b, b->process_name);
-    sort_vec_by(b, &b->iters, LAYOUT(struct evt_m_span, t0, cmp_span));
-    sort_vec_by(b, &b->polls, LAYOUT(struct evt_m_span, t0, cmp_span));
-    sort_vec_by(b, &b->cbs, LAYOUT(struct evt_m_callback, t0, cmp_callback));
-    sort_vec_by(b, &b->reqs, LAYOUT(struct evt_m_request, t0, cmp_request));
-    sort_vec_by(b, &b->counters, LAYOUT(struct evt_m_sample, ts, cmp_sample));
-    sort_vec_by(b, &b->marks, LAYOUT(struct evt_m_sample, ts, cmp_sample));
-    sort_vec_by(b, &b->lost, LAYOUT(struct evt_m_lost, t0, cmp_lost));
+    sort_vec(b, &b->iters, EVT__LAYOUT(struct evt_m_span, t0, cmp_span));
+    sort_vec(b, &b->polls, EVT__LAYOUT(struct evt_m_span, t0, cmp_span));
+    sort_vec(b, &b->cbs, EVT__LAYOUT(struct evt_m_callback, t0, cmp_callback));
+    sort_vec(b, &b->reqs, EVT__LAYOUT(struct evt_m_request, t0, cmp_request));
+    sort_vec(b, &b->counters, EVT__LAYOUT(struct evt_m_sample, ts, cmp_sample));
+    sort_vec(b, &b->marks, EVT__LAYOUT(struct evt_m_sample, ts, cmp_sample));
+    sort_vec(b, &b->lost, EVT__LAYOUT(struct evt_m_lost, t0, cmp_lost));
     if (layout_phases(b) < 0 || build_concurrency(b) < 0 || finish_threads(b) < 0 || b->oom)
         return EVT_ENOMEM;
     m->iterations = vec_take(&b->iters, &m->n_iterations);
@@ -1030,7 +858,7 @@ static void builder_free(struct builder *b)
         free(b->threads[i]);
     free(b->threads);
     free(b->names);
-    free(b->sort_tmp);
+    evt__scratch_free(&b->sort);
     evt__idmap_free(&b->live);
 }
 

@@ -10,14 +10,16 @@
  * that never creates a libev loop gets no file at all, and `record` says so.
  * The first ev_default_loop/ev_loop_new opens it ("trace PATH").
  *
- * Fork. A forked child does not trace: pthread_atfork's child handler marks
- * the inherited tracer closed (the hot path then drops everything), closes
- * the child's copy of the file descriptor and puts the signal dispositions
- * back, so the child can never write into the parent's file, and its exit()
- * does not try to join a flusher thread that fork did not copy. Tracing a
- * forked child would need a second tracer in the child, which evt_tracer.c's
- * one-tracer-per-process rule does not allow without changes there; an
- * exec'd child with --follow-exec gets its own trace (NAME.PID.evtrace).
+ * Fork. A forked child does not trace. The writer's own pthread_atfork
+ * child handler (evt_tracer.c) marks the inherited tracer closed (the hot
+ * path then drops everything, the trampolines just call the callbacks) and
+ * closes the child's copy of the file descriptor, so the child can never
+ * write into the parent's file and its exit() does not try to join a flusher
+ * thread that fork did not copy; test_record checks that the fork watcher's
+ * callback, which only runs in trap_probe's child, is not in the trace.
+ * Tracing a forked child would need a second tracer in the child, which the
+ * one-tracer-per-process rule does not allow; an exec'd child with
+ * --follow-exec gets its own trace (NAME.PID.evtrace).
  *
  * Signals. The tracer (evt_flush.c) flushes on SIGINT/SIGTERM when their
  * disposition is still the default at the first loop; a program that
@@ -238,24 +240,6 @@ void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
     errno = saved;
 }
 
-/* ---- fork ------------------------------------------------------------------ */
-
-/* In a forked child: the inherited tracer must never write again (see the
- * top of the file). Only plain stores and async-signal-safe calls. */
-static void fork_child(void)
-{
-    evt_tracer *t = atomic_load(&evt__preload_g.tracer);
-    if (!t)
-        return;
-    atomic_store(&t->stop, 1);
-    atomic_store(&t->gen, EVT__GEN_CLOSED);
-    t->has_flusher = 0;
-    evt__signals_restore(t);
-    if (t->fd >= 0)
-        evt__preload_g.real.close(t->fd);
-    t->fd = -1;
-}
-
 /* ---- start-up ------------------------------------------------------------ */
 
 static void no_cb(struct ev_loop *loop, ev_watcher *w, int revents)
@@ -286,7 +270,6 @@ static void preload_init(void)
     range_of((void *)preload_init, &p->self);
     p->trampoline = learn_trampoline();
     evt__conn_init(p);
-    pthread_atfork(NULL, NULL, fork_child);
     evt__preload_status(p, "loaded");
     if (p->libev_present)
         evt__preload_status(p, "libev");

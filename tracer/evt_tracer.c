@@ -195,7 +195,11 @@ void evt_counter(evt_tracer *t, uint32_t name, int64_t value)
 
 uint32_t evt_intern(evt_tracer *t, const char *name)
 {
-    return t ? evt__strings_intern(&t->strings, name) : 0;
+    /* closed (or a fork child's copy, whose lock may be held forever by a
+     * thread that did not come along): no lock, no id */
+    if (!t || atomic_load(&t->gen) == EVT__GEN_CLOSED)
+        return 0;
+    return evt__strings_intern(&t->strings, name);
 }
 
 void evt_thread_name(evt_tracer *t, const char *name)
@@ -329,6 +333,8 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
     if (rc < 0)
         return rc;
     evt__spare_refill(t);   /* for the first thread that records */
+    if (!t->spare)
+        return EVT_ENOMEM;  /* buffer_bytes cannot be had: say so now */
     if (!opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
         return rc;
     if (!opt->no_signal_handlers && t->has_flusher)

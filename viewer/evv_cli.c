@@ -93,7 +93,7 @@ static int evv__option(struct evv_opts *o, int c, const char *arg, char *err, si
         snprintf(err, errlen, "bad --stall-ms '%s' (want a positive number of ms)", arg);
         return -1;
     case 'h': o->help = 1; return 0;
-    default: snprintf(err, errlen, "unknown option (see evview --help)"); return -1;
+    default: snprintf(err, errlen, "bad option or missing value (see evview --help)"); return -1;
     }
 }
 

@@ -136,9 +136,11 @@ static void evv__loop_title(const struct evv__frame *f, const struct evv_loop_la
 {
     char title[96], sub[160] = "";
     snprintf(title, sizeof title, "loop (thread %u)", l->thread);
-    for (size_t i = 0; i < f->m->n_threads; i++)
-        if (f->m->threads[i].index == l->thread)
-            snprintf(sub, sizeof sub, "%s tid %u", f->m->threads[i].name, f->m->threads[i].tid);
+    for (size_t i = 0; i < f->m->n_threads; i++) {
+        const struct evt_m_thread *th = &f->m->threads[i];
+        if (th->index == l->thread && (th->tid || th->name[0]))
+            snprintf(sub, sizeof sub, "%s%stid %u", th->name, th->name[0] ? " " : "", th->tid);
+    }
     int th = evv_text_height(f->t->text, EVV_FONT_BOLD);
     int ty = h >= 30 && sub[0] ? y + h / 2 - th + 1 : y + (h - th) / 2;
     evv_text_draw(f->t->text, EVV_FONT_BOLD, title, 8, ty, EVV_RGB_TEXT, EVV_GUTTER_W - 16);

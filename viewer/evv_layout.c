@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "evv_layout.h"
+#include "evv_lod.h"
 
 struct evv__slot {       /* a row and the time it becomes free */
     uint64_t end;
@@ -78,17 +79,21 @@ static void evv__release(struct evv__slot *busy, size_t *nbusy, struct evv__slot
 
 size_t evv_layout_pack(const struct evv_interval *iv, size_t n, uint32_t *row)
 {
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
-    struct evv__slot *busy = malloc((n ? n : 1) * sizeof *busy);
-    struct evv__slot *free_ = malloc((n ? n : 1) * sizeof *free_);
+    size_t *order = evv_big_alloc((n ? n : 1) * sizeof *order);
+    struct evv__slot *busy = evv_big_alloc((n ? n : 1) * sizeof *busy);
+    struct evv__slot *free_ = evv_big_alloc((n ? n : 1) * sizeof *free_);
     size_t nbusy = 0, nfree = 0, rows = 0;
     if (!order || !busy || !free_) {
         free(order), free(busy), free(free_);
         return (size_t)-1;
     }
-    for (size_t i = 0; i < n; i++)
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
         order[i] = i;
-    qsort_r(order, n, sizeof *order, evv__by_start, (void *)iv);
+        sorted &= i == 0 || iv[i - 1].t0 <= iv[i].t0;
+    }
+    if (!sorted)   /* the model's requests come sorted: skip the n log n */
+        qsort_r(order, n, sizeof *order, evv__by_start, (void *)iv);
     for (size_t k = 0; k < n; k++) {
         const struct evv_interval *cur = &iv[order[k]];
         evv__release(busy, &nbusy, free_, &nfree, cur->t0);

@@ -11,6 +11,12 @@
  * current pixel. Each jump advances at least one pixel, so a frame costs
  * O(pixels * log n) per track whatever the zoom.
  *
+ * Zoomed far out a pixel holds thousands of blocks and a search through
+ * them would miss the cache at every probe; a coarse index (the end time
+ * of every 64th block, 1/24 of the track's size, small enough to stay in
+ * cache) takes such long jumps, and only the last 64 blocks are searched
+ * in the track itself.
+ *
  * Merged rectangles still say something: each track keeps prefix sums of
  * its blocks' durations (built once at load), so the busy fraction of any
  * time range is two binary searches away and a merged run is shaded by
@@ -32,11 +38,19 @@ struct evv_block {
     uint32_t rgb;         /* colour (0xRRGGBB) */
 };
 
+#define EVV_GROUP 64      /* blocks per entry of the coarse index */
+
 struct evv_track {
     struct evv_block *b;
     size_t n;
     uint64_t *busy;       /* n + 1 prefix sums: busy[i] = sum of durations of b[0..i) */
+    uint64_t *group_t1;   /* end of the last block of each group of EVV_GROUP blocks */
+    size_t n_groups;
 };
+
+/* malloc for big arrays that are written right away: asks for huge pages
+ * and prefaults them in one call (see evv_lod.c). Free with free(). */
+void *evv_big_alloc(size_t bytes);
 
 /* Takes ownership of b (malloc'ed, n blocks sorted by t0, not overlapping)
  * and builds the prefix sums. Returns 0 or EVT_ENOMEM (b is then freed). */

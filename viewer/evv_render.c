@@ -180,7 +180,7 @@ static void evv__draw_banner(const struct evv__frame *f)
     if (f->g.banner.h == 0)
         return;
     evv__fill(f->r, 0, f->g.banner.y, f->g.win_w, f->g.banner.h, EVV_RGB_BANNER, 255);
-    snprintf(line, sizeof line, "\xe2\x80\x94 damaged trace: %s \xe2\x80\x94 showing everything read before the damage",
+    snprintf(line, sizeof line, "Damaged trace: %s \xe2\x80\x94 showing everything read before the damage",
              f->m->error[0] ? f->m->error : "file cut or corrupt");
     evv_text_draw(f->t->text, EVV_FONT_BOLD, line, 8, f->g.banner.y + 5, 0x6B3A00u, f->g.win_w - 16);
 }
@@ -204,34 +204,52 @@ static void evv__draw_axis(const struct evv__frame *f)
     }
 }
 
-/* Red translucent bands across every lane where a callback stalled the loop. */
+/* A stall's time span, or 0 when it is outside the view. */
+static int evv__stall_span(const struct evv__frame *f, size_t k, double *t0, double *t1)
+{
+    const struct evt_m_callback *c = &f->m->callbacks[f->s->stalls[k]];
+    *t0 = (double)(c->t0 - f->s->origin), *t1 = (double)(c->t1 - f->s->origin);
+    return !(*t1 < f->vp.t0 || *t0 > f->vp.t1);
+}
+
+static void evv__stall_label(const struct evv__frame *f, size_t k, int x0, int *label_end)
+{
+    const struct evt_m_callback *c = &f->m->callbacks[f->s->stalls[k]];
+    const char *wn = c->watcher < f->m->n_watchers ? f->m->watchers[c->watcher].name : "?";
+    char dur[32], lab[160];
+    int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
+    if (lx < *label_end)
+        return;   /* no room: the previous label is still there */
+    evv_format_duration((double)(c->t1 - c->t0), dur, sizeof dur);
+    snprintf(lab, sizeof lab, "stall %s in %s", dur, wn);
+    int w = evv_text_width(f->t->text, EVV_FONT_BOLD, lab, -1);
+    evv__fill(f->r, lx + 2, f->g.conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
+    evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->g.conc.y + 3, EVV_RGB_STALL, 0);
+    *label_end = lx + w + 16;
+}
+
+/* Red translucent bands across every lane where a callback stalled the
+ * loop, then their labels on top (so a neighbour's band edge never cuts
+ * through a label). */
 static void evv__draw_stalls(const struct evv__frame *f)
 {
-    const struct evv_scene *s = f->s;
     int top = f->g.plot.y, h = f->g.req.y + f->g.req.h - top, label_end = -100000;
-    for (size_t i = 0; i < s->n_stalls; i++) {
-        const struct evt_m_callback *c = &f->m->callbacks[s->stalls[i]];
-        double t0 = (double)(c->t0 - s->origin), t1 = (double)(c->t1 - s->origin);
-        if (t1 < f->vp.t0 || t0 > f->vp.t1)
-            continue;
-        int x0 = evv__wx(f, t0), x1 = evv__wx(f, t1);
-        if (x1 - x0 < 2)
-            x1 = x0 + 2;
-        evv__fill(f->r, x0, top, x1 - x0, h, EVV_RGB_STALL, 46);
-        evv__fill(f->r, x0, top, 1, h, EVV_RGB_STALL, 160);
-        evv__fill(f->r, x1 - 1, top, 1, h, EVV_RGB_STALL, 160);
-        if (x0 < label_end)
-            continue;
-        char dur[32], lab[160];
-        const char *wn = c->watcher < f->m->n_watchers ? f->m->watchers[c->watcher].name : "?";
-        evv_format_duration(t1 - t0, dur, sizeof dur);
-        snprintf(lab, sizeof lab, "stall %s in %s", dur, wn);
-        int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
-        int w = evv_text_width(f->t->text, EVV_FONT_BOLD, lab, -1);
-        evv__fill(f->r, lx + 2, f->g.conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
-        evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->g.conc.y + 3, EVV_RGB_STALL, 0);
-        label_end = lx + w + 16;
-    }
+    double t0, t1;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < f->s->n_stalls; k++) {
+            if (!evv__stall_span(f, k, &t0, &t1))
+                continue;
+            int x0 = evv__wx(f, t0), x1 = evv__wx(f, t1);
+            if (x1 - x0 < 2)
+                x1 = x0 + 2;
+            if (pass == 1) {
+                evv__stall_label(f, k, x0, &label_end);
+                continue;
+            }
+            evv__fill(f->r, x0, top, x1 - x0, h, EVV_RGB_STALL, 46);
+            evv__fill(f->r, x0, top, 1, h, EVV_RGB_STALL, 160);
+            evv__fill(f->r, x1 - 1, top, 1, h, EVV_RGB_STALL, 160);
+        }
 }
 
 /* Lost-event ranges: hatched marks on the axis and a thin hatch across lanes. */
@@ -285,6 +303,9 @@ void evv_draw(struct evv_target *t, const struct evv_scene *s, const struct evv_
     evv__draw_loops(&f);
     evv__draw_conc(&f);
     evv__draw_requests(&f);
+    if (!s->n_loops && !s->n_rows)
+        evv_text_draw(t->text, EVV_FONT_BOLD, "no loop iterations or requests recorded in this trace",
+                      f.g.req.x + 20, f.g.req.y + 20, EVV_RGB_TEXT_DIM, f.g.req.w - 40);
     evv__clip_plot(&f, 1);
     evv__draw_stalls(&f);
     evv__draw_lost(&f);
@@ -301,7 +322,10 @@ void evv_draw_progress(struct evv_target *t, const char *file, double fraction)
     char line[400];
     SDL_GetRendererOutputSize(t->r, &w, &h);
     evv__fill(t->r, 0, 0, w, h, EVV_RGB_BG, 255);
-    snprintf(line, sizeof line, "loading %s \xe2\x80\x94 %.0f %%", file, fraction * 100);
+    if (fraction < 0.999)
+        snprintf(line, sizeof line, "loading %s \xe2\x80\x94 %.0f %%", file, fraction * 100);
+    else   /* the model is read; lanes and LOD tracks are being built */
+        snprintf(line, sizeof line, "loading %s \xe2\x80\x94 building lanes\xe2\x80\xa6", file);
     evv_text_draw(t->text, EVV_FONT_BOLD, line, w / 4, h / 2 - 30, EVV_RGB_TEXT, w / 2);
     evv__frame_rect(t->r, w / 4, h / 2, w / 2, 18, EVV_RGB_TEXT_DIM, 255);
     evv__fill(t->r, w / 4 + 2, h / 2 + 2, (int)((w / 2 - 4) * (fraction < 0 ? 0 : fraction > 1 ? 1 : fraction)),

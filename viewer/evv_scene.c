@@ -45,7 +45,7 @@ static int evv__finish_track(struct evv_track *tr, struct evv_block *b, size_t n
 static int evv__poll_track(struct evv_scene *s, struct evv_loop_lane *ln)
 {
     const struct evt_model *m = s->m;
-    struct evv_block *b = malloc((m->n_polls + 1) * sizeof *b);
+    struct evv_block *b = evv_big_alloc((m->n_polls + 1) * sizeof *b);
     size_t n = 0;
     if (!b)
         return EVT_ENOMEM;
@@ -62,7 +62,7 @@ static int evv__poll_track(struct evv_scene *s, struct evv_loop_lane *ln)
 static int evv__cb_track(struct evv_scene *s, struct evv_loop_lane *ln)
 {
     const struct evt_model *m = s->m;
-    struct evv_block *b = malloc((m->n_callbacks + 1) * sizeof *b);
+    struct evv_block *b = evv_big_alloc((m->n_callbacks + 1) * sizeof *b);
     size_t n = 0;
     if (!b)
         return EVT_ENOMEM;
@@ -148,8 +148,8 @@ static int evv__build_rows(struct evv_scene *s)
 {
     const struct evt_model *m = s->m;
     size_t n = m->n_requests, *count = NULL;
-    struct evv_interval *iv = malloc((n + 1) * sizeof *iv);
-    s->req_row = malloc((n + 1) * sizeof *s->req_row);
+    struct evv_interval *iv = evv_big_alloc((n + 1) * sizeof *iv);
+    s->req_row = evv_big_alloc((n + 1) * sizeof *s->req_row);
     if (!iv || !s->req_row)
         goto oom;
     for (size_t i = 0; i < n; i++)
@@ -164,7 +164,7 @@ static int evv__build_rows(struct evv_scene *s)
     for (size_t i = 0; i < n; i++)
         count[s->req_row[i]]++;
     for (size_t r = 0; r < s->n_rows; r++) {
-        s->rows[r].b = malloc((count[r] + 1) * sizeof(struct evv_block));
+        s->rows[r].b = evv_big_alloc((count[r] + 1) * sizeof(struct evv_block));
         if (!s->rows[r].b)
             goto oom;
     }

@@ -11,7 +11,7 @@
  * subsystem: a software renderer draws onto a surface.
  */
 #include <SDL.h>
-#include <SDL_image.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +122,12 @@ static int evv__window(const struct evv_opts *o, struct evv_doc *d)
     char err[512];
     struct evv_app app;
     const char *base = strrchr(d->path, '/');
+    FILE *probe = fopen(d->path, "rb");   /* fail before a window flashes up */
+    if (!probe) {
+        fprintf(stderr, "evview: %s: %s\n", d->path, strerror(errno));
+        return 2;
+    }
+    fclose(probe);
     if (evv_app_open(&app, base ? base + 1 : d->path, 1600, 900, err, sizeof err) < 0) {
         fprintf(stderr, "evview: %s\n", err);
         return 2;
