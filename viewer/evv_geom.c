@@ -39,7 +39,10 @@ void evv_geom_layout(struct evv_geom *g, const struct evv_scene *s, int win_w, i
     int top = g->axis.y + g->axis.h, bottom = win_h - EVV_STATUS_H;
     int avail = bottom - top;
     size_t nl = s->n_loops;
-    g->loop_h = nl ? evv__clampi((int)(avail * 0.28 / (double)nl), 12, 40) : 0;
+    /* Loop lanes share at most ~30 % of the height: many threads make
+     * them thin (down to 4 px, titles dropped below 12 px) rather than
+     * push the request rows off screen. */
+    g->loop_h = nl ? evv__clampi((int)(avail * 0.28 / (double)nl), 4, 40) : 0;
     g->loop_y = top;
     int conc_y = top + (int)nl * g->loop_h + (nl ? EVV_GAP : 0);
     g->conc = (struct evv_rect){ plot_x, conc_y, plot_w, EVV_CONC_H };

@@ -161,6 +161,8 @@ void evv_input_event(struct evv_ui *ui, struct evv_viewport *vp, const struct ev
         break;
     default: break;
     }
+    if (ui->mouse_in && e->type == SDL_KEYDOWN)   /* the view moved under a still mouse */
+        evv__hover(ui, vp, s, g);
 }
 
 /* Shows [t0, t1] with room on both sides. */

@@ -91,10 +91,16 @@ static void evv__run_col(const struct evv__frame *f, struct evv__lane *ln, int x
 
 /* ---- loop lanes ------------------------------------------------------- */
 
+/* Air above and below blocks in a loop lane: less when lanes are thin. */
+static int evv__pad(int h)
+{
+    return h >= 12 ? 3 : h >= 6 ? 1 : 0;
+}
+
 static void evv__poll_block(const struct evv__frame *f, const struct evv__lane *ln, size_t i, int x0, int x1)
 {
-    evv__fill(f->r, x0, ln->y + 3, x1 - x0, ln->h - 6, EVV_RGB_IDLE, 255);
-    evv__hatch(f, x0, ln->y + 3, x1 - x0, ln->h - 6, EVV_RGB_IDLE_HATCH, 255);
+    evv__fill(f->r, x0, ln->y + evv__pad(ln->h), x1 - x0, ln->h - 2 * evv__pad(ln->h), EVV_RGB_IDLE, 255);
+    evv__hatch(f, x0, ln->y + evv__pad(ln->h), x1 - x0, ln->h - 2 * evv__pad(ln->h), EVV_RGB_IDLE_HATCH, 255);
     if (x1 - x0 > 90 && ln->h >= 20)
         evv_text_draw(f->t->text, EVV_FONT_SMALL, "idle (poll)", (x0 < f->g.plot.x ? f->g.plot.x : x0) + 4,
                       ln->y + ln->h / 2 - 6, 0x40607Fu, x1 - x0 - 8);
@@ -106,8 +112,8 @@ static void evv__poll_flush(const struct evv__frame *f, struct evv__lane *ln)
     if (ln->run_x1 < ln->run_x0)
         return;
     int x0 = ln->run_x0, w = ln->run_x1 - ln->run_x0 + 1;
-    evv__fill(f->r, x0, ln->y + 3, w, ln->h - 6, EVV_RGB_IDLE, 255);
-    evv__hatch(f, x0, ln->y + 3, w, ln->h - 6, EVV_RGB_IDLE_HATCH, 255);
+    evv__fill(f->r, x0, ln->y + evv__pad(ln->h), w, ln->h - 2 * evv__pad(ln->h), EVV_RGB_IDLE, 255);
+    evv__hatch(f, x0, ln->y + evv__pad(ln->h), w, ln->h - 2 * evv__pad(ln->h), EVV_RGB_IDLE_HATCH, 255);
     ln->run_x0 = 0, ln->run_x1 = -1;
 }
 
@@ -115,7 +121,7 @@ static void evv__cb_block(const struct evv__frame *f, const struct evv__lane *ln
 {
     const struct evv_block *b = &ln->tr->b[i];
     const struct evt_m_callback *c = &f->m->callbacks[b->item];
-    evv__fill(f->r, x0, ln->y + 3, x1 - x0, ln->h - 6, b->rgb, 255);
+    evv__fill(f->r, x0, ln->y + evv__pad(ln->h), x1 - x0, ln->h - 2 * evv__pad(ln->h), b->rgb, 255);
     if (f->ui->found_cb == (long)b->item)
         evv__frame_rect(f->r, x0 - 1, ln->y + 1, x1 - x0 + 2, ln->h - 2, EVV_RGB_SELECT, 255);
     if (x1 - x0 > 30 && ln->h >= 16 && c->watcher < f->m->n_watchers) {
@@ -128,8 +134,8 @@ static void evv__cb_block(const struct evv__frame *f, const struct evv__lane *ln
 /* A pixel column of many tiny callbacks: a bar as tall as the column was busy. */
 static void evv__cb_column(const struct evv__frame *f, struct evv__lane *ln, int x, double frac)
 {
-    int full = ln->h - 6, h = (int)ceil(full * frac);
-    evv__fill(f->r, x, ln->y + 3 + full - h, 1, h, EVV_RGB_MANY, 255);
+    int pad = evv__pad(ln->h), full = ln->h - 2 * pad, h = (int)ceil(full * frac);
+    evv__fill(f->r, x, ln->y + pad + full - h, 1, h, EVV_RGB_MANY, 255);
 }
 
 static void evv__loop_title(const struct evv__frame *f, const struct evv_loop_lane *l, int y, int h)
@@ -153,7 +159,8 @@ void evv__draw_loops(const struct evv__frame *f)
     for (size_t i = 0; i < f->s->n_loops; i++) {
         const struct evv_loop_lane *l = &f->s->loops[i];
         int y = f->g.loop_y + (int)i * f->g.loop_h, h = f->g.loop_h;
-        evv__loop_title(f, l, y, h);
+        if (h >= 12)
+            evv__loop_title(f, l, y, h);
         SDL_Rect clip = { f->g.plot.x, y, f->g.plot.w, h };
         SDL_RenderSetClipRect(f->r, &clip);
         if (i % 2)
