@@ -141,9 +141,10 @@ static void *flusher_main(void *arg)
         pthread_mutex_lock(&t->flush_mu);
         evt__flush_locked(t, sig);
         pthread_mutex_unlock(&t->flush_mu);
-        if (sig) {
+        if (sig) {                      /* the process is about to die */
+            atomic_store(&t->sig_request, 0);
             atomic_store(&t->sig_done, 1);
-            break;                      /* the process is about to die */
+            continue;
         }
         evt__spare_refill(t);
     }

@@ -55,9 +55,40 @@ static int evv__one(const char *dir, const char *name, enum evv_synth_scene k, u
     return rc < 0;
 }
 
+/* Many threads, each its own loop: thin lanes, request rows still fit. */
+static int evv__threads(const char *dir, unsigned nthreads)
+{
+    static const char *const ph[] = { "read", "process", "respond" };
+    struct evv_synth b;
+    struct evv_scene s;
+    struct evv_viewport vp;
+    char path[512], err[256];
+    const uint64_t ms = 1000000, t0 = 9000000000000ull;
+    evv_synth_init(&b);
+    uint32_t w = evv_synth_watcher(&b, "on_work", EVT_KIND_IO, 5, 0);
+    for (uint32_t t = 0; t < nthreads; t++) {
+        evv_synth_thread(&b, t, 1000 + t, "worker");
+        for (uint64_t k = 0; k < 20; k++) {
+            uint64_t a = t0 + (k * 10 + t % 7) * ms;
+            evv_synth_poll(&b, t, a, a + 6 * ms);
+            evv_synth_callback(&b, t, w, a + 6 * ms, a + 9 * ms);
+            uint64_t pt[3] = { a, a + 3 * ms, a + 8 * ms };
+            evv_synth_request(&b, t * 100 + k, "GET /t", t, a, a + 9 * ms, ph, pt, 3);
+        }
+    }
+    if (evv_synth_finish(&b) < 0 || evv_scene_build(&s, &b.m, "threads", 100 * ms) < 0)
+        return 1;
+    evv_export_viewport(&vp, &s, 1600, 900, 0, s.duration);
+    snprintf(path, sizeof path, "%s/threads.png", dir);
+    int rc = evv_export_png(&s, &vp, 1600, 900, path, err, sizeof err);
+    evv_scene_free(&s);
+    evv_synth_free(&b.m);
+    return rc < 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : ".";
     return evv__one(dir, "sync", EVV_SYNTH_SYNC, 12, 0) | evv__one(dir, "async", EVV_SYNTH_ASYNC, 60, 0) |
-           evv__one(dir, "stall", EVV_SYNTH_STALL, 120, 0) | evv__one(dir, "panel", EVV_SYNTH_ASYNC, 60, 1);
+           evv__one(dir, "stall", EVV_SYNTH_STALL, 120, 0) | evv__one(dir, "panel", EVV_SYNTH_ASYNC, 60, 1) | evv__threads(dir, 40);
 }

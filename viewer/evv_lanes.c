@@ -156,6 +156,13 @@ static void evv__loop_title(const struct evv__frame *f, const struct evv_loop_la
 
 void evv__draw_loops(const struct evv__frame *f)
 {
+    if (f->s->n_loops && f->g.loop_h < 12) {   /* lanes too thin for their own titles */
+        char title[64];
+        snprintf(title, sizeof title, "loops (%zu threads)", f->s->n_loops);
+        evv_text_draw(f->t->text, EVV_FONT_BOLD, title, 8, f->g.loop_y + 2, EVV_RGB_TEXT, EVV_GUTTER_W - 16);
+        evv_text_draw(f->t->text, EVV_FONT_SMALL, "one thin lane per thread", 8, f->g.loop_y + 20,
+                      EVV_RGB_TEXT_DIM, EVV_GUTTER_W - 16);
+    }
     for (size_t i = 0; i < f->s->n_loops; i++) {
         const struct evv_loop_lane *l = &f->s->loops[i];
         int y = f->g.loop_y + (int)i * f->g.loop_h, h = f->g.loop_h;
