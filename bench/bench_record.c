@@ -10,6 +10,17 @@
  *                        bytes (header, strings, chunk headers, all) divided
  *                        by the records in thread chunks
  *   events_per_s:        records per second of that server
+ *   encode_ns_per_event: the flusher's encoder alone (evt__enc_*), fed a
+ *                        synthetic server's raw events (iterations, polls,
+ *                        callbacks on 32 watchers, request phases) in ring-
+ *                        sized runs, TSC clock, committed to a sink that
+ *                        only counts; best of 5 passes
+ *   encode_bytes_per_event: what that encoding produced per raw event
+ *
+ * `bench_record --encode-only [N]` runs just the encoder pass over N events
+ * (default 1000000), for `valgrind --tool=callgrind --toggle-collect=
+ * 'evt__enc_*' build/bench/bench_record --encode-only`: the collected
+ * instructions divided by N are the encoder's instructions per event.
  *
  * The synthetic server is one libev loop with 32 socketpair connections,
  * each an evt_watch'ed io watcher; a 200 us timer plays the clients and
@@ -18,7 +29,7 @@
  * So the trace has what a real one has: iterations, polls, callbacks on
  * many watchers, requests, at realistic spacing.
  *
- * usage: bench_record [--batches N]
+ * usage: bench_record [--batches N] | --encode-only [N]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evt_encode.h"
+#include "evt_format.h"
 #include "evtrace.h"
 #include "trace_check.h"
 
@@ -183,12 +196,98 @@ static void measure_size(double *bytes_per_event, double *events_per_s)
     unlink(path);
 }
 
+
+/* ---- the encoder alone -------------------------------------------------- */
+
+#define ENC_RUN 4096   /* raw events per evt__enc_events call, like a ring run */
+
+static int count_sink(void *ctx, const void *data, size_t len)
+{
+    (void)data;
+    *(uint64_t *)ctx += len;
+    return 0;
+}
+
+/* Raw events of a server iteration by iteration: LOOP_BEGIN, POLL_BEGIN,
+ * POLL_END, then two callbacks on rotating watchers of 32, one of which
+ * advances a request (phase or end or begin), LOOP_END. Ticks advance a few
+ * hundred per event, as on a busy loop. */
+static struct evt__raw *enc_workload(size_t n)
+{
+    struct evt__raw *ev = calloc(n, sizeof *ev);
+    uint64_t ts = 1000000, loop = 0x55d0c0de1000ull, w0 = 0x55d0c0de2000ull;
+    for (size_t i = 0; i < n; i++, ts += 150 + i % 97) {
+        size_t it = i / 10, k = i % 10;
+        uint64_t w = w0 + ((it * 2 + (k >= 6)) % CONNS) * 160;
+        static const uint8_t seq[10] = {EVT_REC_LOOP_BEGIN, EVT_REC_POLL_BEGIN, EVT_REC_POLL_END,
+                                        EVT_REC_CB_BEGIN, EVT_REC_REQ_PHASE, EVT_REC_CB_END,
+                                        EVT_REC_CB_BEGIN, EVT_REC_REQ_END, EVT_REC_CB_END, EVT_REC_LOOP_END};
+        struct evt__raw *r = &ev[i];
+        r->ts = ts;
+        r->type = seq[k];
+        if (k <= 2 || k == 9)
+            r->obj = loop;
+        else if (seq[k] == EVT_REC_CB_BEGIN || seq[k] == EVT_REC_CB_END)
+            r->obj = w, r->arg = seq[k] == EVT_REC_CB_BEGIN ? 1 : 0;
+        else
+            r->obj = (uint64_t)(it % 64) << 32 | it, r->arg = k == 4 ? 3 : 200;
+    }
+    return ev;
+}
+
+/* One pass: every event through the encoder, a commit per ENC_RUN events
+ * (a flush). Returns the bytes the sink received. */
+static uint64_t enc_pass(const struct evt__clock *clock, const struct evt__raw *ev, size_t n)
+{
+    uint64_t bytes = 0;
+    evt__enc *e = evt__enc_new(count_sink, &bytes, clock);
+    struct evt__enc_thread th = {.index = 0, .tid = 1};
+    evt__enc_file_header(e, 1, 0, 0);
+    for (size_t i = 0; i < n; i += ENC_RUN) {
+        evt__enc_events(e, &th, ev + i, n - i < ENC_RUN ? n - i : ENC_RUN);
+        evt__enc_thread_end(e, &th);
+        evt__enc_commit(e);
+    }
+    evt__enc_free(e);
+    return bytes;
+}
+
+static void measure_encode(size_t n, int passes, double *ns_per_event, double *bytes_per_event)
+{
+    struct evt__clock clock;
+    evt__clock_init_source(&clock, EVT__CLOCK_TSC);
+    struct evt__raw *ev = enc_workload(n);
+    uint64_t best = UINT64_MAX, bytes = 0;
+    for (int p = 0; p < passes; p++) {
+        uint64_t t0 = now_ns();
+        bytes = enc_pass(&clock, ev, n);
+        uint64_t t1 = now_ns();
+        if (t1 - t0 < best)
+            best = t1 - t0;
+    }
+    free(ev);
+    *ns_per_event = (double)best / (double)n;
+    *bytes_per_event = (double)bytes / (double)n;
+}
+
 int main(int argc, char **argv)
 {
     int batches = 2000;
+    double enc_ns, enc_bpe;
+    if (argc >= 2 && strcmp(argv[1], "--encode-only") == 0) {
+        long n = argc == 3 ? atol(argv[2]) : 1000000;
+        if (n <= 0 || argc > 3) {
+            fprintf(stderr, "usage: %s --encode-only [N>0]\n", argv[0]);
+            return 2;
+        }
+        measure_encode((size_t)n, 1, &enc_ns, &enc_bpe);
+        printf("encode_ns_per_event: %.2f ns\n", enc_ns);
+        printf("encode_bytes_per_event: %.2f bytes\n", enc_bpe);
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "--batches") == 0 && atoi(argv[2]) > 0) {
         batches = atoi(argv[2]);
-    } else if (argc != 1) {
+        fprintf(stderr, "usage: %s [--batches N] | --encode-only [N]\n", argv[0]);
         fprintf(stderr, "usage: %s [--batches N]\n", argv[0]);
         return 2;
     }
@@ -196,11 +295,14 @@ int main(int argc, char **argv)
     uint64_t lost;
     measure_hot(batches, &rec, &clk, &lost);
     measure_size(&bpe, &eps);
+    measure_encode(1000000, 5, &enc_ns, &enc_bpe);
     printf("record_ns_per_event: %.2f ns\n", rec);
     printf("clock_ns: %.2f ns\n", clk);
     printf("record_vs_clock: %.2f ratio\n", rec / clk);
     printf("record_lost: %llu events\n", (unsigned long long)lost);
     printf("bytes_per_event: %.2f bytes\n", bpe);
     printf("events_per_s: %.0f events/s\n", eps);
+    printf("encode_ns_per_event: %.2f ns\n", enc_ns);
+    printf("encode_bytes_per_event: %.2f bytes\n", enc_bpe);
     return 0;
 }

@@ -95,7 +95,7 @@ struct evv_hit evv_geom_pick(const struct evv_geom *g, const struct evv_scene *s
         size_t lo = 0, hi = m->n_concurrency;   /* last step at or before t */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if ((double)(m->concurrency[mid].ts - s->origin) <= h.t)
+            if ((double)m->concurrency[mid].ts - (double)s->origin <= h.t)
                 lo = mid + 1;
             else
                 hi = mid;

@@ -176,7 +176,7 @@ static int evv__match_request(struct evv_ui *ui, struct evv_viewport *vp, const 
                               const struct evv_geom *g, size_t i)
 {
     const struct evt_m_request *q = &s->m->requests[i];
-    evv__zoom_to(vp, (double)(q->t0 - s->origin), (double)(q->t1 - s->origin));
+    evv__zoom_to(vp, (double)q->t0 - (double)s->origin, (double)q->t1 - (double)s->origin);
     ui->selected = (long)i, ui->found_cb = -1;
     size_t fit = evv_geom_rows_fit(g), row = s->req_row[i];
     if (row < ui->row_scroll || row >= ui->row_scroll + fit)
@@ -189,7 +189,7 @@ static int evv__match_request(struct evv_ui *ui, struct evv_viewport *vp, const 
 static int evv__match_callback(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s, size_t i)
 {
     const struct evt_m_callback *c = &s->m->callbacks[i];
-    evv__zoom_to(vp, (double)(c->t0 - s->origin), (double)(c->t1 - s->origin));
+    evv__zoom_to(vp, (double)c->t0 - (double)s->origin, (double)c->t1 - (double)s->origin);
     ui->found_cb = (long)i, ui->selected = -1;
     snprintf(ui->message, sizeof ui->message, "found callback of watcher \"%s\"; n: next",
              s->m->watchers[c->watcher].name);

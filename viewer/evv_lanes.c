@@ -2,10 +2,11 @@
  *
  * Every lane is drawn by walking an LOD track (evv_lod.h): blocks at
  * least EVV_MERGE_PX wide are drawn one by one with their colours and
- * labels, runs of narrower blocks are merged and drawn column by column
- * from the track's prefix sums (a loop lane shows how busy each pixel
- * was as a bar height; a request row shows how occupied it was as
- * opacity). The walk jumps by binary search, so cost follows pixels.
+ * labels; where blocks are narrower the walk sweeps pixel columns and
+ * draws each from the track's prefix sums (a loop lane shows how busy the
+ * column was as a bar height, a request row how occupied it was as
+ * opacity, and idle polls merge into one hatched run). The cursor only
+ * moves forward, so cost follows pixels, not events.
  */
 #include <math.h>
 #include <stdio.h>

@@ -1,26 +1,27 @@
 /* evv_lod.h -- level of detail: draw O(pixels), not O(events).
  *
- * A 10-million-event trace zoomed out puts thousands of blocks in every
+ * A 10-million-event trace zoomed out puts hundreds of blocks in every
  * pixel column. Drawing each would cost O(events) per frame; instead every
  * lane is a *track*: blocks sorted by start that never overlap, so their
  * ends are sorted too and any time maps to a block by binary search. The
  * renderer walks a track from the first visible block; a block at least a
- * couple of pixels wide is drawn as itself, and a run of narrower blocks
- * is merged, as Tracy does, into one "many blocks" rectangle found by
- * jumping (binary search) to the first block that starts beyond the
- * current pixel. Each jump advances at least one pixel, so a frame costs
- * O(pixels * log n) per track whatever the zoom.
+ * couple of pixels wide is drawn as itself, and where blocks are narrower
+ * it sweeps pixel columns, as Tracy merges zones: each column is drawn
+ * once, shaded by how busy it really was. That needs the busy time of a
+ * column, which each track's prefix sums of block durations (built once at
+ * load) give from the index of the first block ending after the column's
+ * edge. A cursor moves that index forward from column to column by
+ * galloping (1, 2, 4, ... blocks ahead, then bisecting), so a frame costs
+ * O(pixels * log(blocks per pixel)) per track whatever the zoom.
  *
- * Zoomed far out a pixel holds thousands of blocks and a search through
+ * Zoomed far out a pixel holds hundreds of blocks and a search through
  * them would miss the cache at every probe; a coarse index (the end time
  * of every 64th block, 1/24 of the track's size, small enough to stay in
  * cache) takes such long jumps, and only the last 64 blocks are searched
- * in the track itself.
- *
- * Merged rectangles still say something: each track keeps prefix sums of
- * its blocks' durations (built once at load), so the busy fraction of any
- * time range is two binary searches away and a merged run is shaded by
- * how busy it really was.
+ * in the track itself. Limit: a frame of the whole 10M-event trace still
+ * costs ~10 ms on a busy 2-core VM, mostly those last cache misses; a
+ * pyramid of per-bucket busy sums would remove them at the price of
+ * approximate column heights.
  *
  * The concurrency graph needs "largest value within this pixel"; a max
  * pyramid (each level the max of 16 entries of the level below) answers

@@ -100,7 +100,8 @@ static void evv__request_lines(const struct evv__frame *f, struct evv__box *b, s
     }
     for (uint32_t k = 0; k < q->phase_count; k++) {
         const struct evt_m_phase *p = &m->phases[q->phase_first + k];
-        double dur = (double)(evv_scene_phase_end(m, q, k) - p->t0);
+        uint64_t end = evv_scene_phase_end(m, q, k);
+        double dur = end > p->t0 ? (double)(end - p->t0) : 0;   /* phases out of order: 0 */
         evv_format_duration(dur, d, sizeof d);
         evv__line(b, 0, evv_phase_rgb(p->name) + 1, "%s  %s  (%.0f %%)", p->name, d, 100 * dur / total);
     }

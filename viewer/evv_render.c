@@ -208,7 +208,7 @@ static void evv__draw_axis(const struct evv__frame *f)
 static int evv__stall_span(const struct evv__frame *f, size_t k, double *t0, double *t1)
 {
     const struct evt_m_callback *c = &f->m->callbacks[f->s->stalls[k]];
-    *t0 = (double)(c->t0 - f->s->origin), *t1 = (double)(c->t1 - f->s->origin);
+    *t0 = (double)c->t0 - (double)f->s->origin, *t1 = (double)c->t1 - (double)f->s->origin;
     return !(*t1 < f->vp.t0 || *t0 > f->vp.t1);
 }
 
@@ -258,7 +258,7 @@ static void evv__draw_lost(const struct evv__frame *f)
     const struct evt_model *m = f->m;
     for (size_t i = 0; i < m->n_lost_ranges; i++) {
         const struct evt_m_lost *l = &m->lost_ranges[i];
-        double t0 = (double)(l->t0 - f->s->origin), t1 = (double)(l->t1 - f->s->origin);
+        double t0 = (double)l->t0 - (double)f->s->origin, t1 = (double)l->t1 - (double)f->s->origin;
         if (t1 < f->vp.t0 || t0 > f->vp.t1)
             continue;
         int x0 = evv__wx(f, t0), x1 = evv__wx(f, t1);
