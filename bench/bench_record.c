@@ -287,8 +287,8 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "--batches") == 0 && atoi(argv[2]) > 0) {
         batches = atoi(argv[2]);
+    } else if (argc != 1) {
         fprintf(stderr, "usage: %s [--batches N] | --encode-only [N]\n", argv[0]);
-        fprintf(stderr, "usage: %s [--batches N]\n", argv[0]);
         return 2;
     }
     double rec, clk, bpe, eps;
