@@ -14,35 +14,11 @@
 
 #include "test_samples_util.h"
 
-struct fixture {
-    char dir[64];
-    char trace[128];
-    struct ts_child server;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    ts_tmp_dir(f->dir, sizeof f->dir);
-    snprintf(f->trace, sizeof f->trace, "%s/async.evtrace", f->dir);
-    f->server.out_fd = -1;
-    *state = f;
-    return f->dir[0] ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    ts_child_stop(&f->server, SIGKILL, 2000);
-    ts_tmp_cleanup(f->dir);
-    free(f);
-    return 0;
-}
 
 /* 20 requests, each delayed 200 ms, all in flight at once: they overlap. */
 static void test_async_overlap(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "200", "--trace", f->trace, NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     char url[64], out[4096];
@@ -70,7 +46,7 @@ static void test_async_overlap(void **state)
 
 static void test_async_bad_input(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     const char *failed = ts_bad_inputs(f->server.port, "/", 300);
@@ -82,7 +58,7 @@ static void test_async_bad_input(void **state)
 /* Two pipelined requests on one keep-alive connection: two answers, in order. */
 static void test_async_keepalive_pipelined(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "50", NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     int fd = ts_connect(f->server.port, 5000);
@@ -100,7 +76,7 @@ static void test_async_keepalive_pipelined(void **state)
  * the server exits 0 and the trace is complete. */
 static void test_async_shutdown_finishes_requests(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "500", "--trace", f->trace, NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     int fds[3];
@@ -130,7 +106,7 @@ static void test_async_shutdown_finishes_requests(void **state)
  * trickle stops (2 s of it here). */
 static void test_async_trickle_times_out(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--idle-timeout-ms", "300", NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     int fd = ts_connect(f->server.port, 5000);
@@ -153,7 +129,7 @@ static void test_async_trickle_times_out(void **state)
 /* A few thousand connections at once: every one is served. */
 static void test_async_many_connections(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "500", NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     char url[64], out[4096];
@@ -169,7 +145,7 @@ static void test_async_many_connections(void **state)
  * notice and fail; and plain mode counts 404s as errors. */
 static void test_loadgen_detects_wrong_answers(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "0", NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
     char url[64], out[4096];
@@ -202,13 +178,13 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_async_overlap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_keepalive_pipelined, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_shutdown_finishes_requests, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_trickle_times_out, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_many_connections, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loadgen_detects_wrong_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_overlap, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_async_bad_input, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_async_keepalive_pipelined, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_async_shutdown_finishes_requests, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_async_trickle_times_out, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_async_many_connections, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_loadgen_detects_wrong_answers, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

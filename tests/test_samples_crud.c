@@ -15,34 +15,8 @@
 
 #include "test_samples_util.h"
 
-struct fixture {
-    char dir[64];
-    char db[128];
-    char trace[128];
-    struct ts_child server;
-};
 
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    ts_tmp_dir(f->dir, sizeof f->dir);
-    snprintf(f->db, sizeof f->db, "%s/crud.db", f->dir);
-    snprintf(f->trace, sizeof f->trace, "%s/crud.evtrace", f->dir);
-    f->server.out_fd = -1;
-    *state = f;
-    return f->dir[0] ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    ts_child_stop(&f->server, SIGKILL, 2000);
-    ts_tmp_cleanup(f->dir);
-    free(f);
-    return 0;
-}
-
-static void start_crud(struct fixture *f, const char *mode, const char *latency, int traced)
+static void start_crud(struct ts_fixture *f, const char *mode, const char *latency, int traced)
 {
     const char *args[] = {"--db", f->db, "--db-mode", mode, "--db-latency-ms", latency,
                           "--idle-timeout-ms", "300", traced ? "--trace" : NULL, f->trace, NULL};
@@ -51,7 +25,7 @@ static void start_crud(struct fixture *f, const char *mode, const char *latency,
 
 static void run_scenario(void **state, const char *mode)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     start_crud(f, mode, "0", 0);
     char url[64], out[4096];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
@@ -67,7 +41,7 @@ static void test_crud_roundtrip_inline(void **state) { run_scenario(state, "inli
 
 /* 10 concurrent requests, 50 ms per database call. Returns loadgen's wall
  * time; loads the trace into m. */
-static double run_latency(struct fixture *f, const char *mode, struct evt_model *m)
+static double run_latency(struct ts_fixture *f, const char *mode, struct evt_model *m)
 {
     start_crud(f, mode, "50", 1);
     char url[64], out[4096];
@@ -116,7 +90,7 @@ static void expect_error(int port, const char *method, const char *path, const c
 
 static void test_crud_bad_input(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     start_crud(f, "offload", "0", 0);
     int port = f->server.port;
     expect_error(port, "POST", "/books", "{not json", 400);
@@ -135,7 +109,7 @@ static void test_crud_bad_input(void **state)
 
 static void test_crud_restart_keeps_data(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     start_crud(f, "offload", "0", 0);
     char *created = NULL, *again = NULL;
     assert_int_equal(ts_http(f->server.port, "POST", "/movies",
@@ -187,7 +161,7 @@ static void *writer(void *p)
 
 static void kill_under_load(void **state, int sig)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     start_crud(f, "offload", "5", 0);
     struct acks *a = calloc(1, sizeof *a);
     pthread_mutex_init(&a->mu, NULL);
@@ -224,14 +198,14 @@ static void test_crud_sigkill_keeps_acked(void **state) { kill_under_load(state,
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_crud_roundtrip_offload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_roundtrip_inline, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_inline_stalls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_offload_overlaps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_restart_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_sigterm_keeps_acked, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crud_sigkill_keeps_acked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crud_roundtrip_offload, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_roundtrip_inline, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_inline_stalls, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_offload_overlaps, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_bad_input, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_restart_keeps_data, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_sigterm_keeps_acked, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_sigkill_keeps_acked, ts_fixture_setup, ts_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,35 +12,11 @@
 
 #include "test_samples_util.h"
 
-struct fixture {
-    char dir[64];
-    char trace[128];
-    struct ts_child server;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    ts_tmp_dir(f->dir, sizeof f->dir);
-    snprintf(f->trace, sizeof f->trace, "%s/sync.evtrace", f->dir);
-    f->server.out_fd = -1;
-    *state = f;
-    return f->dir[0] ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    ts_child_stop(&f->server, SIGKILL, 2000);
-    ts_tmp_cleanup(f->dir);
-    free(f);
-    return 0;
-}
 
 /* 10 requests, each delayed 100 ms, 10 sent at once: served one by one. */
 static void test_sync_serial(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "100", "--trace", f->trace, NULL};
     assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
     char url[64], out[4096];
@@ -67,7 +43,7 @@ static void test_sync_serial(void **state)
 
 static void test_sync_bad_input(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
     assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
     const char *failed = ts_bad_inputs(f->server.port, "/", 300);
@@ -79,7 +55,7 @@ static void test_sync_bad_input(void **state)
 /* Clients beyond the one being served wait in the backlog, not refused. */
 static void test_sync_backlog(void **state)
 {
-    struct fixture *f = *state;
+    struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "0", NULL};
     assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
     char url[64], out[4096];
@@ -94,9 +70,9 @@ static void test_sync_backlog(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sync_serial, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_backlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_serial, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_bad_input, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_backlog, ts_fixture_setup, ts_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -418,3 +418,25 @@ size_t ts_stalls(const struct evt_model *m, uint64_t threshold_ns)
     free(list);
     return n;
 }
+
+int ts_fixture_setup(void **state)
+{
+    struct ts_fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    ts_tmp_dir(f->dir, sizeof f->dir);
+    snprintf(f->db, sizeof f->db, "%s/test.db", f->dir);
+    snprintf(f->trace, sizeof f->trace, "%s/test.evtrace", f->dir);
+    f->server.out_fd = -1;
+    *state = f;
+    return f->dir[0] ? 0 : -1;
+}
+
+int ts_fixture_teardown(void **state)
+{
+    struct ts_fixture *f = *state;
+    ts_child_stop(&f->server, SIGKILL, 2000);
+    ts_tmp_cleanup(f->dir);
+    free(f);
+    return 0;
+}

@@ -75,6 +75,20 @@ int ts_read_status(int fd);
  * first case that failed. */
 const char *ts_bad_inputs(int port, const char *good_path, int idle_ms);
 
+/* The per-test fixture every sample test uses: a fresh directory with a
+ * trace path and a database path in it, and the server child. */
+struct ts_fixture {
+    char dir[64];
+    char db[128];
+    char trace[128];
+    struct ts_child server;
+};
+
+/* cmocka setup/teardown for struct ts_fixture: setup makes the directory,
+ * teardown kills the server (if still running) and removes the directory. */
+int ts_fixture_setup(void **state);
+int ts_fixture_teardown(void **state);
+
 /* Trace checks. */
 uint32_t ts_max_concurrency(const struct evt_model *m);
 /* The largest number of requests in the named phase at the same time. */
