@@ -6,7 +6,8 @@
 # build, OUT_DIR to out). Writes, per run NAME:
 #   OUT/NAME.evtrace           the server's trace
 #   OUT/NAME-loadgen.evtrace   the client's trace
-#   OUT/NAME.png               the server's timeline (if evview was built)
+#   OUT/NAME.png               the load client's and the server's timelines
+#                              on one time axis (if evview was built)
 #   OUT/NAME.loadgen.json, OUT/NAME.stats.json   the table's inputs
 # Takes about 20 seconds.
 set -euo pipefail
@@ -59,7 +60,11 @@ run() {
     "$EVTRACE" stats --json --stall-ms 20 "$OUT/$name.evtrace" >"$OUT/$name.stats.json" || true
   fi
   if [ -x "$EVVIEW" ]; then
-    "$EVVIEW" --png "$OUT/$name.png" "$OUT/$name.evtrace" >&2 || echo "demo.sh: evview failed for $name" >&2
+    # Client on top: its requests go out at once and (sync) come back as a
+    # staircase; the server below shows how it served them.
+    # --stall-ms as for the table's "stall ms" column.
+    "$EVVIEW" --png "$OUT/$name.png" --stall-ms 20 "client=$OUT/$name-loadgen.evtrace" "server=$OUT/$name.evtrace" >&2 \
+      || echo "demo.sh: evview failed for $name" >&2
   fi
   ROWS+=("$name" "$OUT/$name.loadgen.json" "$OUT/$name.stats.json")
 }

@@ -31,6 +31,7 @@
 #include "evv_geom.h"
 #include "evv_style.h"
 #include "evv_synth.h"
+#include "evt_model.h"
 
 #define MS 1000000ull
 #define T0 7000000000000ull
@@ -66,6 +67,7 @@ static int setup(void **state)
     evv_synth_request(&b, 1, "a", 0, T0 + 5 * MS, T0 + 95 * MS, ph_a, pa, 3);
     evv_synth_request(&b, 2, "b", 0, T0 + 30 * MS, T0 + 60 * MS, ph_b, pb, 2);
     evv_synth_request(&b, 3, "c", 0, T0 + 100 * MS, T0 + 110 * MS, ph_c, pc, 1);
+    evv_synth_mark(&b, 0, T0 + 60 * MS, "checkpoint", 1);
     assert_int_equal(evv_synth_finish(&b), 0);
     f->m = b.m;
     assert_int_equal(evv_scene_build(&f->s, &f->m, "/tmp/known.evtrace", 100 * MS), 0);
@@ -105,7 +107,7 @@ static int xat(const struct fixture *f, uint64_t t_abs)
 
 static int row_y(const struct fixture *f, int row)
 {
-    return f->g.req.y + row * f->g.row_h + f->g.row_h / 2 - 2;
+    return f->g.sec[0].req.y + row * f->g.sec[0].row_h + f->g.sec[0].row_h / 2 - 2;
 }
 
 static int near(uint32_t a, uint32_t b, int tol)
@@ -158,7 +160,7 @@ static void test_loop_lane_idle_busy_and_stall(void **state)
 {
     struct fixture *f = *state;
     SDL_Surface *s = render(f, NULL);
-    int ly = f->g.loop_y + f->g.loop_h / 2;
+    int ly = f->g.sec[0].loop_y + f->g.sec[0].loop_h / 2;
     /* the callback of on_tick in its watcher colour */
     assert_int_equal(px(s, xat(f, T0 + 43 * MS), ly), evv_scene_watcher_rgb(&f->s, f->w_tick));
     /* the poll: idle fill and hatch lines alternate along a row of pixels */
@@ -177,9 +179,25 @@ static void test_loop_lane_idle_busy_and_stall(void **state)
      * right of the band's start, in the in-flight lane */
     int red = 0;
     for (int x = xat(f, T0 + 120 * MS); x < xat(f, T0 + 120 * MS) + 120; x++)
-        for (int y = f->g.conc.y; y < f->g.conc.y + 20; y++)
+        for (int y = f->g.sec[0].conc.y; y < f->g.sec[0].conc.y + 20; y++)
             red += near(px(s, x, y), EVV_RGB_STALL, 40);
     assert_true(red > 20);
+    SDL_FreeSurface(s);
+}
+
+/* The mark at 60 ms: a dark tick at the top of the loop lane, there and
+ * nowhere near 75 ms. */
+static void test_mark_tick(void **state)
+{
+    struct fixture *f = *state;
+    SDL_Surface *s = render(f, NULL);
+    int x = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, (double)(T0 + 60 * MS - f->m.t_min)));
+    int y = f->g.sec[0].loop_y;
+    assert_int_equal(px(s, x, y + 1), EVV_RGB_MARK);        /* the triangle */
+    assert_int_equal(px(s, x, y + 8), EVV_RGB_MARK);        /* the stem */
+    assert_int_equal(px(s, x + 3, y + 8), EVV_RGB_BG);      /* a thin one */
+    int x75 = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, (double)(T0 + 75 * MS - f->m.t_min)));
+    assert_int_equal(px(s, x75, y + 1), EVV_RGB_BG);
     SDL_FreeSurface(s);
 }
 
@@ -187,7 +205,7 @@ static void test_concurrency_graph(void **state)
 {
     struct fixture *f = *state;
     SDL_Surface *s = render(f, NULL);
-    int base = f->g.conc.y + f->g.conc.h - 3, top = f->g.conc.y + 8;
+    int base = f->g.sec[0].conc.y + f->g.sec[0].conc.h - 3, top = f->g.sec[0].conc.y + 8;
     assert_int_equal(px(s, xat(f, T0 + 40 * MS), base), EVV_RGB_CONC);  /* 2 in flight (max) */
     assert_int_equal(px(s, xat(f, T0 + 40 * MS), top), EVV_RGB_CONC);
     assert_int_equal(px(s, xat(f, T0 + 70 * MS), base), EVV_RGB_CONC);  /* 1: half height */
@@ -215,8 +233,8 @@ static void test_selection_and_damage_banner(void **state)
     s = render(f, NULL);
     struct evv_geom g;
     evv_geom_layout(&g, &f->s, W, H, 0);
-    assert_true(g.banner.h > 0);
-    assert_int_equal(px(s, W - 3, g.banner.y + g.banner.h / 2), EVV_RGB_BANNER);
+    assert_true(g.sec[0].banner.h > 0);
+    assert_int_equal(px(s, W - 3, g.sec[0].banner.y + g.sec[0].banner.h / 2), EVV_RGB_BANNER);
     f->m.damaged = 0;
     SDL_FreeSurface(s);
 }
@@ -262,10 +280,10 @@ static void test_lod_merges_tiny_blocks(void **state)
     evv_geom_layout(&g, &sc, W, H, 0);
     SDL_Surface *s = evv_export_surface(&sc, &vp, NULL, W, H, err, sizeof err);
     assert_non_null(s);
-    int x = g.plot.x + g.plot.w / 2 + 1, inner = g.loop_h - 6;
+    int x = g.plot.x + g.plot.w / 2 + 1, inner = g.sec[0].loop_h - 6;
     /* half busy: the lower half of the lane is "many", the upper half not */
-    assert_int_equal(px(s, x, g.loop_y + 3 + inner - 2), EVV_RGB_MANY);
-    assert_true(px(s, x, g.loop_y + 3 + 2) != EVV_RGB_MANY);
+    assert_int_equal(px(s, x, g.sec[0].loop_y + 3 + inner - 2), EVV_RGB_MANY);
+    assert_true(px(s, x, g.sec[0].loop_y + 3 + 2) != EVV_RGB_MANY);
     SDL_FreeSurface(s);
     evv_scene_free(&sc);
     evv_synth_free(&m);
@@ -328,23 +346,23 @@ static void test_cli_exit_status(void **state)
 /* A real file, end to end: reader, model, scene, PNG. Two requests
  * overlap (two rows); then the same file cut in half renders what it
  * holds with the damage banner and exit status 1. */
-static void write_trace(const char *path, size_t keep_bytes)
+static void write_trace_at(const char *path, size_t keep_bytes, uint32_t pid, uint64_t shift)
 {
     struct tg g;
-    tg_init(&g, 77, 1000);
+    tg_init(&g, pid, 1000 + shift);
     g.no_expect = 1;
-    tg_chunk(&g, EVT_THREAD_META, 1000);
-    tg_string(&g, 1000, 1, "GET /e2e");
-    tg_string(&g, 1000, 2, "process");
-    tg_chunk(&g, 0, 2000);
-    tg_req(&g, EVT_REC_REQ_BEGIN, 2000, 1, 1);
-    tg_req(&g, EVT_REC_REQ_PHASE, 3000, 1, 2);
-    tg_req(&g, EVT_REC_REQ_BEGIN, 50 * MS, 2, 1);
-    tg_req(&g, EVT_REC_REQ_END, 100 * MS, 1, 200);
-    tg_req(&g, EVT_REC_REQ_END, 150 * MS, 2, 200);
-    tg_chunk(&g, 0, 150 * MS);
+    tg_chunk(&g, EVT_THREAD_META, 1000 + shift);
+    tg_string(&g, 1000 + shift, 1, "GET /e2e");
+    tg_string(&g, 1000 + shift, 2, "process");
+    tg_chunk(&g, 0, 2000 + shift);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 2000 + shift, 1, 1);
+    tg_req(&g, EVT_REC_REQ_PHASE, 3000 + shift, 1, 2);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 50 * MS + shift, 2, 1);
+    tg_req(&g, EVT_REC_REQ_END, 100 * MS + shift, 1, 200);
+    tg_req(&g, EVT_REC_REQ_END, 150 * MS + shift, 2, 200);
+    tg_chunk(&g, 0, 150 * MS + shift);
     for (uint64_t t = 150 * MS; t < 160 * MS; t += MS)
-        tg_req(&g, EVT_REC_REQ_BEGIN, t, 100 + t, 1);
+        tg_req(&g, EVT_REC_REQ_BEGIN, t + shift, 100 + t, 1);
     tg_finish(&g);
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
@@ -352,6 +370,11 @@ static void write_trace(const char *path, size_t keep_bytes)
                      keep_bytes && keep_bytes < g.len ? keep_bytes : g.len);
     fclose(fp);
     tg_free(&g);
+}
+
+static void write_trace(const char *path, size_t keep_bytes)
+{
+    write_trace_at(path, keep_bytes, 77, 0);
 }
 
 static void test_real_file_and_damage(void **state)
@@ -382,18 +405,190 @@ static void test_real_file_and_damage(void **state)
     unlink(trace);
 }
 
+/* Two files in one picture: the fixture's model A on top and a model B
+ * that starts 4 ms earlier below, on one axis whose origin is B's first
+ * event. B's requests must be drawn at their absolute times in section 1,
+ * A's at theirs in section 0, and A's stall must not colour B's lanes. */
+static const char *const ph_z[] = { "connect", "wait", "receive" };
+
+static void build_b(struct evt_model *m)
+{
+    struct evv_synth b;
+    evv_synth_init(&b);
+    b.m.pid = 5150, b.m.process_name = "loadgen";
+    evv_synth_thread(&b, 0, 5150, "main");
+    uint64_t pz[] = { T0 + 1 * MS, T0 + 3 * MS, T0 + 25 * MS };
+    uint64_t py[] = { T0 + 150 * MS, T0 + 151 * MS, T0 + 185 * MS };
+    evv_synth_request(&b, 1, "z", 0, T0 + 1 * MS, T0 + 30 * MS, ph_z, pz, 3);
+    evv_synth_request(&b, 2, "y", 0, T0 + 150 * MS, T0 + 190 * MS, ph_z, py, 3);
+    evv_synth_counter(&b, 0, T0 + 2 * MS, "conns", 0);
+    evv_synth_counter(&b, 0, T0 + 100 * MS, "conns", 8);   /* 0 until 100 ms, then 8 */
+    assert_int_equal(evv_synth_finish(&b), 0);
+    *m = b.m;
+}
+
+struct two {
+    struct evt_model mb;
+    struct evv_scene a, b;
+    struct evv_viewport vp;
+    struct evv_geom g;
+};
+
+static void two_build(struct fixture *f, struct two *t)
+{
+    build_b(&t->mb);
+    const struct evt_model *ms[] = { &f->m, &t->mb };
+    uint64_t origin = evv_scene_origin(ms, 2);
+    assert_true(origin == T0 + 1 * MS);
+    assert_int_equal(evv_scene_build_at(&t->a, &f->m, "server.evtrace", 100 * MS, origin), 0);
+    assert_int_equal(evv_scene_build_at(&t->b, &t->mb, "client.evtrace", 100 * MS, origin), 0);
+    snprintf(t->b.label, sizeof t->b.label, "client");
+    t->a.next = &t->b;
+    evv_export_viewport(&t->vp, &t->a, W, H, 0, 300.0 * MS);
+    evv_geom_layout(&t->g, &t->a, W, H, NULL);
+}
+
+static void two_free(struct two *t)
+{
+    evv_scene_free(&t->a), evv_scene_free(&t->b);
+    evv_synth_free(&t->mb);
+}
+
+/* x of absolute time t on the shared axis, off tick lines. */
+static int xat2(const struct two *t, uint64_t t_abs)
+{
+    struct fixture tmp = { .vp = t->vp, .g = t->g };
+    tmp.m.t_min = t->a.origin;
+    return xat(&tmp, t_abs);
+}
+
+static int row_y2(const struct two *t, size_t k, int row)
+{
+    return t->g.sec[k].req.y + row * t->g.sec[k].row_h + t->g.sec[k].row_h / 2 - 2;
+}
+
+static void test_two_files_one_axis(void **state)
+{
+    struct fixture *f = *state;
+    struct two t;
+    char err[256];
+    two_build(f, &t);
+    assert_int_equal(t.g.n_sec, 2);
+    assert_true(t.g.sec[1].head.y >= t.g.sec[0].y1 && t.g.sec[1].head.h > 0);
+    SDL_Surface *s = evv_export_surface(&t.a, &t.vp, NULL, W, H, err, sizeof err);
+    assert_non_null(s);
+    /* B (section 1) at its absolute times: z waits 3-25 ms, receives 25-30 */
+    assert_int_equal(px(s, xat2(&t, T0 + 20 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("wait"));
+    assert_int_equal(px(s, xat2(&t, T0 + 28 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("receive"));
+    assert_int_equal(px(s, xat2(&t, T0 + 160 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("wait"));
+    /* A (section 0) at its own absolute times, 4 ms right of where it
+     * starts alone: read until 20 ms, and nothing at 3 ms (before A) */
+    assert_int_equal(px(s, xat2(&t, T0 + 17 * MS), row_y2(&t, 0, 0)), evv_phase_rgb("read"));
+    assert_int_equal(px(s, xat2(&t, T0 + 3 * MS), row_y2(&t, 0, 0)), EVV_RGB_BG);
+    /* A's stall (120-270 ms) bands A's section only: B's row is plain at 230 ms */
+    assert_true(near(px(s, xat2(&t, T0 + 230 * MS), row_y2(&t, 0, 1)), blend(EVV_RGB_BG, EVV_RGB_STALL, 46), 3));
+    assert_int_equal(px(s, xat2(&t, T0 + 230 * MS), row_y2(&t, 1, 0)), EVV_RGB_BG);
+    /* B's counter lane: low before 100 ms, at the top after */
+    assert_int_equal(t.b.n_ctr, 1);
+    assert_true(t.g.sec[1].ctr_h > 0 && t.g.sec[0].ctr_h == 0);
+    int ctop = t.g.sec[1].ctr_y + 3;   /* the line of the highest value */
+    assert_int_equal(px(s, xat2(&t, T0 + 140 * MS), ctop), EVV_RGB_COUNTER);
+    assert_int_equal(px(s, xat2(&t, T0 + 50 * MS), ctop), EVV_RGB_BG);
+    assert_int_equal(px(s, xat2(&t, T0 + 140 * MS), ctop + 10), EVV_RGB_COUNTER_FILL);
+    /* B's title strip */
+    assert_int_equal(px(s, W - 3, t.g.sec[1].head.y + 2), EVV_RGB_SECTION);
+    SDL_FreeSurface(s);
+    /* the mouse finds B's request z in section 1 */
+    struct evv_hit h = evv_geom_pick(&t.g, &t.a, &t.vp, xat2(&t, T0 + 20 * MS), row_y2(&t, 1, 0));
+    assert_int_equal(h.kind, EVV_HIT_REQUEST);
+    assert_int_equal(h.sec, 1);
+    assert_string_equal(t.mb.requests[h.index].name, "z");
+    two_free(&t);
+}
+
+/* A damaged second file gets its banner in its own section. */
+static void test_two_files_damage_banner(void **state)
+{
+    struct fixture *f = *state;
+    struct two t;
+    char err[256];
+    two_build(f, &t);
+    t.mb.damaged = 1;
+    snprintf(t.mb.error, sizeof t.mb.error, "truncated: test");
+    evv_geom_layout(&t.g, &t.a, W, H, NULL);
+    assert_int_equal(t.g.sec[0].banner.h, 0);
+    assert_true(t.g.sec[1].banner.h > 0 && t.g.sec[1].banner.y > t.g.sec[0].y1);
+    SDL_Surface *s = evv_export_surface(&t.a, &t.vp, NULL, W, H, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(px(s, W - 3, t.g.sec[1].banner.y + t.g.sec[1].banner.h / 2), EVV_RGB_BANNER);
+    assert_true(px(s, W - 3, t.g.sec[0].y0 + 2) != EVV_RGB_BANNER);
+    SDL_FreeSurface(s);
+    two_free(&t);
+}
+
+/* evview with two real files: exit 0 and the same picture as drawing the
+ * chain in-process; file B (200 ms later) lands at its absolute time. */
+static void test_cli_two_files(void **state)
+{
+    char a[64], b[64], png[64], args[300], err[256];
+    struct evt_model ma, mb;
+    struct evv_scene sa, sb;
+    struct evv_viewport vp;
+    struct evv_geom g;
+    (void)state;
+    snprintf(a, sizeof a, "/tmp/evv_two_a_%d.evtrace", (int)getpid());
+    snprintf(b, sizeof b, "/tmp/evv_two_b_%d.evtrace", (int)getpid());
+    snprintf(png, sizeof png, "/tmp/evv_two_%d.png", (int)getpid());
+    write_trace_at(a, 0, 77, 0);
+    write_trace_at(b, 0, 78, 200 * MS);
+    snprintf(args, sizeof args, "--png %s --size 800x500 server=%s %s", png, a, b);
+    assert_int_equal(run_evview(args), 0);
+    assert_int_equal(evt_model_load_file(&ma, a, NULL, NULL), 0);
+    assert_int_equal(evt_model_load_file(&mb, b, NULL, NULL), 0);
+    const struct evt_model *ms[] = { &ma, &mb };
+    assert_int_equal(evv_scene_build_at(&sa, &ma, a, 100 * MS, evv_scene_origin(ms, 2)), 0);
+    assert_int_equal(evv_scene_build_at(&sb, &mb, b, 100 * MS, sa.origin), 0);
+    snprintf(sa.label, sizeof sa.label, "server");
+    sa.next = &sb;
+    double end = evv_scene_end(&sa);
+    assert_true(end > 358.9 * MS && end < 359.0 * MS);   /* B's last event, 159 ms + 200 ms, after A's first */
+    evv_export_viewport(&vp, &sa, 800, 500, -0.02 * end, 1.02 * end);
+    evv_geom_layout(&g, &sa, 800, 500, NULL);
+    SDL_Surface *raw = IMG_Load(png), *got = raw ? SDL_ConvertSurfaceFormat(raw, SDL_PIXELFORMAT_ARGB8888, 0) : NULL;
+    SDL_Surface *want = evv_export_surface(&sa, &vp, NULL, 800, 500, err, sizeof err);
+    assert_non_null(got), assert_non_null(want);
+    size_t diff = 0;
+    for (int y = 0; y < 500; y++)
+        for (int x = 0; x < 800; x++)
+            diff += px(got, x, y) != px(want, x, y);
+    assert_int_equal(diff, 0);
+    /* at 220 ms (absolute): B's first request (process phase), A has nothing */
+    int x = g.plot.x + (int)floor(evv_viewport_x(&vp, 220.0 * MS - (double)sa.origin));
+    int y0 = g.sec[0].req.y + g.sec[0].row_h / 2, y1 = g.sec[1].req.y + g.sec[1].row_h / 2;
+    assert_int_equal(px(got, x, y1), evv_phase_rgb("process"));
+    assert_int_equal(px(got, x, y0), EVV_RGB_BG);
+    SDL_FreeSurface(raw), SDL_FreeSurface(got), SDL_FreeSurface(want);
+    evv_scene_free(&sa), evv_scene_free(&sb);
+    evt_model_free(&ma), evt_model_free(&mb);
+    unlink(a), unlink(b), unlink(png);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phase_colours_where_requests_are),
         cmocka_unit_test(test_loop_lane_idle_busy_and_stall),
         cmocka_unit_test(test_concurrency_graph),
+        cmocka_unit_test(test_mark_tick),
         cmocka_unit_test(test_selection_and_damage_banner),
         cmocka_unit_test(test_png_round_trip),
         cmocka_unit_test(test_lod_merges_tiny_blocks),
         cmocka_unit_test(test_watcher_colours_distinct),
         cmocka_unit_test(test_cli_exit_status),
         cmocka_unit_test(test_real_file_and_damage),
+        cmocka_unit_test(test_two_files_one_axis),
+        cmocka_unit_test(test_two_files_damage_banner),
+        cmocka_unit_test(test_cli_two_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -127,7 +127,8 @@ static void test_cli(void **state)
     char *ok[] = { "evview", "--png", "o.png", "--size", "800x600", "--range", "1:2", "--stall-ms", "50", "f.evtrace", NULL };
     assert_int_equal(parse(&o, ok), 0);
     assert_string_equal(o.png, "o.png");
-    assert_string_equal(o.file, "f.evtrace");
+    assert_string_equal(o.files[0], "f.evtrace");
+    assert_true(o.n_files == 1 && o.labels[0][0] == 0);
     assert_true(o.width == 800 && o.height == 600 && o.stall_ms == 50 && o.has_range);
     assert_true(o.range_t0 == 1e6 && o.range_t1 == 2e6);
     char *dflt[] = { "evview", "f.evtrace", NULL };
@@ -137,7 +138,13 @@ static void test_cli(void **state)
     char *bad2[] = { "evview", NULL };
     char *bad3[] = { "evview", "--stall-ms", "-5", "f", NULL };
     char *bad4[] = { "evview", "--bogus", "f", NULL };
-    char *bad5[] = { "evview", "a", "b", NULL };
+    char *two[] = { "evview", "client=out/a.evtrace", "b.evtrace", "=c", NULL };   /* several files, labels */
+    assert_int_equal(parse(&o, two), 0);
+    assert_int_equal(o.n_files, 3);
+    assert_string_equal(o.files[0], "out/a.evtrace"), assert_string_equal(o.labels[0], "client");
+    assert_string_equal(o.files[1], "b.evtrace"), assert_string_equal(o.labels[1], "");
+    assert_string_equal(o.files[2], "=c"), assert_string_equal(o.labels[2], "");
+    char *bad5[] = { "evview", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL };   /* > EVV_MAX_FILES */
     char *bad6[] = { "evview", "--range", "9:1", "f", NULL };
     assert_int_equal(parse(&o, bad1), -1);
     assert_int_equal(parse(&o, bad2), -1);

@@ -95,12 +95,12 @@ static void test_draws(void **state)
     evv_draw(&f->app.tgt, f->app.scene, &f->app.vp, &f->app.ui);
     const struct evv_geom *g = &f->app.g;
     uint32_t pix = 0;
-    SDL_Rect r = { g->plot.x + g->plot.w - 4, g->req.y + g->req.h - 6, 1, 1 };
+    SDL_Rect r = { g->plot.x + g->plot.w - 4, g->sec[0].req.y + g->sec[0].req.h - 6, 1, 1 };
     assert_int_equal(SDL_RenderReadPixels(f->app.ren, &r, SDL_PIXELFORMAT_ARGB8888, &pix, 4), 0);
     assert_int_equal(pix & 0xFFFFFF, EVV_RGB_BG);
     const struct evv_block *b = &f->s.rows[0].b[0];
     r.x = g->plot.x + (int)evv_viewport_x(&f->app.vp, (double)(b->t0 + b->t1) / 2);
-    r.y = g->req.y + g->row_h / 2;
+    r.y = g->sec[0].req.y + g->sec[0].row_h / 2;
     assert_int_equal(SDL_RenderReadPixels(f->app.ren, &r, SDL_PIXELFORMAT_ARGB8888, &pix, 4), 0);
     assert_int_not_equal(pix & 0xFFFFFF, EVV_RGB_BG);
     SDL_RenderPresent(f->app.ren);
@@ -110,7 +110,7 @@ static void test_wheel_zooms_around_cursor(void **state)
 {
     struct fixture *f = *state;
     const struct evv_geom *g = &f->app.g;
-    int mx = g->plot.x + g->plot.w / 3, my = g->req.y + 5;
+    int mx = g->plot.x + g->plot.w / 3, my = g->sec[0].req.y + 5;
     motion(f, mx, my, 0);
     double npp = f->app.vp.ns_per_px, t = evv_viewport_t(&f->app.vp, mx - g->plot.x);
     SDL_Event e = { .type = SDL_MOUSEWHEEL };
@@ -129,7 +129,7 @@ static void test_drag_pans_and_f_fits(void **state)
 {
     struct fixture *f = *state;
     const struct evv_geom *g = &f->app.g;
-    int y = g->conc.y + 10, x = g->plot.x + 200;
+    int y = g->sec[0].conc.y + 10, x = g->plot.x + 200;
     double t0 = f->app.vp.t0, npp = f->app.vp.ns_per_px;
     button(f, SDL_MOUSEBUTTONDOWN, x, y);
     motion(f, x + 60, y, 60);
@@ -150,7 +150,7 @@ static void test_click_selects_request(void **state)
     const struct evv_geom *g = &f->app.g;
     const struct evv_block *b = &f->s.rows[1].b[0];
     int x = g->plot.x + (int)evv_viewport_x(&f->app.vp, (double)(b->t0 + b->t1) / 2);
-    int y = g->req.y + g->row_h + g->row_h / 2;
+    int y = g->sec[0].req.y + g->sec[0].row_h + g->sec[0].row_h / 2;
     motion(f, x, y, 0);
     assert_int_equal(f->app.ui.hover.kind, EVV_HIT_REQUEST);
     assert_int_equal(f->app.ui.hover.index, b->item);
@@ -158,8 +158,8 @@ static void test_click_selects_request(void **state)
     button(f, SDL_MOUSEBUTTONUP, x, y);
     assert_int_equal(f->app.ui.selected, (long)b->item);
     evv_app_draw(&f->app, 1);
-    button(f, SDL_MOUSEBUTTONDOWN, g->plot.x + g->plot.w - 2, g->req.y + g->req.h - 3);
-    button(f, SDL_MOUSEBUTTONUP, g->plot.x + g->plot.w - 2, g->req.y + g->req.h - 3);
+    button(f, SDL_MOUSEBUTTONDOWN, g->plot.x + g->plot.w - 2, g->sec[0].req.y + g->sec[0].req.h - 3);
+    button(f, SDL_MOUSEBUTTONUP, g->plot.x + g->plot.w - 2, g->sec[0].req.y + g->sec[0].req.h - 3);
     assert_int_equal(f->app.ui.selected, -1);
 }
 
@@ -243,6 +243,65 @@ static void test_quits(void **state)
     assert_true(f->app.ui.quit && !f->app.ui.help);
 }
 
+/* Two files in one window: the async scene on top, a sync scene below,
+ * one time axis. Hover and click find requests of the lower section, f
+ * fits both, search finds a name only the second file has, and rows
+ * scroll in the section under the mouse. */
+static void test_two_files(void **state)
+{
+    struct fixture *f = *state;
+    struct evt_model m2;
+    struct evv_scene top, low;
+    assert_int_equal(evv_synth_scene(&m2, EVV_SYNTH_SYNC, 300, 5), 0);
+    const struct evt_model *ms[] = { &f->m, &m2 };
+    uint64_t origin = evv_scene_origin(ms, 2);
+    assert_int_equal(evv_scene_build_at(&top, &f->m, "server.evtrace", 100000000ull, origin), 0);
+    assert_int_equal(evv_scene_build_at(&low, &m2, "client.evtrace", 100000000ull, origin), 0);
+    top.next = &low;
+    evv_app_set_scene(&f->app, &top, 0, 0);
+    evv_app_draw(&f->app, 1);
+    const struct evv_geom *g = &f->app.g;
+    assert_int_equal(g->n_sec, 2);
+    struct evv_viewport fit;
+    evv_viewport_fit(&fit, evv_scene_end(&top), g->plot.w);
+    assert_true(evv_scene_end(&top) == (top.t_end > low.t_end ? top.t_end : low.t_end));
+    assert_true(fabs(f->app.vp.t1 - fit.t1) < 1e-6 * fit.ns_per_px);
+    /* click the middle of the 3rd request of the lower file's row 2 */
+    const struct evv_block *b = &low.rows[2].b[0];
+    int x = g->plot.x + (int)evv_viewport_x(&f->app.vp, (double)(b->t0 + b->t1) / 2);
+    int y = g->sec[1].req.y + 2 * g->sec[1].row_h + g->sec[1].row_h / 2;
+    motion(f, x, y, 0);
+    assert_int_equal(f->app.ui.hover.kind, EVV_HIT_REQUEST);
+    assert_int_equal(f->app.ui.hover.sec, 1);
+    assert_int_equal(f->app.ui.hover.index, b->item);
+    button(f, SDL_MOUSEBUTTONDOWN, x, y);
+    button(f, SDL_MOUSEBUTTONUP, x, y);
+    assert_true(f->app.ui.selected == (long)b->item && f->app.ui.sel_sec == 1);
+    evv_app_draw(&f->app, 1);
+    /* search: "GET /page" exists only in the lower file */
+    key(f, SDLK_SLASH);
+    text(f, "GET /page");
+    key(f, SDLK_RETURN);
+    assert_true(f->app.ui.sel_sec == 1 && f->app.ui.selected == 0);
+    evv_app_draw(&f->app, 1);
+    /* arrow keys over the lower section scroll its rows, not the top's */
+    key(f, SDLK_f);
+    motion(f, g->plot.x + 10, g->sec[1].req.y + 3, 0);
+    size_t before0 = f->app.ui.row_scroll[0];
+    for (int i = 0; i < 5; i++)
+        key(f, SDLK_DOWN);
+    assert_int_equal(f->app.ui.row_scroll[0], before0);
+    assert_true(g->sec[1].rows_shown < low.n_rows);   /* 300 waiting clients do not fit */
+    assert_int_equal(f->app.ui.row_scroll[1], 5);
+    assert_int_equal(g->sec[1].row_first, 5);
+    evv_app_draw(&f->app, 1);
+    f->app.ui.selected = -1, f->app.ui.sel_sec = 0;
+    memset(f->app.ui.row_scroll, 0, sizeof f->app.ui.row_scroll);
+    evv_app_set_scene(&f->app, &f->s, 0, 0);
+    evv_scene_free(&top), evv_scene_free(&low);
+    evv_synth_free(&m2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_click_selects_request),
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_resize_relayouts),
+        cmocka_unit_test(test_two_files),
         cmocka_unit_test(test_quits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -66,7 +66,7 @@ void evv_app_set_scene(struct evv_app *a, const struct evv_scene *s, double t0, 
     if (t1 > t0)
         evv_viewport_set(&a->vp, t0, t1, a->g.plot.w);
     else
-        evv_viewport_fit(&a->vp, s->duration, a->g.plot.w);
+        evv_viewport_fit(&a->vp, evv_scene_end(s), a->g.plot.w);
     a->dirty = 1;
 }
 

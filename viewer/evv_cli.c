@@ -5,17 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evv_cli.h"
 #include "evv_scene.h"
 
 const char evv_cli_usage[] =
-    "usage: evview [--stall-ms N] [--range T0:T1] FILE.evtrace\n"
-    "       evview --png OUT.png [--size WxH] [--range T0:T1] [--stall-ms N] FILE.evtrace\n"
-    "  --range T0:T1  time since trace start; bare numbers are ms, units ns us ms s (1.5s:3s)\n"
+    "usage: evview [--stall-ms N] [--range T0:T1] FILE.evtrace [FILE.evtrace...]\n"
+    "       evview --png OUT.png [--size WxH] [--range T0:T1] [--stall-ms N] FILE.evtrace [...]\n"
+    "  several files are stacked, first on top, on one time axis (CLOCK_MONOTONIC: the\n"
+    "  same clock in every process); up to 8. LABEL=FILE titles a section, e.g.\n"
+    "  evview client=out/sync-loadgen.evtrace server=out/sync.evtrace\n"
+    "  --range T0:T1  time since the (earliest) trace start; bare numbers are ms,\n"
+    "                 units ns us ms s (1.5s:3s)\n"
     "  --stall-ms N   callbacks at least N ms long are stalls (default 100)\n"
     "  --size WxH     PNG size (default 1600x900)\n"
-    "exit status: 0 ok, 1 the trace is damaged (what it holds is shown), 2 bad arguments or unreadable file\n";
+    "exit status: 0 ok, 1 a trace is damaged (what it holds is shown), 2 bad arguments or unreadable file\n";
 
 int evv_parse_time(const char *s, double *ns)
 {
@@ -97,6 +102,21 @@ static int evv__option(struct evv_opts *o, int c, const char *arg, char *err, si
     }
 }
 
+/* FILE or LABEL=FILE; an existing file named "a=b" stays a file. */
+static void evv__file_arg(struct evv_opts *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    size_t n = o->n_files++;
+    o->files[n] = arg;
+    o->labels[n][0] = 0;
+    if (!eq || eq == arg || eq[1] == 0 || (size_t)(eq - arg) >= sizeof o->labels[n] ||
+        memchr(arg, '/', (size_t)(eq - arg)) || access(arg, F_OK) == 0)
+        return;
+    memcpy(o->labels[n], arg, (size_t)(eq - arg));
+    o->labels[n][eq - arg] = 0;
+    o->files[n] = eq + 1;
+}
+
 int evv_cli_parse(struct evv_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
     static const struct option longs[] = {
@@ -114,11 +134,12 @@ int evv_cli_parse(struct evv_opts *o, int argc, char **argv, char *err, size_t e
             return -1;
     if (o->help)
         return 0;
-    if (optind != argc - 1) {
+    if (optind >= argc || argc - optind > EVV_MAX_FILES) {
         snprintf(err, errlen, optind >= argc ? "no trace file given (see evview --help)"
-                                             : "more than one trace file given");
+                                             : "more than 8 trace files given");
         return -1;
     }
-    o->file = argv[optind];
+    for (; optind < argc; optind++)
+        evv__file_arg(o, argv[optind]);
     return 0;
 }

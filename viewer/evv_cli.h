@@ -1,9 +1,14 @@
 /* evv_cli.h -- evview's command line.
  *
- *   evview [--stall-ms N] [--range T0:T1] FILE        open the window
- *   evview --png OUT.png [--size WxH] [--range T0:T1] [--stall-ms N] FILE
+ *   evview [--stall-ms N] [--range T0:T1] FILE [FILE...]      open the window
+ *   evview --png OUT.png [--size WxH] [--range T0:T1] [--stall-ms N] FILE [FILE...]
  *
- * --range takes times since the trace start; a bare number is in ms, or
+ * Several files (up to EVV_MAX_FILES) are drawn one above the other on one
+ * time axis. A file may be given as LABEL=FILE ("client=out/lg.evtrace"):
+ * its section is titled "LABEL: process (pid)". An argument that names an
+ * existing file is always a file, '=' or not.
+ *
+ * --range takes times since the (earliest) trace start; a bare number is in ms, or
  * give a unit: ns, us (or µs), ms, s ("1.5s:3s", "200:450", "10us:2ms").
  * Either side may be empty: ":2s" is from the start, "1s:" to the end.
  * --size defaults to 1600x900. Parsing never prints; it returns a one-line
@@ -14,8 +19,12 @@
 
 #include <stddef.h>
 
+#include "evv_scene.h"   /* EVV_MAX_FILES */
+
 struct evv_opts {
-    const char *file;
+    const char *files[EVV_MAX_FILES];
+    char labels[EVV_MAX_FILES][32];   /* "" when none was given */
+    size_t n_files;
     const char *png;        /* NULL: open the window */
     int width, height;
     int has_range;

@@ -18,7 +18,7 @@ static void evv__pose(struct evv_ui *ui, const struct evv_scene *s, const struct
     const struct evv_block *b = &s->rows[1].b[0];
     ui->mouse_in = 1;
     ui->mouse_x = g.plot.x + (int)evv_viewport_x(vp, (double)(b->t0 + b->t1) / 2);
-    ui->mouse_y = g.req.y + g.row_h + g.row_h / 2;
+    ui->mouse_y = g.sec[0].req.y + g.sec[0].row_h + g.sec[0].row_h / 2;
     ui->hover = evv_geom_pick(&g, s, vp, ui->mouse_x, ui->mouse_y);
     ui->selected = (long)s->rows[0].b[0].item;
 }

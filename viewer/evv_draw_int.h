@@ -2,7 +2,9 @@
  *
  * evv_render.c draws the frame skeleton (header, axis, overlays),
  * evv_lanes.c the lanes, evv_panel.c tooltips, panels and help. They share
- * one context per frame so every part sees the same geometry.
+ * one context per frame so every part sees the same geometry. Lanes and
+ * panels draw one section (file) at a time: a copy of the frame whose s,
+ * m and sec point at that section (evv__section).
  */
 #ifndef EVV_DRAW_INT_H
 #define EVV_DRAW_INT_H
@@ -13,12 +15,18 @@
 struct evv__frame {
     struct evv_target *t;
     SDL_Renderer *r;
-    const struct evv_scene *s;
-    const struct evt_model *m;
+    const struct evv_scene *s;    /* the section being drawn (the chain's head outside one) */
+    const struct evt_model *m;    /* s->m */
     struct evv_viewport vp;       /* a copy, resized to the plot width */
     const struct evv_ui *ui;
     struct evv_geom g;
+    const struct evv_scene *head; /* the whole chain */
+    const struct evv_section *sec;/* geometry of section k */
+    size_t k;
 };
+
+/* The frame f narrowed to section k (k < f->g.n_sec). */
+struct evv__frame evv__section(const struct evv__frame *f, size_t k);
 
 void evv__fill(SDL_Renderer *r, int x, int y, int w, int h, uint32_t rgb, uint8_t a);
 void evv__frame_rect(SDL_Renderer *r, int x, int y, int w, int h, uint32_t rgb, uint8_t a);
@@ -34,6 +42,11 @@ int evv__wx(const struct evv__frame *f, double t);
 void evv__draw_loops(const struct evv__frame *f);
 void evv__draw_conc(const struct evv__frame *f);
 void evv__draw_requests(const struct evv__frame *f);
+void evv__draw_marks(const struct evv__frame *f);
+void evv__draw_counters(const struct evv__frame *f);   /* evv_counters.c */
+
+/* A mark's glyph, a small downward triangle with its tip at (x, y + 4). */
+void evv__mark_glyph(SDL_Renderer *r, int x, int y);
 
 /* Overlays (evv_panel.c). */
 void evv__draw_tooltip(const struct evv__frame *f);

@@ -17,12 +17,32 @@ void evv_ui_init(struct evv_ui *ui)
     ui->found_cb = -1;
 }
 
+/* The section rows scroll in: the one under the mouse, else the first
+ * whose rows do not all fit. */
+static size_t evv__scroll_sec(const struct evv_ui *ui, const struct evv_scene *s, const struct evv_geom *g)
+{
+    size_t k = ui->mouse_in ? evv_geom_section_at(g, ui->mouse_y) : g->n_sec;
+    for (size_t i = 0; k >= g->n_sec && i < g->n_sec; i++, s = s->next)
+        if (g->sec[i].rows_shown < s->n_rows)
+            k = i;
+    return k < g->n_sec ? k : 0;
+}
+
 static void evv__scroll_rows(struct evv_ui *ui, const struct evv_scene *s, const struct evv_geom *g, long d)
 {
-    long fit = (long)evv_geom_rows_fit(g), max = (long)s->n_rows - fit, r = (long)ui->row_scroll + d;
+    size_t k = evv__scroll_sec(ui, s, g);
+    const struct evv_scene *sc = evv_scene_nth(s, k);
+    long fit = (long)evv_geom_rows_fit(&g->sec[k]), max = (long)sc->n_rows - fit;
+    long r = (long)ui->row_scroll[k] + d;
     if (max < 0)
         max = 0;
-    ui->row_scroll = (size_t)(r < 0 ? 0 : r > max ? max : r);
+    ui->row_scroll[k] = (size_t)(r < 0 ? 0 : r > max ? max : r);
+}
+
+/* Rows a page key moves: the height of the section that scrolls. */
+static long evv__page(const struct evv_ui *ui, const struct evv_scene *s, const struct evv_geom *g)
+{
+    return (long)evv_geom_rows_fit(&g->sec[evv__scroll_sec(ui, s, g)]);
 }
 
 static void evv__hover(struct evv_ui *ui, const struct evv_viewport *vp, const struct evv_scene *s,
@@ -56,6 +76,7 @@ static void evv__click(struct evv_ui *ui, const struct evv_scene *s, const struc
 {
     struct evv_hit h = evv_geom_pick(g, s, vp, ui->mouse_x, ui->mouse_y);
     ui->selected = h.kind == EVV_HIT_REQUEST ? (long)h.index : -1;
+    ui->sel_sec = h.sec;
 }
 
 static void evv__mouse(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
@@ -91,7 +112,7 @@ static void evv__find_key(struct evv_ui *ui, struct evv_viewport *vp, const stru
         ui->find[n - 1] = 0;
     } else if (k == SDLK_RETURN || k == SDLK_KP_ENTER) {
         ui->finding = 0;
-        ui->find_kind = 0, ui->find_pos = 0;
+        ui->find_sec = 0, ui->find_kind = 0, ui->find_pos = 0;
         evv_input_find_next(ui, vp, s, g);
     }
 }
@@ -112,11 +133,11 @@ static void evv__key(struct evv_ui *ui, struct evv_viewport *vp, const struct ev
     case SDLK_RIGHT: evv_viewport_pan(vp, -vp->width * EVV_KEY_PAN_FRAC); break;
     case SDLK_UP: evv__scroll_rows(ui, s, g, -1); break;
     case SDLK_DOWN: evv__scroll_rows(ui, s, g, 1); break;
-    case SDLK_PAGEUP: evv__scroll_rows(ui, s, g, -(long)evv_geom_rows_fit(g)); break;
-    case SDLK_PAGEDOWN: evv__scroll_rows(ui, s, g, (long)evv_geom_rows_fit(g)); break;
+    case SDLK_PAGEUP: evv__scroll_rows(ui, s, g, -evv__page(ui, s, g)); break;
+    case SDLK_PAGEDOWN: evv__scroll_rows(ui, s, g, evv__page(ui, s, g)); break;
     case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: evv_viewport_zoom(vp, EVV_KEY_ZOOM, vp->width / 2.0); break;
     case SDLK_MINUS: case SDLK_KP_MINUS: evv_viewport_zoom(vp, 1 / EVV_KEY_ZOOM, vp->width / 2.0); break;
-    case SDLK_f: evv_viewport_fit(vp, s->duration, vp->width); break;
+    case SDLK_f: evv_viewport_fit(vp, evv_scene_end(s), vp->width); break;
     case SDLK_n: evv_input_find_next(ui, vp, s, g); break;
     case SDLK_h: case SDLK_F1: case SDLK_QUESTION: ui->help = !ui->help; break;
     case SDLK_SLASH:
@@ -173,16 +194,16 @@ static void evv__zoom_to(struct evv_viewport *vp, double t0, double t1)
 }
 
 static int evv__match_request(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
-                              const struct evv_geom *g, size_t i)
+                              const struct evv_section *sec, size_t i)
 {
     const struct evt_m_request *q = &s->m->requests[i];
     evv__zoom_to(vp, (double)q->t0 - (double)s->origin, (double)q->t1 - (double)s->origin);
-    ui->selected = (long)i, ui->found_cb = -1;
-    size_t fit = evv_geom_rows_fit(g), row = s->req_row[i];
-    if (row < ui->row_scroll || row >= ui->row_scroll + fit)
-        ui->row_scroll = row > fit / 2 ? row - fit / 2 : 0;
-    snprintf(ui->message, sizeof ui->message, "found request \"%s\" (id %llu); n: next", q->name,
-             (unsigned long long)q->id);
+    ui->selected = (long)i, ui->sel_sec = ui->find_sec, ui->found_cb = -1;
+    size_t fit = evv_geom_rows_fit(sec), row = s->req_row[i], *scroll = &ui->row_scroll[ui->find_sec];
+    if (row < *scroll || row >= *scroll + fit)
+        *scroll = row > fit / 2 ? row - fit / 2 : 0;
+    snprintf(ui->message, sizeof ui->message, "found request \"%.40s\" (id %llu) in %.40s; n: next", q->name,
+             (unsigned long long)q->id, s->file);
     return 1;
 }
 
@@ -190,21 +211,21 @@ static int evv__match_callback(struct evv_ui *ui, struct evv_viewport *vp, const
 {
     const struct evt_m_callback *c = &s->m->callbacks[i];
     evv__zoom_to(vp, (double)c->t0 - (double)s->origin, (double)c->t1 - (double)s->origin);
-    ui->found_cb = (long)i, ui->selected = -1;
-    snprintf(ui->message, sizeof ui->message, "found callback of watcher \"%s\"; n: next",
-             s->m->watchers[c->watcher].name);
+    ui->found_cb = (long)i, ui->found_sec = ui->find_sec, ui->selected = -1;
+    snprintf(ui->message, sizeof ui->message, "found callback of watcher \"%.40s\" in %.40s; n: next",
+             s->m->watchers[c->watcher].name, s->file);
     return 1;
 }
 
-/* One pass over requests then callbacks from the saved position. */
-static int evv__find_from(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
-                          const struct evv_geom *g)
+/* One pass over one file's requests then callbacks from the saved position. */
+static int evv__find_in(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
+                        const struct evv_section *sec)
 {
     const struct evt_model *m = s->m;
     for (size_t i = ui->find_kind == 0 ? ui->find_pos : m->n_requests; i < m->n_requests; i++)
         if (m->requests[i].name && strstr(m->requests[i].name, ui->find)) {
             ui->find_kind = 0, ui->find_pos = i + 1;
-            return evv__match_request(ui, vp, s, g, i);
+            return evv__match_request(ui, vp, s, sec, i);
         }
     for (size_t i = ui->find_kind == 1 ? ui->find_pos : 0; i < m->n_callbacks; i++) {
         uint32_t w = m->callbacks[i].watcher;
@@ -216,6 +237,16 @@ static int evv__find_from(struct evv_ui *ui, struct evv_viewport *vp, const stru
     return 0;
 }
 
+/* From the saved file and position to the end of the last file. */
+static int evv__find_from(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
+                          const struct evv_geom *g)
+{
+    for (; ui->find_sec < g->n_sec; ui->find_sec++, ui->find_kind = 0, ui->find_pos = 0)
+        if (evv__find_in(ui, vp, evv_scene_nth(s, ui->find_sec), &g->sec[ui->find_sec]))
+            return 1;
+    return 0;
+}
+
 int evv_input_find_next(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
                         const struct evv_geom *g)
 {
@@ -223,9 +254,10 @@ int evv_input_find_next(struct evv_ui *ui, struct evv_viewport *vp, const struct
         return 0;
     if (evv__find_from(ui, vp, s, g))
         return 1;
-    ui->find_kind = 0, ui->find_pos = 0;   /* wrap around once */
+    ui->find_sec = 0, ui->find_kind = 0, ui->find_pos = 0;   /* wrap around once */
     if (evv__find_from(ui, vp, s, g))
         return 1;
+    ui->find_sec = 0;
     snprintf(ui->message, sizeof ui->message, "no request or watcher named like \"%s\"", ui->find);
     return 0;
 }

@@ -118,12 +118,20 @@ static void evv__poll_flush(const struct evv__frame *f, struct evv__lane *ln)
     ln->run_x0 = 0, ln->run_x1 = -1;
 }
 
+/* Right edge of a block drawn one by one: a pixel short when it is wide
+ * enough, so back-to-back callbacks or requests read as separate blocks
+ * (fifty 50 ms callbacks in a row are not one long one). */
+static int evv__edge(int x0, int x1)
+{
+    return x1 - x0 >= 4 ? x1 - 1 : x1;
+}
+
 static void evv__cb_block(const struct evv__frame *f, const struct evv__lane *ln, size_t i, int x0, int x1)
 {
     const struct evv_block *b = &ln->tr->b[i];
     const struct evt_m_callback *c = &f->m->callbacks[b->item];
-    evv__fill(f->r, x0, ln->y + evv__pad(ln->h), x1 - x0, ln->h - 2 * evv__pad(ln->h), b->rgb, 255);
-    if (f->ui->found_cb == (long)b->item)
+    evv__fill(f->r, x0, ln->y + evv__pad(ln->h), evv__edge(x0, x1) - x0, ln->h - 2 * evv__pad(ln->h), b->rgb, 255);
+    if (f->ui->found_cb == (long)b->item && f->ui->found_sec == f->k)
         evv__frame_rect(f->r, x0 - 1, ln->y + 1, x1 - x0 + 2, ln->h - 2, EVV_RGB_SELECT, 255);
     if (x1 - x0 > 30 && ln->h >= 16 && c->watcher < f->m->n_watchers) {
         int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
@@ -157,16 +165,16 @@ static void evv__loop_title(const struct evv__frame *f, const struct evv_loop_la
 
 void evv__draw_loops(const struct evv__frame *f)
 {
-    if (f->s->n_loops && f->g.loop_h < 12) {   /* lanes too thin for their own titles */
+    if (f->s->n_loops && f->sec->loop_h < 12) {   /* lanes too thin for their own titles */
         char title[64];
         snprintf(title, sizeof title, "loops (%zu threads)", f->s->n_loops);
-        evv_text_draw(f->t->text, EVV_FONT_BOLD, title, 8, f->g.loop_y + 2, EVV_RGB_TEXT, EVV_GUTTER_W - 16);
-        evv_text_draw(f->t->text, EVV_FONT_SMALL, "one thin lane per thread", 8, f->g.loop_y + 20,
+        evv_text_draw(f->t->text, EVV_FONT_BOLD, title, 8, f->sec->loop_y + 2, EVV_RGB_TEXT, EVV_GUTTER_W - 16);
+        evv_text_draw(f->t->text, EVV_FONT_SMALL, "one thin lane per thread", 8, f->sec->loop_y + 20,
                       EVV_RGB_TEXT_DIM, EVV_GUTTER_W - 16);
     }
     for (size_t i = 0; i < f->s->n_loops; i++) {
         const struct evv_loop_lane *l = &f->s->loops[i];
-        int y = f->g.loop_y + (int)i * f->g.loop_h, h = f->g.loop_h;
+        int y = f->sec->loop_y + (int)i * f->sec->loop_h, h = f->sec->loop_h;
         if (h >= 12)
             evv__loop_title(f, l, y, h);
         SDL_Rect clip = { f->g.plot.x, y, f->g.plot.w, h };
@@ -180,6 +188,56 @@ void evv__draw_loops(const struct evv__frame *f)
         SDL_RenderSetClipRect(f->r, NULL);
         evv__fill(f->r, f->g.plot.x, y + h - 1, f->g.plot.w, 1, EVV_RGB_GRID, 255);
     }
+}
+
+/* ---- marks ------------------------------------------------------------ */
+
+void evv__mark_glyph(SDL_Renderer *r, int x, int y)
+{
+    for (int k = 0; k < 4; k++)
+        evv__fill(r, x - 3 + k, y + k, 7 - 2 * k, 1, EVV_RGB_MARK, 255);
+}
+
+/* First mark at or after `from` with ts >= t (absolute ns); marks are by ts. */
+static size_t evv__mark_at(const struct evt_model *m, size_t from, double t)
+{
+    size_t lo = from, hi = m->n_marks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((double)m->marks[mid].ts < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Marks as small dark ticks on top of their thread's loop lane, at most
+ * one per pixel column: after drawing one, a binary search jumps to the
+ * first mark of the next column, so a frame costs O(columns * log marks)
+ * however many marks there are. Limit: of several marks within one pixel
+ * column only the first is drawn; marks of threads without a loop lane
+ * are not drawn. */
+void evv__draw_marks(const struct evv__frame *f)
+{
+    const struct evt_model *m = f->m;
+    double org = (double)f->s->origin;
+    if (!f->s->n_loops || !m->n_marks)
+        return;
+    SDL_Rect clip = { f->g.plot.x, f->sec->loop_y, f->g.plot.w, (int)f->s->n_loops * f->sec->loop_h };
+    SDL_RenderSetClipRect(f->r, &clip);
+    size_t i = evv__mark_at(m, 0, org + f->vp.t0 - 4 * f->vp.ns_per_px);
+    while (i < m->n_marks && (double)m->marks[i].ts <= org + f->vp.t1 + 4 * f->vp.ns_per_px) {
+        int x = (int)floor(evv__xf(f, (double)m->marks[i].ts - org));
+        const struct evv_loop_lane *ln = evv_scene_loop_of(f->s, m->marks[i].thread);
+        if (ln) {
+            int y = f->sec->loop_y + (int)(ln - f->s->loops) * f->sec->loop_h;
+            evv__mark_glyph(f->r, f->g.plot.x + x, y);
+            evv__fill(f->r, f->g.plot.x + x, y, 1, f->sec->loop_h / 2, EVV_RGB_MARK, 255);
+        }
+        i = evv__mark_at(m, i + 1, org + evv_viewport_t(&f->vp, x + 1));
+    }
+    SDL_RenderSetClipRect(f->r, NULL);
 }
 
 /* ---- requests in flight ----------------------------------------------- */
@@ -208,7 +266,7 @@ static size_t evv__step_at(const struct evt_model *m, size_t lo, double t)
 static void evv__conc_title(const struct evv__frame *f)
 {
     char sub[64];
-    const struct evv_rect *c = &f->g.conc;
+    const struct evv_rect *c = &f->sec->conc;
     evv_text_draw(f->t->text, EVV_FONT_BOLD, "in flight", 8, c->y + 8, EVV_RGB_TEXT, EVV_GUTTER_W - 16);
     snprintf(sub, sizeof sub, "requests open (max %u)", f->s->conc_max);
     evv_text_draw(f->t->text, EVV_FONT_SMALL, sub, 8, c->y + 26, EVV_RGB_TEXT_DIM, EVV_GUTTER_W - 16);
@@ -217,7 +275,7 @@ static void evv__conc_title(const struct evv__frame *f)
 void evv__draw_conc(const struct evv__frame *f)
 {
     const struct evt_model *m = f->m;
-    const struct evv_rect *c = &f->g.conc;
+    const struct evv_rect *c = &f->sec->conc;
     double org = (double)f->s->origin;
     evv__conc_title(f);
     evv__fill(f->r, c->x, c->y + c->h - 1, c->w, 1, EVV_RGB_TEXT_DIM, 255);
@@ -227,7 +285,7 @@ void evv__draw_conc(const struct evv__frame *f)
     size_t i = evv__step_at(m, 0, org + f->vp.t0);
     for (int x = 0; x < c->w; x++) {
         double a = org + evv_viewport_t(&f->vp, x), b = a + f->vp.ns_per_px;
-        if (a > org + f->s->duration)
+        if (a > org + f->s->t_end)
             break;   /* after the trace's last event nothing is known */
         size_t j = evv__step_at(m, i, b), n = m->n_concurrency;
         /* the step in force at the column's left edge, and every step inside */
@@ -251,7 +309,8 @@ void evv__draw_conc(const struct evv__frame *f)
 
 static int evv__bar_h(const struct evv__frame *f)
 {
-    return f->g.row_h >= 6 ? f->g.row_h - 2 : f->g.row_h;
+    int h = f->sec->row_h;   /* air between rows, so a stack of thin rows still reads as bars */
+    return h >= 6 ? h - 2 : h >= 2 ? h - 1 : h;
 }
 
 /* A request's phases as coloured segments between x0 and x1. */
@@ -276,8 +335,8 @@ static void evv__req_block(const struct evv__frame *f, const struct evv__lane *l
 {
     const struct evt_m_request *q = &f->m->requests[ln->tr->b[i].item];
     int h = evv__bar_h(f);
-    evv__req_phases(f, q, x0, x1, ln->y, h);
-    if (f->ui->selected == (long)ln->tr->b[i].item)
+    evv__req_phases(f, q, x0, evv__edge(x0, x1), ln->y, h);
+    if (f->ui->selected == (long)ln->tr->b[i].item && f->ui->sel_sec == f->k)
         evv__frame_rect(f->r, x0 - 1, ln->y - 1, x1 - x0 + 2, h + 2, EVV_RGB_SELECT, 255);
     int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
     if (h >= 12 && x1 - lx > 36 && q->name) {
@@ -296,12 +355,14 @@ static void evv__req_column(const struct evv__frame *f, struct evv__lane *ln, in
 static void evv__req_title(const struct evv__frame *f)
 {
     char title[64], sub[96];
-    const struct evv_geom *g = &f->g;
-    snprintf(title, sizeof title, "requests (%zu rows)", f->s->n_rows);
+    const struct evv_section *g = f->sec;
+    snprintf(title, sizeof title, "requests (%zu row%s)", f->s->n_rows, f->s->n_rows == 1 ? "" : "s");
     evv_text_draw(f->t->text, EVV_FONT_BOLD, title, 8, g->req.y + 4, EVV_RGB_TEXT, EVV_GUTTER_W - 16);
-    evv_text_draw(f->t->text, EVV_FONT_SMALL, "one bar per request,", 8, g->req.y + 22, EVV_RGB_TEXT_DIM, 0);
-    evv_text_draw(f->t->text, EVV_FONT_SMALL, "overlapping ones stacked", 8, g->req.y + 35, EVV_RGB_TEXT_DIM, 0);
-    if (g->rows_shown < f->s->n_rows) {
+    if (g->req.h >= 48) {
+        evv_text_draw(f->t->text, EVV_FONT_SMALL, "one bar per request,", 8, g->req.y + 22, EVV_RGB_TEXT_DIM, 0);
+        evv_text_draw(f->t->text, EVV_FONT_SMALL, "overlapping ones stacked", 8, g->req.y + 35, EVV_RGB_TEXT_DIM, 0);
+    }
+    if (g->rows_shown < f->s->n_rows && g->req.h >= 64) {
         snprintf(sub, sizeof sub, "rows %zu\xe2\x80\x93%zu shown (\xe2\x86\x91/\xe2\x86\x93 scroll)",
                  g->row_first + 1, g->row_first + g->rows_shown);
         evv_text_draw(f->t->text, EVV_FONT_SMALL, sub, 8, g->req.y + 52, EVV_RGB_STALL, EVV_GUTTER_W - 14);
@@ -310,9 +371,9 @@ static void evv__req_title(const struct evv__frame *f)
 
 void evv__draw_requests(const struct evv__frame *f)
 {
-    const struct evv_geom *g = &f->g;
+    const struct evv_section *g = f->sec;
     evv__req_title(f);
-    SDL_Rect clip = { g->plot.x, g->req.y, g->plot.w, g->req.h };
+    SDL_Rect clip = { f->g.plot.x, g->req.y, f->g.plot.w, g->req.h };
     SDL_RenderSetClipRect(f->r, &clip);
     for (size_t k = 0; k < g->rows_shown; k++) {
         size_t row = g->row_first + k;
@@ -324,7 +385,7 @@ void evv__draw_requests(const struct evv__frame *f)
     if (g->rows_shown < f->s->n_rows) {   /* scrollbar */
         int sh = g->req.h * (int)g->rows_shown / (int)f->s->n_rows;
         int sy = g->req.y + (int)((double)g->req.h * g->row_first / f->s->n_rows);
-        evv__fill(f->r, g->plot.x + g->plot.w + 3, g->req.y, 6, g->req.h, EVV_RGB_GRID, 255);
-        evv__fill(f->r, g->plot.x + g->plot.w + 3, sy, 6, sh < 8 ? 8 : sh, EVV_RGB_TEXT_DIM, 255);
+        evv__fill(f->r, f->g.plot.x + f->g.plot.w + 3, g->req.y, 6, g->req.h, EVV_RGB_GRID, 255);
+        evv__fill(f->r, f->g.plot.x + f->g.plot.w + 3, sy, 6, sh < 8 ? 8 : sh, EVV_RGB_TEXT_DIM, 255);
     }
 }

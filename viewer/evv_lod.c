@@ -2,31 +2,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "evt_mem.h"
 #include "evtrace.h"
 #include "evv_lod.h"
 
 /* Building a scene writes ~100 MB of fresh memory for a 10M-event trace;
- * faulting it in one 4 KiB page at a time is most of the build's time
- * (on a VM every fault traps to the hypervisor). Huge pages where the
- * kernel gives them on request, and one populate call, avoid that. Both
- * are hints: if the kernel says no, the memory works the same. The reader
- * area's model does the same for its arrays. */
-void *evv_big_alloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p || bytes < (2u << 20))
-        return p;
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
-#ifdef MADV_HUGEPAGE
-    madvise((void *)a, e - a, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-    madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-#endif
-    return p;
-}
+ * faulted in one 4 KiB page at a time that is most of the build's time (on
+ * a VM every fault traps to the hypervisor). The tracer's evt__big_alloc
+ * (evt_mem.h: 2 MiB-aligned huge pages, populated in one call) is shared
+ * with the model; this name stays for the viewer's callers. */
+void *evv_big_alloc(size_t bytes) { return evt__big_alloc(bytes); }
 
 int evv_track_init(struct evv_track *tr, struct evv_block *b, size_t n)
 {

@@ -121,12 +121,14 @@ static void evv__callback_lines(const struct evv__frame *f, struct evv__box *b, 
         evv__line(b, 1, EVV_RGB_STALL + 1, "stall: the loop could not serve anything else");
 }
 
-void evv__draw_tooltip(const struct evv__frame *f)
+void evv__draw_tooltip(const struct evv__frame *whole)
 {
-    const struct evv_hit *h = &f->ui->hover;
+    const struct evv_hit *h = &whole->ui->hover;
     struct evv__box b = { .n = 0 };
-    if (!f->ui->mouse_in || f->ui->help || f->ui->dragging)
+    if (!whole->ui->mouse_in || whole->ui->help || whole->ui->dragging || h->sec >= whole->g.n_sec)
         return;
+    struct evv__frame sf = evv__section(whole, h->sec);
+    const struct evv__frame *f = &sf;
     if (h->kind == EVV_HIT_REQUEST)
         evv__request_lines(f, &b, h->index);
     else if (h->kind == EVV_HIT_CALLBACK)
@@ -144,10 +146,14 @@ void evv__draw_tooltip(const struct evv__frame *f)
 
 /* The selected request, its phases and the callbacks that served it:
  * callbacks on the request's thread that overlap its lifetime. */
-void evv__draw_selection(const struct evv__frame *f)
+void evv__draw_selection(const struct evv__frame *whole)
 {
     struct evv__box b = { .n = 0 };
-    if (f->ui->selected < 0 || (size_t)f->ui->selected >= f->m->n_requests)
+    if (whole->ui->selected < 0 || whole->ui->sel_sec >= whole->g.n_sec)
+        return;
+    struct evv__frame sf = evv__section(whole, whole->ui->sel_sec);
+    const struct evv__frame *f = &sf;
+    if ((size_t)f->ui->selected >= f->m->n_requests)
         return;
     const struct evt_m_request *q = &f->m->requests[f->ui->selected];
     evv__request_lines(f, &b, (size_t)f->ui->selected);
@@ -172,7 +178,7 @@ void evv__draw_selection(const struct evv__frame *f)
     else if (total > shown)
         evv__line(&b, 0, 0, "... and %zu more", total - shown);
     evv__line(&b, 0, 0, "click elsewhere to close");
-    evv__box_draw(f, &b, f->g.win_w - evv__box_w(f, &b) - 16, f->g.req.y + 8);
+    evv__box_draw(f, &b, f->g.win_w - evv__box_w(f, &b) - 16, f->sec->req.y + 8);
 }
 
 void evv__draw_help(const struct evv__frame *f)
@@ -186,6 +192,7 @@ void evv__draw_help(const struct evv__frame *f)
         "  Overlapping requests stack in rows; each keeps its row. One at a time (sync): one row,",
         "  or, seen from waiting clients, a staircase. Many at once (async): a tall stack.",
         "Red band: a stall, a callback longer than the threshold (--stall-ms) that froze the loop.",
+        "Several files: one section each (first on top) on one time axis: the clock is shared by all processes.",
         "",
         "mouse wheel: zoom around the cursor      drag: pan      shift+wheel, \xe2\x86\x91/\xe2\x86\x93: scroll rows",
         "\xe2\x86\x90/\xe2\x86\x92: pan      + / -: zoom      f: fit whole trace      click a request: details",

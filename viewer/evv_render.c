@@ -121,20 +121,57 @@ void evv__thousands(uint64_t v, char *buf, size_t len)
     buf[o] = 0;
 }
 
+/* "1.20 s  ·  1,234 events  ·  ...  ·  0 lost": one file's figures. */
+static void evv__counts(const struct evv__frame *f, char *buf, size_t len)
+{
+    const struct evt_model *m = f->m;
+    char dur[32], ev[32];
+    evv_format_duration(f->s->duration, dur, sizeof dur);
+    evv__thousands(m->events, ev, sizeof ev);
+    snprintf(buf, len,
+             "%s  \xc2\xb7  %s events  \xc2\xb7  %zu request%s  \xc2\xb7  %zu callbacks  \xc2\xb7  "
+             "%zu stall%s \xe2\x89\xa5 %llu ms  \xc2\xb7  %llu lost",
+             dur, ev, m->n_requests, m->n_requests == 1 ? "" : "s", m->n_callbacks, f->s->n_stalls,
+             f->s->n_stalls == 1 ? "" : "s", (unsigned long long)(f->s->stall_ns / 1000000),
+             (unsigned long long)m->lost);
+}
+
+/* The window's first line: the file with one file, what the stack means with several. */
 static void evv__draw_title(const struct evv__frame *f)
 {
     const struct evt_model *m = f->m;
-    char dur[32], ev[32], line[512];
-    evv_format_duration(f->s->duration, dur, sizeof dur);
-    evv__thousands(m->events, ev, sizeof ev);
-    int x = 8 + evv_text_draw(f->t->text, EVV_FONT_BOLD, f->s->file, 8, 4, EVV_RGB_TEXT, 0);
-    snprintf(line, sizeof line,
-             "   pid %u %s  \xc2\xb7  %s  \xc2\xb7  %s events  \xc2\xb7  %zu requests  \xc2\xb7  "
-             "%zu callbacks  \xc2\xb7  %zu stalls \xe2\x89\xa5 %llu ms  \xc2\xb7  %llu lost",
-             m->pid, m->process_name ? m->process_name : "", dur, ev, m->n_requests,
-             m->n_callbacks, f->s->n_stalls, (unsigned long long)(f->s->stall_ns / 1000000),
-             (unsigned long long)m->lost);
+    char counts[400], line[512];
+    const char *bold = f->s->file;
+    if (f->g.n_sec > 1) {
+        bold = "several processes, one clock";
+        snprintf(line, sizeof line, "   %zu traces stacked on one time axis: 0 = the earliest first event; "
+                 "each section is one process (its loop, requests in flight, requests)", f->g.n_sec);
+    } else {
+        evv__counts(f, counts, sizeof counts);
+        snprintf(line, sizeof line, "   pid %u %s  \xc2\xb7  %s", m->pid, m->process_name ? m->process_name : "",
+                 counts);
+    }
+    int x = 8 + evv_text_draw(f->t->text, EVV_FONT_BOLD, bold, 8, 4, EVV_RGB_TEXT, 0);
     evv_text_draw(f->t->text, EVV_FONT_NORMAL, line, x, 4, EVV_RGB_TEXT_DIM, f->g.win_w - x - 8);
+}
+
+/* A section's title strip (several files): "client: loadgen (pid 12)",
+ * then the file, when it starts on the shared axis, and its figures. */
+static void evv__draw_section_head(const struct evv__frame *f)
+{
+    const struct evv_rect *h = &f->sec->head;
+    const struct evt_model *m = f->m;
+    char who[160], counts[400], at[32], line[720];
+    if (h->h == 0)
+        return;
+    evv__fill(f->r, 0, h->y, h->w, h->h, EVV_RGB_SECTION, 255);
+    snprintf(who, sizeof who, "%s%s%s (pid %u)", f->s->label, f->s->label[0] ? ": " : "",
+             m->process_name && *m->process_name ? m->process_name : "?", m->pid);
+    evv__counts(f, counts, sizeof counts);
+    evv_format_duration(f->s->t_begin, at, sizeof at);
+    snprintf(line, sizeof line, "   %s  \xc2\xb7  starts at %s  \xc2\xb7  lasts %s", f->s->file, at, counts);
+    int x = 8 + evv_text_draw(f->t->text, EVV_FONT_BOLD, who, 8, h->y + 4, EVV_RGB_TEXT, 0);
+    evv_text_draw(f->t->text, EVV_FONT_NORMAL, line, x, h->y + 4, EVV_RGB_TEXT_DIM, f->g.win_w - x - 8);
 }
 
 /* One legend entry: a swatch then its label; returns the next x. */
@@ -143,6 +180,9 @@ static int evv__legend_item(const struct evv__frame *f, int x, int y, uint32_t r
 {
     if (hatch == 2) {
         evv__hatch(f, x, y + 2, 14, 11, EVV_RGB_LOST, 220);
+    } else if (hatch == 4) {
+        evv__mark_glyph(f->r, x + 7, y + 3);
+        evv__fill(f->r, x + 7, y + 3, 1, 10, EVV_RGB_MARK, 255);
     } else {
         evv__fill(f->r, x, y + 2, 14, 11, rgb, hatch == 3 ? 70 : 255);
         if (hatch == 1)
@@ -151,16 +191,31 @@ static int evv__legend_item(const struct evv__frame *f, int x, int y, uint32_t r
     return x + 18 + evv_text_draw(f->t->text, EVV_FONT_NORMAL, label, x + 18, y, EVV_RGB_TEXT, 0) + 12;
 }
 
+/* Phase names of every file, first seen first, at most EVV_MAX_LEGEND_PHASES. */
+static size_t evv__legend_phases(const struct evv__frame *f, const char **out)
+{
+    size_t n = 0;
+    for (const struct evv_scene *s = f->head; s; s = s->next)
+        for (size_t i = 0; i < s->n_phases && n < EVV_MAX_LEGEND_PHASES; i++) {
+            size_t k = 0;
+            while (k < n && strcmp(out[k], s->phases[i]) != 0)
+                k++;
+            if (k == n)
+                out[n++] = s->phases[i];
+        }
+    return n;
+}
+
 static void evv__draw_legend(const struct evv__frame *f)
 {
     static const char *const dflt[] = { "accept", "read", "process", "respond", "close" };
-    const struct evv_scene *s = f->s;
+    const char *phases[EVV_MAX_LEGEND_PHASES];
+    size_t n = evv__legend_phases(f, phases);
     int y = 24, x = 8;
     char stall[64];
     x += evv_text_draw(f->t->text, EVV_FONT_BOLD, "request phases:", x, y, EVV_RGB_TEXT, 0) + 8;
-    size_t n = s->n_phases ? s->n_phases : sizeof dflt / sizeof *dflt;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = s->n_phases ? s->phases[i] : dflt[i];
+    for (size_t i = 0; i < (n ? n : sizeof dflt / sizeof *dflt); i++) {
+        const char *p = n ? phases[i] : dflt[i];
         x = evv__legend_item(f, x, y, evv_phase_rgb(p), 0, p);
     }
     x += 10;
@@ -169,20 +224,23 @@ static void evv__draw_legend(const struct evv__frame *f)
     x = evv__legend_item(f, x, y, 0x4E79A7u, 0, "busy: callback (colour = watcher)");
     x = evv__legend_item(f, x, y, EVV_RGB_MANY, 0, "many tiny blocks");
     snprintf(stall, sizeof stall, "stall (callback \xe2\x89\xa5 %llu ms)",
-             (unsigned long long)(s->stall_ns / 1000000));
+             (unsigned long long)(f->s->stall_ns / 1000000));
     x = evv__legend_item(f, x, y, EVV_RGB_STALL, 3, stall);
-    evv__legend_item(f, x, y, 0, 2, "lost events");
+    x = evv__legend_item(f, x, y, 0, 2, "lost events");
+    evv__legend_item(f, x, y, 0, 4, "mark");
 }
 
 static void evv__draw_banner(const struct evv__frame *f)
 {
-    char line[400];
-    if (f->g.banner.h == 0)
+    char line[640];
+    const struct evv_rect *b = &f->sec->banner;
+    if (b->h == 0)
         return;
-    evv__fill(f->r, 0, f->g.banner.y, f->g.win_w, f->g.banner.h, EVV_RGB_BANNER, 255);
-    snprintf(line, sizeof line, "Damaged trace: %s \xe2\x80\x94 showing everything read before the damage",
+    evv__fill(f->r, 0, b->y, f->g.win_w, b->h, EVV_RGB_BANNER, 255);
+    snprintf(line, sizeof line, "Damaged trace%s%s: %s \xe2\x80\x94 showing everything read before the damage",
+             f->g.n_sec > 1 ? " " : "", f->g.n_sec > 1 ? f->s->file : "",
              f->m->error[0] ? f->m->error : "file cut or corrupt");
-    evv_text_draw(f->t->text, EVV_FONT_BOLD, line, 8, f->g.banner.y + 5, 0x6B3A00u, f->g.win_w - 16);
+    evv_text_draw(f->t->text, EVV_FONT_BOLD, line, 8, b->y + 5, 0x6B3A00u, f->g.win_w - 16);
 }
 
 static void evv__draw_axis(const struct evv__frame *f)
@@ -190,7 +248,8 @@ static void evv__draw_axis(const struct evv__frame *f)
     double ticks[128], step = evv_axis_step(f->vp.ns_per_px, EVV_TICK_MIN_PX);
     size_t n = evv_axis_ticks(&f->vp, step, ticks, 128);
     const struct evv_rect *a = &f->g.axis;
-    evv_text_draw(f->t->text, EVV_FONT_SMALL, "time since trace start", 8, a->y + 8, EVV_RGB_TEXT_DIM, EVV_GUTTER_W - 12);
+    evv_text_draw(f->t->text, EVV_FONT_SMALL, f->g.n_sec > 1 ? "time since the first event" : "time since trace start",
+                  8, a->y + 8, EVV_RGB_TEXT_DIM, EVV_GUTTER_W - 12);
     evv__fill(f->r, a->x, a->y + a->h - 1, a->w, 1, EVV_RGB_TEXT_DIM, 255);
     for (size_t i = 0; i < n; i++) {
         char lab[48];
@@ -223,17 +282,26 @@ static void evv__stall_label(const struct evv__frame *f, size_t k, int x0, int *
     evv_format_duration((double)(c->t1 - c->t0), dur, sizeof dur);
     snprintf(lab, sizeof lab, "stall %s in %s", dur, wn);
     int w = evv_text_width(f->t->text, EVV_FONT_BOLD, lab, -1);
-    evv__fill(f->r, lx + 2, f->g.conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
-    evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->g.conc.y + 3, EVV_RGB_STALL, 0);
+    evv__fill(f->r, lx + 2, f->sec->conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
+    evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->sec->conc.y + 3, EVV_RGB_STALL, 0);
     *label_end = lx + w + 16;
 }
 
-/* Red translucent bands across every lane where a callback stalled the
- * loop, then their labels on top (so a neighbour's band edge never cuts
- * through a label). */
+/* Bottom of the section's drawn lanes: its last request row shown (the
+ * blank rest of the request area gets no bands). */
+static int evv__lanes_end(const struct evv__frame *f)
+{
+    const struct evv_section *sec = f->sec;
+    int used = (int)(sec->rows_shown ? sec->rows_shown : 1) * sec->row_h;
+    return sec->req.y + (used < sec->req.h ? used : sec->req.h);
+}
+
+/* Red translucent bands across every lane of the section where a callback
+ * stalled its loop (other processes went on), then their labels on top
+ * (so a neighbour's band edge never cuts through a label). */
 static void evv__draw_stalls(const struct evv__frame *f)
 {
-    int top = f->g.plot.y, h = f->g.req.y + f->g.req.h - top, label_end = -100000;
+    int top = f->sec->y0, h = evv__lanes_end(f) - top, label_end = -100000;
     double t0, t1;
     for (int pass = 0; pass < 2; pass++)
         for (size_t k = 0; k < f->s->n_stalls; k++) {
@@ -265,7 +333,7 @@ static void evv__draw_lost(const struct evv__frame *f)
         if (x1 - x0 < 4)
             x0 -= 2, x1 = x0 + 4;
         evv__hatch(f, x0, f->g.axis.y + f->g.axis.h - 8, x1 - x0, 8, EVV_RGB_LOST, 255);
-        evv__hatch(f, x0, f->g.plot.y, x1 - x0, f->g.req.y + f->g.req.h - f->g.plot.y, EVV_RGB_LOST, 60);
+        evv__hatch(f, x0, f->sec->y0, x1 - x0, evv__lanes_end(f) - f->sec->y0, EVV_RGB_LOST, 60);
         char lab[48];
         snprintf(lab, sizeof lab, "%llu lost", (unsigned long long)l->count);
         evv_text_draw(f->t->text, EVV_FONT_SMALL, lab, x1 + 3, f->g.axis.y + f->g.axis.h - 13, EVV_RGB_LOST, 0);
@@ -278,11 +346,41 @@ static void evv__clip_plot(const struct evv__frame *f, int on)
     SDL_RenderSetClipRect(f->r, on ? &clip : NULL);
 }
 
+struct evv__frame evv__section(const struct evv__frame *f, size_t k)
+{
+    struct evv__frame sf = *f;
+    sf.k = k;
+    sf.s = evv_scene_nth(f->head, k);
+    sf.m = sf.s->m;
+    sf.sec = &f->g.sec[k];
+    return sf;
+}
+
+/* One file: title strip, banner, lanes, then its stalls and lost ranges. */
+static void evv__draw_one(const struct evv__frame *f)
+{
+    const struct evv_section *sec = f->sec;
+    evv__draw_section_head(f);
+    evv__draw_banner(f);
+    evv__draw_loops(f);
+    evv__draw_marks(f);
+    evv__draw_conc(f);
+    evv__draw_counters(f);
+    evv__draw_requests(f);
+    if (!f->s->n_loops && !f->s->n_rows)
+        evv_text_draw(f->t->text, EVV_FONT_BOLD, "no loop iterations or requests recorded in this trace",
+                      sec->req.x + 20, sec->req.y + (sec->req.h > 40 ? 20 : 0), EVV_RGB_TEXT_DIM, sec->req.w - 40);
+    evv__clip_plot(f, 1);
+    evv__draw_stalls(f);
+    evv__draw_lost(f);
+    evv__clip_plot(f, 0);
+}
+
 void evv_draw(struct evv_target *t, const struct evv_scene *s, const struct evv_viewport *vp,
               const struct evv_ui *ui)
 {
     struct evv_ui none;
-    struct evv__frame f = { t, t->r, s, s->m, *vp, ui, { 0 } };
+    struct evv__frame f = { .t = t, .r = t->r, .s = s, .m = s->m, .vp = *vp, .ui = ui, .head = s };
     int w = 0, h = 0;
     if (!ui) {
         evv_ui_init(&none);
@@ -290,26 +388,20 @@ void evv_draw(struct evv_target *t, const struct evv_scene *s, const struct evv_
     }
     SDL_GetRendererOutputSize(t->r, &w, &h);
     evv_geom_layout(&f.g, s, w, h, f.ui->row_scroll);
+    f.sec = &f.g.sec[0];
     evv_viewport_resize(&f.vp, f.g.plot.w);
     SDL_SetRenderDrawBlendMode(t->r, SDL_BLENDMODE_BLEND);
     evv__fill(t->r, 0, 0, w, h, EVV_RGB_BG, 255);
     evv__fill(t->r, 0, f.g.plot.y, EVV_GUTTER_W - 6, f.g.plot.h, EVV_RGB_GUTTER, 255);
     evv__draw_title(&f);
     evv__draw_legend(&f);
-    evv__draw_banner(&f);
     evv__clip_plot(&f, 1);
     evv__draw_axis(&f);
     evv__clip_plot(&f, 0);
-    evv__draw_loops(&f);
-    evv__draw_conc(&f);
-    evv__draw_requests(&f);
-    if (!s->n_loops && !s->n_rows)
-        evv_text_draw(t->text, EVV_FONT_BOLD, "no loop iterations or requests recorded in this trace",
-                      f.g.req.x + 20, f.g.req.y + 20, EVV_RGB_TEXT_DIM, f.g.req.w - 40);
-    evv__clip_plot(&f, 1);
-    evv__draw_stalls(&f);
-    evv__draw_lost(&f);
-    evv__clip_plot(&f, 0);
+    for (size_t k = 0; k < f.g.n_sec; k++) {
+        struct evv__frame sf = evv__section(&f, k);
+        evv__draw_one(&sf);
+    }
     evv__draw_selection(&f);
     evv__draw_status(&f);
     evv__draw_tooltip(&f);

@@ -10,6 +10,11 @@
 
 #define EVV_MAX_THREADS 65536   /* thread indices above are ignored (corrupt) */
 
+static int evv__has_events(const struct evt_model *m)
+{
+    return m->t_max > 0 || m->t_min > 0;
+}
+
 static uint64_t evv__rel(const struct evv_scene *s, uint64_t t)
 {
     return t > s->origin ? t - s->origin : 0;
@@ -220,6 +225,45 @@ static int evv__build_stalls(struct evv_scene *s)
     return 0;
 }
 
+/* The counter lane of a name, a new one while there is room, else NULL. */
+static struct evv_counter_lane *evv__ctr_lane(struct evv_scene *s, const char *name)
+{
+    for (size_t k = 0; k < s->n_ctr; k++)
+        if (strcmp(s->ctr[k].name, name) == 0)
+            return &s->ctr[k];
+    if (s->n_ctr == EVV_MAX_COUNTERS)
+        return NULL;
+    s->ctr[s->n_ctr] = (struct evv_counter_lane){ .name = name };
+    return &s->ctr[s->n_ctr++];
+}
+
+/* One lane per counter name (first seen first): count and range, then
+ * the sample indices (the model's counters are sorted by time). */
+static int evv__build_counters(struct evv_scene *s)
+{
+    const struct evt_model *m = s->m;
+    for (size_t i = 0; i < m->n_counters; i++) {
+        const struct evt_m_sample *c = &m->counters[i];
+        struct evv_counter_lane *cl = evv__ctr_lane(s, c->name ? c->name : "");
+        if (!cl)
+            continue;
+        cl->n++;
+        cl->lo = c->value < cl->lo ? c->value : cl->lo;
+        cl->hi = c->value > cl->hi ? c->value : cl->hi;
+    }
+    for (size_t k = 0; k < s->n_ctr; k++) {
+        if (!(s->ctr[k].idx = malloc((s->ctr[k].n + 1) * sizeof *s->ctr[k].idx)))
+            return EVT_ENOMEM;
+        s->ctr[k].n = 0;
+    }
+    for (size_t i = 0; i < m->n_counters; i++) {
+        struct evv_counter_lane *cl = evv__ctr_lane(s, m->counters[i].name ? m->counters[i].name : "");
+        if (cl)
+            cl->idx[cl->n++] = i;
+    }
+    return 0;
+}
+
 /* Phase names for the legend: the first EVV_MAX_LEGEND_PHASES distinct ones. */
 static void evv__collect_phases(struct evv_scene *s)
 {
@@ -244,10 +288,18 @@ static void evv__set_file(struct evv_scene *s, const char *file)
 int evv_scene_build(struct evv_scene *s, const struct evt_model *m, const char *file,
                     uint64_t stall_ns)
 {
+    return evv_scene_build_at(s, m, file, stall_ns, m->t_min);
+}
+
+int evv_scene_build_at(struct evv_scene *s, const struct evt_model *m, const char *file,
+                       uint64_t stall_ns, uint64_t origin)
+{
     memset(s, 0, sizeof *s);
     s->m = m;
-    s->origin = m->t_min;
+    s->origin = evv__has_events(m) && m->t_min < origin ? m->t_min : origin;   /* never after its data */
     s->duration = m->t_max > m->t_min ? (double)(m->t_max - m->t_min) : 0;
+    s->t_begin = (double)evv__rel(s, m->t_min);
+    s->t_end = s->t_begin + s->duration;
     s->stall_ns = stall_ns;
     evv__set_file(s, file);
     evv__collect_phases(s);
@@ -258,6 +310,8 @@ int evv_scene_build(struct evv_scene *s, const struct evt_model *m, const char *
         rc = evv__build_conc(s);
     if (rc == 0)
         rc = evv__build_stalls(s);
+    if (rc == 0)
+        rc = evv__build_counters(s);
     if (rc < 0)
         evv_scene_free(s);
     return rc;
@@ -271,6 +325,8 @@ void evv_scene_free(struct evv_scene *s)
     }
     for (size_t r = 0; s->rows && r < s->n_rows; r++)
         evv_track_free(&s->rows[r]);
+    for (size_t k = 0; k < s->n_ctr; k++)
+        free(s->ctr[k].idx);
     free(s->loops), free(s->rows), free(s->req_row), free(s->stalls), free(s->watcher_rgb);
     evv_maxpyr_free(&s->conc);
     memset(s, 0, sizeof *s);
@@ -303,4 +359,36 @@ uint32_t evv_scene_phase_at(const struct evv_scene *s, size_t req, double t)
         rgb = evv_phase_rgb(p->name);
     }
     return rgb;
+}
+
+uint64_t evv_scene_origin(const struct evt_model *const *m, size_t n)
+{
+    uint64_t o = UINT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (evv__has_events(m[i]) && m[i]->t_min < o)
+            o = m[i]->t_min;
+    return o == UINT64_MAX ? 0 : o;
+}
+
+size_t evv_scene_count(const struct evv_scene *s)
+{
+    size_t n = 0;
+    for (; s && n < EVV_MAX_FILES; s = s->next)
+        n++;
+    return n;
+}
+
+const struct evv_scene *evv_scene_nth(const struct evv_scene *s, size_t k)
+{
+    for (; s && k > 0; k--)
+        s = s->next;
+    return s;
+}
+
+double evv_scene_end(const struct evv_scene *s)
+{
+    double end = 0;
+    for (size_t k = 0; s && k < EVV_MAX_FILES; s = s->next, k++)
+        end = s->t_end > end ? s->t_end : end;
+    return end;
 }

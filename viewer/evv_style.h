@@ -27,6 +27,10 @@
 #define EVV_RGB_SELECT      0x111111u
 #define EVV_RGB_NOPHASE     0xBFC5CEu   /* a request before its first phase */
 #define EVV_RGB_BANNER      0xFFE08Au
+#define EVV_RGB_MARK        0x222222u   /* a mark: tick on its thread's loop lane */
+#define EVV_RGB_COUNTER     0x2F7F5Fu   /* a counter's value line */
+#define EVV_RGB_COUNTER_FILL 0xD3E9DEu  /* ... and the area under it */
+#define EVV_RGB_SECTION     0xD5DCE5u   /* a file's title strip (several files) */
 
 /* Colour of a request phase by name. */
 uint32_t evv_phase_rgb(const char *name);

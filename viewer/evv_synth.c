@@ -84,6 +84,28 @@ void evv_synth_request(struct evv_synth *b, uint64_t id, const char *name, uint3
     }
 }
 
+/* Appends a sample to *arr (a marks or counters array of *n). */
+static void evv__sample(struct evv_synth *b, struct evt_m_sample **arr, size_t *n, size_t *cap,
+                        struct evt_m_sample v)
+{
+    struct evt_m_sample *k = evv__grow(b, (void **)arr, *n, cap, sizeof *k);
+    if (k) {
+        *k = v;
+        ++*n;
+    }
+}
+
+void evv_synth_mark(struct evv_synth *b, uint32_t thread, uint64_t ts, const char *name, int64_t value)
+{
+    evv__sample(b, &b->m.marks, &b->m.n_marks, &b->cap_marks, (struct evt_m_sample){ ts, value, name, thread });
+}
+
+void evv_synth_counter(struct evv_synth *b, uint32_t thread, uint64_t ts, const char *name, int64_t value)
+{
+    evv__sample(b, &b->m.counters, &b->m.n_counters, &b->cap_counters,
+                (struct evt_m_sample){ ts, value, name, thread });
+}
+
 void evv_synth_lost(struct evv_synth *b, uint32_t thread, uint64_t t0, uint64_t t1, uint64_t count)
 {
     struct evt_m_lost *l = evv__grow(b, (void **)&b->m.lost_ranges, b->m.n_lost_ranges, &b->cap_lost, sizeof *l);
@@ -107,6 +129,11 @@ static int evv__cmp_span(const void *a, const void *b)
 static int evv__cmp_cb(const void *a, const void *b)
 {
     return evv__cmp_t0(((const struct evt_m_callback *)a)->t0, ((const struct evt_m_callback *)b)->t0);
+}
+
+static int evv__cmp_sample(const void *a, const void *b)
+{
+    return evv__cmp_t0(((const struct evt_m_sample *)a)->ts, ((const struct evt_m_sample *)b)->ts);
 }
 
 static int evv__cmp_req(const void *a, const void *b)
@@ -172,6 +199,10 @@ int evv_synth_finish(struct evv_synth *b)
         qsort(m->callbacks, m->n_callbacks, sizeof *m->callbacks, evv__cmp_cb);
     if (m->n_requests)
         qsort(m->requests, m->n_requests, sizeof *m->requests, evv__cmp_req);
+    if (m->n_marks)
+        qsort(m->marks, m->n_marks, sizeof *m->marks, evv__cmp_sample);
+    if (m->n_counters)
+        qsort(m->counters, m->n_counters, sizeof *m->counters, evv__cmp_sample);
     m->t_min = UINT64_MAX, m->t_max = 0;
     for (size_t i = 0; i < m->n_polls; i++)
         evv__extent(m, m->polls[i].t0, m->polls[i].t1);
@@ -179,9 +210,13 @@ int evv_synth_finish(struct evv_synth *b)
         evv__extent(m, m->callbacks[i].t0, m->callbacks[i].t1);
     for (size_t i = 0; i < m->n_requests; i++)
         evv__extent(m, m->requests[i].t0, m->requests[i].t1);
+    for (size_t i = 0; i < m->n_marks; i++)
+        evv__extent(m, m->marks[i].ts, m->marks[i].ts);
+    for (size_t i = 0; i < m->n_counters; i++)
+        evv__extent(m, m->counters[i].ts, m->counters[i].ts);
     if (m->t_min > m->t_max)
         m->t_min = m->t_max = 0;
-    m->events = 2 * (m->n_polls + m->n_callbacks + m->n_requests) + m->n_phases;
+    m->events = 2 * (m->n_polls + m->n_callbacks + m->n_requests) + m->n_phases + m->n_marks + m->n_counters;
     return evv__concurrency(m);
 }
 

@@ -21,7 +21,7 @@
 
 struct evv_synth {
     struct evt_model m;
-    size_t cap_threads, cap_polls, cap_iters, cap_watchers, cap_cbs, cap_reqs, cap_phases, cap_lost;
+    size_t cap_threads, cap_polls, cap_iters, cap_watchers, cap_cbs, cap_reqs, cap_phases, cap_lost, cap_marks, cap_counters;
     int oom;            /* an append failed; finish returns EVT_ENOMEM */
 };
 
@@ -34,6 +34,8 @@ void evv_synth_callback(struct evv_synth *b, uint32_t thread, uint32_t watcher, 
 /* Phase k starts at phase_t0[k] (names[k]); n phases (may be 0). */
 void evv_synth_request(struct evv_synth *b, uint64_t id, const char *name, uint32_t thread, uint64_t t0,
                        uint64_t t1, const char *const *names, const uint64_t *phase_t0, size_t n);
+void evv_synth_mark(struct evv_synth *b, uint32_t thread, uint64_t ts, const char *name, int64_t value);
+void evv_synth_counter(struct evv_synth *b, uint32_t thread, uint64_t ts, const char *name, int64_t value);
 void evv_synth_lost(struct evv_synth *b, uint32_t thread, uint64_t t0, uint64_t t1, uint64_t count);
 
 /* Sorts, derives counts and concurrency. Returns 0 or EVT_ENOMEM. */

@@ -1,11 +1,16 @@
-/* evview.c -- open a .evtrace file in a window, or export it as PNG.
+/* evview.c -- open .evtrace files in a window, or export them as PNG.
  *
- * Window mode loads in a second thread: the model (reader + pairing) and
- * then the scene (lanes, LOD tracks). The main thread keeps pumping
- * events and drawing a progress bar meanwhile, so the window answers
- * (and can be closed) while a large file loads. Quitting during a load
- * waits for the load to finish: the reader has no cancel, and a few
- * seconds beat leaking or corrupting a half-built model.
+ * Several files are stacked, first on top, on one time axis: their
+ * timestamps are CLOCK_MONOTONIC, so a load client and the server it
+ * talks to line up (origin = the earliest first event of all files).
+ *
+ * Window mode loads in a second thread: the models one file after the
+ * other (reader + pairing), then the scenes (lanes, LOD tracks) on the
+ * shared origin. The main thread keeps pumping events and drawing a
+ * progress bar meanwhile, so the window answers (and can be closed) while
+ * large files load. Quitting during a load waits for the load to finish:
+ * the reader has no cancel, and a few seconds beat leaking or corrupting
+ * a half-built model.
  *
  * PNG mode loads in the main thread and never initialises the video
  * subsystem: a software renderer draws onto a surface.
@@ -22,133 +27,184 @@
 #include "evv_export.h"
 #include "evv_scene.h"
 
-struct evv_doc {           /* what the loader produces */
-    const char *path;
-    uint64_t stall_ns;
+struct evv_doc {           /* one file */
+    const char *path, *label;
     struct evt_model model;
     struct evv_scene scene;
     int load_rc, scene_rc;
-    SDL_atomic_t permille; /* load progress */
+    int loaded;            /* the model holds something and must be freed */
+};
+
+struct evv_load {          /* what the loader produces */
+    struct evv_doc doc[EVV_MAX_FILES];
+    size_t n;
+    uint64_t stall_ns;
+    size_t failed;         /* the file that could not be shown; n if none */
+    SDL_atomic_t current;  /* file being read */
+    SDL_atomic_t permille; /* load progress over all files */
     SDL_atomic_t done;
 };
 
 static void evv__progress(void *ctx, size_t done, size_t total)
 {
-    struct evv_doc *d = ctx;
-    SDL_AtomicSet(&d->permille, total ? (int)(1000.0 * done / total) : 0);
+    struct evv_load *L = ctx;
+    double k = SDL_AtomicGet(&L->current) + (total ? (double)done / total : 0);
+    SDL_AtomicSet(&L->permille, (int)(1000.0 * k / (double)L->n));
 }
 
-/* Loads model then scene. Returns -1 when nothing could be read. */
-static int evv__load(struct evv_doc *d)
+/* Reads every model, then builds every scene on the shared origin and
+ * chains them. Returns -1 (L->failed set) when a file cannot be shown. */
+static int evv__load(struct evv_load *L)
 {
-    memset(&d->model, 0, sizeof d->model);
-    d->load_rc = evt_model_load_file(&d->model, d->path, evv__progress, d);
-    if (d->load_rc < 0 && !d->model.damaged)
-        return -1;
-    d->scene_rc = evv_scene_build(&d->scene, &d->model, d->path, d->stall_ns);
-    return d->scene_rc < 0 ? -1 : 0;
+    const struct evt_model *models[EVV_MAX_FILES];
+    L->failed = L->n;
+    for (size_t k = 0; k < L->n; k++) {
+        struct evv_doc *d = &L->doc[k];
+        SDL_AtomicSet(&L->current, (int)k);
+        memset(&d->model, 0, sizeof d->model);
+        d->load_rc = evt_model_load_file(&d->model, d->path, evv__progress, L);
+        d->loaded = d->load_rc >= 0 || d->model.damaged;
+        if (!d->loaded)
+            return L->failed = k, -1;
+        models[k] = &d->model;
+    }
+    SDL_AtomicSet(&L->permille, 1000);
+    uint64_t origin = evv_scene_origin(models, L->n);
+    for (size_t k = 0; k < L->n; k++) {
+        struct evv_doc *d = &L->doc[k];
+        d->scene_rc = evv_scene_build_at(&d->scene, &d->model, d->path, L->stall_ns, origin);
+        if (d->scene_rc < 0)
+            return L->failed = k, -1;
+        snprintf(d->scene.label, sizeof d->scene.label, "%s", d->label);
+        if (k > 0)
+            L->doc[k - 1].scene.next = &d->scene;
+    }
+    return 0;
 }
 
 static int evv__load_thread(void *ctx)
 {
-    struct evv_doc *d = ctx;
-    int rc = evv__load(d);
-    SDL_AtomicSet(&d->done, 1);
+    struct evv_load *L = ctx;
+    int rc = evv__load(L);
+    SDL_AtomicSet(&L->done, 1);
     return rc;
 }
 
-static void evv__doc_free(struct evv_doc *d)
+static void evv__load_free(struct evv_load *L)
 {
-    evv_scene_free(&d->scene);
-    if (d->load_rc >= 0 || d->model.damaged)
-        evt_model_free(&d->model);
+    for (size_t k = 0; k < L->n; k++) {
+        evv_scene_free(&L->doc[k].scene);
+        if (L->doc[k].loaded)
+            evt_model_free(&L->doc[k].model);
+    }
 }
 
-/* One line on stderr for a file that could not be shown; exit status. */
-static int evv__fail(const struct evv_doc *d)
+/* One line on stderr for the file that could not be shown; exit status. */
+static int evv__fail(const struct evv_load *L)
 {
+    const struct evv_doc *d = &L->doc[L->failed < L->n ? L->failed : 0];
     int rc = d->scene_rc < 0 ? d->scene_rc : d->load_rc;
     fprintf(stderr, "evview: %s: %s\n", d->path, evt_strerror(rc));
     return 2;
 }
 
-static int evv__damaged(const struct evv_doc *d)
+/* One line per damaged file; exit status 1 if any. */
+static int evv__damaged(const struct evv_load *L)
 {
-    if (!d->model.damaged)
-        return 0;
-    fprintf(stderr, "evview: %s: damaged trace, showing what it holds: %s\n", d->path, d->model.error);
-    return 1;
+    int any = 0;
+    for (size_t k = 0; k < L->n; k++)
+        if (L->doc[k].model.damaged) {
+            fprintf(stderr, "evview: %s: damaged trace, showing what it holds: %s\n", L->doc[k].path,
+                    L->doc[k].model.error);
+            any = 1;
+        }
+    return any;
 }
 
 static void evv__range(const struct evv_opts *o, const struct evv_scene *s, double *t0, double *t1)
 {
     *t0 = o->range_t0;
-    *t1 = o->range_t1 < 0 ? s->duration : o->range_t1;
+    *t1 = o->range_t1 < 0 ? evv_scene_end(s) : o->range_t1;
 }
 
-static int evv__png(const struct evv_opts *o, struct evv_doc *d)
+static int evv__png(const struct evv_opts *o, struct evv_load *L)
 {
     char err[512];
     struct evv_viewport vp;
     double t0, t1;
-    if (evv__load(d) < 0)
-        return evv__fail(d);
+    if (evv__load(L) < 0)
+        return evv__fail(L);
+    const struct evv_scene *s = &L->doc[0].scene;
     if (o->has_range)
-        evv__range(o, &d->scene, &t0, &t1);
+        evv__range(o, s, &t0, &t1);
     else
-        t0 = -0.02 * d->scene.duration, t1 = 1.02 * d->scene.duration;
-    evv_export_viewport(&vp, &d->scene, o->width, o->height, t0, t1);
-    if (evv_export_png(&d->scene, &vp, o->width, o->height, o->png, err, sizeof err) < 0) {
+        t0 = -0.02 * evv_scene_end(s), t1 = 1.02 * evv_scene_end(s);
+    evv_export_viewport(&vp, s, o->width, o->height, t0, t1);
+    if (evv_export_png(s, &vp, o->width, o->height, o->png, err, sizeof err) < 0) {
         fprintf(stderr, "evview: %s\n", err);
         return 2;
     }
-    return evv__damaged(d);
+    return evv__damaged(L);
 }
 
 /* Pumps events and draws the progress bar until the loader is done. */
-static void evv__wait_load(struct evv_app *a, struct evv_doc *d)
+static void evv__wait_load(struct evv_app *a, struct evv_load *L)
 {
-    while (!SDL_AtomicGet(&d->done)) {
+    while (!SDL_AtomicGet(&L->done)) {
         SDL_Event e;
+        size_t k = (size_t)SDL_AtomicGet(&L->current);
+        const char *base = strrchr(L->doc[k].path, '/');
+        snprintf(a->title, sizeof a->title, L->n > 1 ? "%s (file %zu of %zu)" : "%s",
+                 base ? base + 1 : L->doc[k].path, k + 1, L->n);
         while (SDL_PollEvent(&e))
             evv_app_event(a, &e);
-        evv_app_draw(a, SDL_AtomicGet(&d->permille) / 1000.0);
+        evv_app_draw(a, SDL_AtomicGet(&L->permille) / 1000.0);
         SDL_Delay(16);
     }
 }
 
-static int evv__window(const struct evv_opts *o, struct evv_doc *d)
+/* Every file must open before a window flashes up. */
+static int evv__probe(const struct evv_load *L)
+{
+    for (size_t k = 0; k < L->n; k++) {
+        FILE *probe = fopen(L->doc[k].path, "rb");
+        if (!probe) {
+            fprintf(stderr, "evview: %s: %s\n", L->doc[k].path, strerror(errno));
+            return -1;
+        }
+        fclose(probe);
+    }
+    return 0;
+}
+
+static int evv__window(const struct evv_opts *o, struct evv_load *L)
 {
     char err[512];
     struct evv_app app;
-    const char *base = strrchr(d->path, '/');
-    FILE *probe = fopen(d->path, "rb");   /* fail before a window flashes up */
-    if (!probe) {
-        fprintf(stderr, "evview: %s: %s\n", d->path, strerror(errno));
+    const char *base = strrchr(L->doc[0].path, '/');
+    if (evv__probe(L) < 0)
         return 2;
-    }
-    fclose(probe);
-    if (evv_app_open(&app, base ? base + 1 : d->path, 1600, 900, err, sizeof err) < 0) {
+    if (evv_app_open(&app, base ? base + 1 : L->doc[0].path, 1600, 900, err, sizeof err) < 0) {
         fprintf(stderr, "evview: %s\n", err);
         return 2;
     }
-    SDL_Thread *th = SDL_CreateThread(evv__load_thread, "evview-load", d);
+    SDL_Thread *th = SDL_CreateThread(evv__load_thread, "evview-load", L);
     if (!th)
-        evv__load_thread(d);
-    evv__wait_load(&app, d);
+        evv__load_thread(L);
+    evv__wait_load(&app, L);
     int rc = 0;
     if (th)
         SDL_WaitThread(th, &rc);
-    if (rc < 0 || d->scene_rc < 0) {
+    if (rc < 0 || L->failed < L->n) {
         evv_app_close(&app);
-        return evv__fail(d);
+        return evv__fail(L);
     }
-    int status = evv__damaged(d);
+    int status = evv__damaged(L);
     double t0 = 0, t1 = 0;
     if (o->has_range)
-        evv__range(o, &d->scene, &t0, &t1);
+        evv__range(o, &L->doc[0].scene, &t0, &t1);
     if (!app.ui.quit) {
-        evv_app_set_scene(&app, &d->scene, t0, t1);
+        evv_app_set_scene(&app, &L->doc[0].scene, t0, t1);
         evv_app_run(&app);
     }
     evv_app_close(&app);
@@ -157,6 +213,7 @@ static int evv__window(const struct evv_opts *o, struct evv_doc *d)
 
 int main(int argc, char **argv)
 {
+    struct evv_load L;
     struct evv_opts o;
     char err[256];
     if (evv_cli_parse(&o, argc, argv, err, sizeof err) < 0) {
@@ -167,9 +224,13 @@ int main(int argc, char **argv)
         fputs(evv_cli_usage, stdout);
         return 0;
     }
-    struct evv_doc d = { .path = o.file, .stall_ns = (uint64_t)o.stall_ms * 1000000u };
-    int status = o.png ? evv__png(&o, &d) : evv__window(&o, &d);
-    evv__doc_free(&d);
+    memset(&L, 0, sizeof L);
+    L.n = o.n_files;
+    L.stall_ns = (uint64_t)o.stall_ms * 1000000u;
+    for (size_t k = 0; k < o.n_files; k++)
+        L.doc[k].path = o.files[k], L.doc[k].label = o.labels[k];
+    int status = o.png ? evv__png(&o, &L) : evv__window(&o, &L);
+    evv__load_free(&L);
     SDL_Quit();
     return status;
 }
