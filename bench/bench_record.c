@@ -211,11 +211,11 @@ static int count_sink(void *ctx, const void *data, size_t len)
 /* Raw events of a server iteration by iteration: LOOP_BEGIN, POLL_BEGIN,
  * POLL_END, then two callbacks on rotating watchers of 32, one of which
  * advances a request (phase or end or begin), LOOP_END. Ticks advance a few
- * hundred per event, as on a busy loop. */
-static struct evt__raw *enc_workload(size_t n)
+ * hundred per event from ts, as on a busy loop. */
+static struct evt__raw *enc_workload(size_t n, uint64_t ts)
 {
     struct evt__raw *ev = calloc(n, sizeof *ev);
-    uint64_t ts = 1000000, loop = 0x55d0c0de1000ull, w0 = 0x55d0c0de2000ull;
+    uint64_t loop = 0x55d0c0de1000ull, w0 = 0x55d0c0de2000ull;
     for (size_t i = 0; i < n; i++, ts += 150 + i % 97) {
         size_t it = i / 10, k = i % 10;
         uint64_t w = w0 + ((it * 2 + (k >= 6)) % CONNS) * 160;
@@ -256,7 +256,7 @@ static void measure_encode(size_t n, int passes, double *ns_per_event, double *b
 {
     struct evt__clock clock;
     evt__clock_init_source(&clock, EVT__CLOCK_TSC);
-    struct evt__raw *ev = enc_workload(n);
+    struct evt__raw *ev = enc_workload(n, clock.tsc_base + 1000);
     uint64_t best = UINT64_MAX, bytes = 0;
     for (int p = 0; p < passes; p++) {
         uint64_t t0 = now_ns();

@@ -235,21 +235,58 @@ static void cut_at_every_byte(void **state)
     tg_free(&m.g);
 }
 
-/* Bytes a flip may hit: everything but the fields no checksum covers (the
- * file header's pid/flags/start_ns and each chunk header's thread and
- * first_ts). Damage there goes unnoticed by design of the format: see
- * docs/FORMAT.md. */
-static int protected_byte(const struct multi *m, size_t off)
+/* Checks one damaged copy of m's image: the damage must be reported and
+ * what is delivered must be exactly the chunks before the damaged one.
+ * Damage inside the file header must keep the file from opening, with a
+ * message; zero events is then the prefix. Returns 1 (always detected). */
+static int check_damaged(const struct multi *m, const uint8_t *copy, size_t first_off)
 {
-    if (off < EVT_FILE_HEADER_SIZE) /* magic, major, header_size; a newer minor is fine */
-        return off < 16 && off != 10 && off != 11;
-    size_t start = EVT_FILE_HEADER_SIZE;
-    for (size_t k = 0; k < m->n_chunks; start = m->chunk_end[k++])
-        if (off >= start && off < start + EVT_CHUNK_HEADER_SIZE)
-            return (off - start) < 8 || ((off - start) >= 12 && (off - start) < 16);
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    char msg[256];
+    if (first_off < EVT_FILE_HEADER_SIZE) {
+        int rc = evt_reader_open_mem_msg(&r, copy, m->g.len, msg, sizeof msg);
+        if (rc != EVT_EFORMAT && rc != EVT_EVERSION && rc != EVT_ETRUNC)
+            fail_msg("header byte %zu damaged: open returned %d", first_off, rc);
+        assert_null(r);
+        assert_true(strlen(msg) > 0);
+        return 1;
+    }
+    int rc = tg_read(copy, m->g.len, &r, &evs, &n);
+    if (rc == 0 || !r)
+        fail_msg("damage at byte %zu not detected (rc %d)", first_off, rc);
+    size_t k = 0, want = 0; /* chunks wholly before the damage */
+    for (; k < m->n_chunks && m->chunk_end[k] <= first_off; k++)
+        want = m->chunk_events[k];
+    if (n != want || !is_prefix(evs, n, m->g.expect, m->g.n_expect))
+        fail_msg("damage at byte %zu: %zu events delivered, want the %zu before it", first_off, n, want);
+    assert_true(strlen(evt_reader_error(r)) > 0);
+    evt_reader_close(r);
+    free(evs);
     return 1;
 }
 
+/* Every byte of the file, headers included, flipped in three ways: each
+ * is caught, and the walk delivers exactly the chunks before it. */
+static void flip_every_byte(void **state)
+{
+    struct multi m;
+    build_multi(&m);
+    static const uint8_t masks[] = { 0x01, 0x80, 0xff };
+    uint8_t *copy = malloc(m.g.len);
+    for (size_t off = 0; off < m.g.len; off++) {
+        for (size_t i = 0; i < sizeof masks; i++) {
+            memcpy(copy, m.g.buf, m.g.len);
+            copy[off] ^= masks[i];
+            check_damaged(&m, copy, off);
+        }
+    }
+    free(copy);
+    tg_free(&m.g);
+}
+
+/* Several random flips anywhere in the file, headers included. */
 static void random_corruption(void **state)
 {
     struct multi m;
@@ -260,32 +297,19 @@ static void random_corruption(void **state)
         uint8_t *copy = malloc(m.g.len);
         memcpy(copy, m.g.buf, m.g.len);
         int flips = 1 + rand() % 4;
-        size_t used[4];
-        for (int i = 0; i < flips;) {
+        size_t first = m.g.len;
+        for (int i = 0; i < flips; i++) {
             size_t off = (size_t)rand() % m.g.len;
-            int again = 0;
-            for (int j = 0; j < i; j++)
-                again |= used[j] == off;
-            if (again || !protected_byte(&m, off))
-                continue;
             copy[off] ^= (uint8_t)(1 + rand() % 255);
-            used[i++] = off;
+            first = off < first ? off : first;
         }
-        evt_reader *r;
-        struct evt_event *evs;
-        size_t n;
-        int rc = tg_read(copy, m.g.len, &r, &evs, &n);
-        if (r) {
-            assert_true(is_prefix(evs, n, m.g.expect, m.g.n_expect));
-            if (rc != 0)
-                assert_true(strlen(evt_reader_error(r)) > 0);
-            evt_reader_close(r);
-        }
-        detected += rc != 0;
-        free(evs);
+        if (memcmp(copy, m.g.buf, m.g.len) != 0) /* two flips of one byte may cancel */
+            detected += check_damaged(&m, copy, first);
+        else
+            detected++;
         free(copy);
     }
-    assert_int_equal(detected, 500); /* every flip of a protected byte is caught */
+    assert_int_equal(detected, 500);
     tg_free(&m.g);
 }
 
@@ -315,6 +339,17 @@ static void damage_messages(void **state)
     expect_damage(&m.g, EVT_EFORMAT, msg, c1);
     m.g.buf[c1 + EVT_CHUNK_HEADER_SIZE + 3] ^= 0x40;
 
+    /* thread and first_ts are under the CRC: a shifted timestamp base is
+     * damage, not wrong events */
+    for (size_t f = 8; f < EVT_CHUNK_HEADER_SIZE; f += 4) {
+        if (f == 12)
+            continue; /* the CRC itself */
+        m.g.buf[c1 + f] ^= 0x04;
+        snprintf(msg, sizeof msg, "offset %zu: chunk CRC mismatch", c1);
+        expect_damage(&m.g, EVT_EFORMAT, msg, c1);
+        m.g.buf[c1 + f] ^= 0x04;
+    }
+
     m.g.buf[c1] ^= 1;
     snprintf(msg, sizeof msg, "offset %zu: bad chunk magic", c1);
     expect_damage(&m.g, EVT_EFORMAT, msg, c1);
@@ -326,6 +361,8 @@ static void damage_messages(void **state)
     expect_damage(&m.g, EVT_EFORMAT, "exceeds the limit", c1);
     evt__put_u32(m.g.buf + c1 + 4, 1u << 20);
     expect_damage(&m.g, EVT_ETRUNC, "truncated: chunk at offset", c1);
+    evt__put_u32(m.g.buf + c1 + 4, evt__get_u32(saved) - 1); /* still fits: the CRC catches it */
+    expect_damage(&m.g, EVT_EFORMAT, "chunk CRC mismatch", c1);
     memcpy(m.g.buf + c1 + 4, saved, 4);
     tg_free(&m.g);
 }
@@ -364,6 +401,19 @@ static void record_overruns(void **state)
     tg_free(&g);
 }
 
+static void expect_open(const uint8_t *buf, size_t len, int want_rc, const char *want_msg)
+{
+    evt_reader *r;
+    char msg[256];
+    assert_int_equal(evt_reader_open_mem_msg(&r, buf, len, msg, sizeof msg), want_rc);
+    if (!strstr(msg, want_msg))
+        fail_msg("message '%s' lacks '%s'", msg, want_msg);
+    if (want_rc == 0)
+        evt_reader_close(r);
+    else
+        assert_null(r);
+}
+
 static void header_errors(void **state)
 {
     struct tg g;
@@ -379,18 +429,54 @@ static void header_errors(void **state)
     free(evs);
 
     evt__put_u16(g.buf + 8, EVT_VERSION_MAJOR + 1);
-    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_EVERSION);
+    tg_fix_header(g.buf, EVT_FILE_HEADER_SIZE);
+    expect_open(g.buf, g.len, EVT_EVERSION, "format version 2.0");
     evt__put_u16(g.buf + 8, EVT_VERSION_MAJOR);
     evt__put_u16(g.buf + 10, EVT_VERSION_MINOR + 5); /* newer minor: fine */
-    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), 0);
-    evt_reader_close(r);
-    evt__put_u32(g.buf + 12, 16);
-    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_EFORMAT);
+    tg_fix_header(g.buf, EVT_FILE_HEADER_SIZE);
+    expect_open(g.buf, g.len, 0, "");
+    /* pid, flags, start_ns, the reserved word: a flip is a damaged header */
+    for (size_t off = 16; off < EVT_FILE_HEADER_SIZE; off++) {
+        g.buf[off] ^= 0x20;
+        expect_open(g.buf, g.len, EVT_EFORMAT, "damaged file header: CRC mismatch");
+        g.buf[off] ^= 0x20;
+    }
+    evt__put_u32(g.buf + 12, 32); /* the 32-byte header of the first drafts: no CRC */
+    tg_fix_header(g.buf, EVT_FILE_HEADER_SIZE);
+    expect_open(g.buf, g.len, EVT_EFORMAT, "header_size 32 out of range");
     evt__put_u32(g.buf + 12, 64);
-    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_ETRUNC);
+    expect_open(g.buf, g.len, EVT_ETRUNC, "truncated: the file header needs 64 bytes, 40 present");
+    evt__put_u32(g.buf + 12, EVT_FILE_HEADER_SIZE);
+    tg_fix_header(g.buf, EVT_FILE_HEADER_SIZE);
+    expect_open(g.buf, g.len, 0, "");
+    expect_open(g.buf, 20, EVT_ETRUNC, "truncated: the file header needs 40 bytes, 20 present");
     g.buf[0] = 'X';
-    assert_int_equal(evt_reader_open_mem(&r, g.buf, g.len), EVT_EFORMAT);
-    assert_null(r);
+    expect_open(g.buf, g.len, EVT_EFORMAT, "bad magic");
+    tg_free(&g);
+}
+
+/* A newer minor's larger header is read whole (its CRC covers the new
+ * bytes) and the first chunk is found at header_size. */
+static void larger_header(void **state)
+{
+    struct tg g;
+    tg_init(&g, 5, T0);
+    tg_raw(&g, "\x11\x22\x33\x44\x55\x66\x77\x88", 8); /* fields of a 1.x header */
+    evt__put_u32(g.buf + 12, EVT_FILE_HEADER_SIZE + 8);
+    tg_fix_header(g.buf, EVT_FILE_HEADER_SIZE + 8);
+    tg_chunk(&g, 0, T0);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, T0 + 1, 1);
+    tg_finish(&g);
+    evt_reader *r;
+    struct evt_event *evs;
+    size_t n;
+    assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
+    assert_events_eq(evs, n, g.expect, g.n_expect);
+    assert_int_equal(evt_reader_pid(r), 5);
+    evt_reader_close(r);
+    free(evs);
+    g.buf[EVT_FILE_HEADER_SIZE + 3] ^= 1; /* a new field is under the CRC too */
+    expect_open(g.buf, g.len, EVT_EFORMAT, "CRC mismatch");
     tg_free(&g);
 }
 
@@ -441,10 +527,12 @@ int main(void)
         cmocka_unit_test(invalid_utf8_is_replaced),
         cmocka_unit_test(callback_stops_walk),
         cmocka_unit_test(cut_at_every_byte),
+        cmocka_unit_test(flip_every_byte),
         cmocka_unit_test(random_corruption),
         cmocka_unit_test(damage_messages),
         cmocka_unit_test(record_overruns),
         cmocka_unit_test(header_errors),
+        cmocka_unit_test(larger_header),
         cmocka_unit_test(file_errors),
         cmocka_unit_test(file_roundtrip),
     };

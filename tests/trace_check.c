@@ -71,6 +71,17 @@ static size_t tc_record(struct tc_trace *tr, const uint8_t *p, size_t avail, uin
     return 1 + n + (size_t)len;
 }
 
+/* The CRCs computed here from docs/FORMAT.md's words, not with
+ * evt_format.h's evt__chunk_crc / evt__file_header_crc that the writer
+ * uses: a wrong byte range there would otherwise be checked against itself. */
+static uint32_t tc_chunk_crc(const uint8_t *h, uint32_t size)
+{
+    uLong c = crc32(0L, h + 4, 4);          /* payload_size */
+    c = crc32(c, h + 8, 4);                 /* thread */
+    c = crc32(c, h + 16, 8);                /* first_ts */
+    return (uint32_t)crc32(c, h + 24, size);
+}
+
 static int tc_chunk(struct tc_trace *tr, const uint8_t *d, size_t len, size_t *off)
 {
     const uint8_t *h = d + *off;
@@ -82,7 +93,7 @@ static int tc_chunk(struct tc_trace *tr, const uint8_t *d, size_t len, size_t *o
     if (size > len - *off - EVT_CHUNK_HEADER_SIZE)
         return tc_fail(tr, "truncated chunk", *off);
     const uint8_t *p = h + EVT_CHUNK_HEADER_SIZE;
-    if ((uint32_t)crc32(0L, p, size) != evt__get_u32(h + 12))
+    if (tc_chunk_crc(h, size) != evt__get_u32(h + 12))
         return tc_fail(tr, "bad CRC", *off);
     uint64_t ts = evt__get_u64(h + 16);
     for (size_t pos = 0; pos < size;) {
@@ -105,6 +116,11 @@ int tc_decode(struct tc_trace *tr, const void *data, size_t len)
     if (evt__get_u16(d + 8) != EVT_VERSION_MAJOR)
         return tc_fail(tr, "bad major version", 8);
     size_t off = evt__get_u32(d + 12);
+    if (off < 40 || off > len)
+        return tc_fail(tr, "bad header_size", 12);
+    uLong crc = crc32(crc32(0L, d, 32), d + 36, (uInt)(off - 36));   /* all but the CRC at 32 */
+    if ((uint32_t)crc != evt__get_u32(d + 32))
+        return tc_fail(tr, "bad file header CRC", 32);
     tr->pid = evt__get_u32(d + 16);
     tr->flags = evt__get_u32(d + 20);
     tr->start_ns = evt__get_u64(d + 24);

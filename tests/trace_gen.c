@@ -37,6 +37,25 @@ void tg_init(struct tg *g, uint32_t pid, uint64_t start_ns)
     evt__put_u32(h + 12, EVT_FILE_HEADER_SIZE);
     evt__put_u32(h + 16, pid);
     evt__put_u64(h + 24, start_ns);
+    tg_fix_header(g->buf, EVT_FILE_HEADER_SIZE);
+}
+
+void tg_fix_header(uint8_t *buf, uint32_t header_size)
+{
+    evt__put_u32(buf + EVT_FILE_HEADER_CRC_OFF, evt__file_header_crc(buf, header_size));
+}
+
+void tg_fix_crcs(uint8_t *buf, size_t len)
+{
+    size_t off = evt__get_u32(buf + 12);
+    while (off + EVT_CHUNK_HEADER_SIZE <= len) {
+        uint8_t *h = buf + off;
+        uint32_t size = evt__get_u32(h + 4);
+        if (evt__get_u32(h) != EVT_CHUNK_MAGIC || size > len - off - EVT_CHUNK_HEADER_SIZE)
+            break;
+        evt__put_u32(h + 12, evt__chunk_crc(h, size));
+        off += EVT_CHUNK_HEADER_SIZE + size;
+    }
 }
 
 void tg_free(struct tg *g)
@@ -53,7 +72,7 @@ void tg_end_chunk(struct tg *g)
     uint8_t *h = g->buf + g->chunk;
     uint32_t size = (uint32_t)(g->len - g->chunk - EVT_CHUNK_HEADER_SIZE);
     evt__put_u32(h + 4, size);
-    evt__put_u32(h + 12, (uint32_t)crc32(0L, h + EVT_CHUNK_HEADER_SIZE, size));
+    evt__put_u32(h + 12, evt__chunk_crc(h, size));
     g->chunk = SIZE_MAX;
 }
 

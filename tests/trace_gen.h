@@ -56,6 +56,14 @@ void tg_lost(struct tg *g, uint64_t ts, uint64_t count, uint64_t span_ns);
  * expected (skipped by readers). */
 void tg_unknown(struct tg *g, uint8_t type, uint64_t ts, const uint8_t *body, size_t n);
 
+/* After editing bytes of a finished image on purpose: tg_fix_header
+ * recomputes the file header's CRC (header_size bytes at buf), tg_fix_crcs
+ * the CRC of every chunk whose magic and size still hold, from the header's
+ * header_size on, so that edits reach the record decoder instead of
+ * stopping at a CRC. */
+void tg_fix_header(uint8_t *buf, uint32_t header_size);
+void tg_fix_crcs(uint8_t *buf, size_t len);
+
 /* Raw bytes at the end (for crafting damage). */
 void tg_raw(struct tg *g, const void *data, size_t n);
 

@@ -12,6 +12,12 @@
 #define ENC_CHUNK_SPLIT (4u << 20)
 /* Longest body of a fixed-field record: dt + five varints. */
 #define ENC_BODY_MAX (6 * EVT_VARINT_MAX)
+/* Room the fast path keeps free for the record it writes: type, len, dt and
+ * two fields need at most 2 + 3 * EVT_VARINT_MAX; this is the longest
+ * fixed-field record, whose len too fits one varint byte. */
+#define ENC_REC_MAX (2 + ENC_BODY_MAX)
+_Static_assert(ENC_BODY_MAX < 0x80, "a fixed-field body's len fits one varint byte");
+#define ENC_MAP_MIN 256
 
 struct enc_buf {
     uint8_t *p;
@@ -19,10 +25,14 @@ struct enc_buf {
 };
 
 /* u64 address -> u32 index, open addressing, linear probing, never shrinks. */
+struct enc_slot {
+    uint64_t key;     /* 0 = empty (no object lives at address 0) */
+    uint32_t val;
+};
+
 struct enc_map {
-    uint64_t *keys;   /* 0 = empty (no object lives at address 0) */
-    uint32_t *vals;
-    size_t cap, n;
+    struct enc_slot *slots;   /* key and value side by side: a hit is one cache line */
+    size_t cap, n;            /* cap: a power of two, >= ENC_MAP_MIN once made */
 };
 
 struct enc_watcher {
@@ -41,6 +51,7 @@ struct evt__enc {
     /* the chunk being built: in *cur, header at chunk_off */
     struct enc_buf *cur;
     size_t chunk_off;
+    size_t chunk_limit;             /* cut the chunk when cur->len passes this */
     uint64_t chunk_first_ns, chunk_prev_ns;
     uint64_t meta_ns;
     struct evt__enc_thread *cur_thread;  /* owner of the open body chunk */
@@ -81,30 +92,46 @@ static void buf_put(evt__enc *e, struct enc_buf *b, const void *data, size_t len
     }
 }
 
-/* ---- address -> id maps ------------------------------------------------- */
+/* ---- address -> id maps -------------------------------------------------
+ * Fibonacci hashing of the address. A flush looks up the same few watchers
+ * and loops thousands of times, and at load <= 1/2 a lookup takes about 1.5
+ * probes: map_hit is the lookup alone, inlined into the per-event path;
+ * inserting and growing are map_slot's, on the general path. */
+
+static inline size_t map_hash(uint64_t key, size_t cap)
+{
+    return (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+}
+
+/* The value of key, or 0 if it is absent (or its value is 0). The maps are
+ * made with the encoder, so there is no empty-map case, and they are never
+ * full, so the probe ends. */
+static inline uint32_t map_hit(const struct enc_map *m, uint64_t key)
+{
+    for (size_t j = map_hash(key, m->cap);; j = (j + 1) & (m->cap - 1)) {
+        const struct enc_slot *sl = &m->slots[j];
+        if (sl->key == key)
+            return sl->val;
+        if (!sl->key)
+            return 0;
+    }
+}
 
 static int map_resize(struct enc_map *m, size_t cap)
 {
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t *vals = calloc(cap, sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
+    struct enc_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
         return -1;
-    }
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->keys[i])
+        if (!m->slots[i].key)
             continue;
-        size_t j = (m->keys[i] * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
-        while (keys[j])
+        size_t j = map_hash(m->slots[i].key, cap);
+        while (slots[j].key)
             j = (j + 1) & (cap - 1);
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        slots[j] = m->slots[i];
     }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    free(m->slots);
+    m->slots = slots;
     m->cap = cap;
     return 0;
 }
@@ -112,25 +139,20 @@ static int map_resize(struct enc_map *m, size_t cap)
 /* Returns the slot of key, inserting it with value 0 if absent; NULL on OOM. */
 static uint32_t *map_slot(struct enc_map *m, uint64_t key, int *added)
 {
-    if ((m->n + 1) * 2 > m->cap && map_resize(m, m->cap ? m->cap * 2 : 256) < 0)
+    if ((m->n + 1) * 2 > m->cap && map_resize(m, m->cap * 2) < 0)
         return NULL;
-    size_t j = (key * 0x9E3779B97F4A7C15ull >> 20) & (m->cap - 1);
-    while (m->keys[j] && m->keys[j] != key)
+    size_t j = map_hash(key, m->cap);
+    while (m->slots[j].key && m->slots[j].key != key)
         j = (j + 1) & (m->cap - 1);
-    *added = !m->keys[j];
+    *added = !m->slots[j].key;
     if (*added) {
-        m->keys[j] = key;
-        m->vals[j] = 0;
+        m->slots[j] = (struct enc_slot){.key = key};
         m->n++;
     }
-    return &m->vals[j];
+    return &m->slots[j].val;
 }
 
-static void map_free(struct enc_map *m)
-{
-    free(m->keys);
-    free(m->vals);
-}
+static void map_free(struct enc_map *m) { free(m->slots); }
 
 /* ---- records and chunks ------------------------------------------------- */
 
@@ -139,6 +161,7 @@ static void chunk_open(evt__enc *e, struct enc_buf *b, uint32_t thread, uint64_t
 {
     e->cur = b;
     e->chunk_off = b->len;
+    e->chunk_limit = b->len + EVT_CHUNK_HEADER_SIZE + ENC_CHUNK_SPLIT;
     e->chunk_first_ns = first_ns;
     e->chunk_prev_ns = first_ns;
     uint8_t *h = buf_grow(e, b, EVT_CHUNK_HEADER_SIZE);
@@ -150,7 +173,8 @@ static void chunk_open(evt__enc *e, struct enc_buf *b, uint32_t thread, uint64_t
     b->len += EVT_CHUNK_HEADER_SIZE;
 }
 
-/* Seals the open chunk: size, CRC, first_ts. */
+/* Seals the open chunk: size and first_ts, then the CRC, which covers
+ * them (evt_format.h): one pass over the chunk when it is complete. */
 static void chunk_close(evt__enc *e)
 {
     struct enc_buf *b = e->cur;
@@ -161,33 +185,48 @@ static void chunk_close(evt__enc *e)
     if (e->oom)
         return;
     uint8_t *h = b->p + e->chunk_off;
-    size_t payload = b->len - e->chunk_off - EVT_CHUNK_HEADER_SIZE;
-    evt__put_u32(h + 4, (uint32_t)payload);
-    evt__put_u32(h + 12, (uint32_t)crc32(0L, h + EVT_CHUNK_HEADER_SIZE, (uInt)payload));
+    uint32_t payload = (uint32_t)(b->len - e->chunk_off - EVT_CHUNK_HEADER_SIZE);
+    evt__put_u32(h + 4, payload);
     evt__put_u64(h + 16, e->chunk_first_ns);
+    evt__put_u32(h + 12, evt__chunk_crc(h, payload));
 }
 
-static size_t chunk_payload(const evt__enc *e)
+/* A varint; most fields are ids and small numbers below 128, so that case
+ * is one compare and one store. */
+static inline uint8_t *put_var(uint8_t *p, uint64_t v)
 {
-    return e->cur ? e->cur->len - e->chunk_off - EVT_CHUNK_HEADER_SIZE : 0;
+    if (v < 0x80) {
+        *p = (uint8_t)v;
+        return p + 1;
+    }
+    if (v < 0x4000) {     /* a dt of a few us */
+        p[0] = (uint8_t)(v | 0x80);
+        p[1] = (uint8_t)(v >> 7);
+        return p + 2;
+    }
+    return p + evt__put_varint(p, v);
 }
 
 /* Appends one record at time ns (>= the chunk's previous record): type,
- * len, then dt and the fields as varints, then tail bytes (strings). */
+ * len, then dt and nf (<= 5) fields as varints, then tail bytes (the text
+ * of a STRING). */
 static void rec_put(evt__enc *e, uint8_t type, uint64_t ns, const uint64_t *f, int nf, const void *tail,
                     size_t tail_len)
 {
-    uint8_t body[ENC_BODY_MAX];
-    size_t n = evt__put_varint(body, ns - e->chunk_prev_ns);
+    uint8_t body[ENC_BODY_MAX], *q = body;
+    q = put_var(q, ns - e->chunk_prev_ns);
     for (int i = 0; i < nf; i++)
-        n += evt__put_varint(body + n, f[i]);
-    uint8_t head[1 + EVT_VARINT_MAX];
-    head[0] = type;
-    size_t hn = 1 + evt__put_varint(head + 1, n + tail_len);
-    buf_put(e, e->cur, head, hn);
-    buf_put(e, e->cur, body, n);
+        q = put_var(q, f[i]);
+    size_t n = (size_t)(q - body);
+    uint8_t *p = buf_grow(e, e->cur, 1 + EVT_VARINT_MAX + n + tail_len);
+    if (!p)
+        return;
+    p[0] = type;
+    size_t hn = 1 + evt__put_varint(p + 1, n + tail_len);
+    memcpy(p + hn, body, n);
     if (tail_len)
-        buf_put(e, e->cur, tail, tail_len);
+        memcpy(p + hn + n, tail, tail_len);
+    e->cur->len += hn + n + tail_len;
     e->chunk_prev_ns = ns;
 }
 
@@ -199,6 +238,10 @@ evt__enc *evt__enc_new(evt_sink_fn sink, void *sink_ctx, const struct evt__clock
     e->sink = sink;
     e->sink_ctx = sink_ctx;
     e->clock = clock;
+    if (map_resize(&e->wmap, ENC_MAP_MIN) < 0 || map_resize(&e->lmap, ENC_MAP_MIN) < 0) {
+        evt__enc_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -224,6 +267,7 @@ void evt__enc_file_header(evt__enc *e, uint32_t pid, uint32_t flags, uint64_t st
     evt__put_u32(h + 16, pid);
     evt__put_u32(h + 20, flags);
     evt__put_u64(h + 24, start_ns);
+    evt__put_u32(h + EVT_FILE_HEADER_CRC_OFF, evt__file_header_crc(h, EVT_FILE_HEADER_SIZE));
     buf_put(e, &e->meta, h, sizeof h);
 }
 
@@ -260,28 +304,50 @@ void evt__enc_clock(evt__enc *e, uint64_t now_ns)
     rec_put(e, EVT_REC_CLOCK, e->meta_ns, f, 4, NULL, 0);
 }
 
-/* ---- thread records ----------------------------------------------------- */
+/* The general path's records of one or two fields. */
+static void rec1(evt__enc *e, uint8_t type, uint64_t ns, uint64_t a)
+{
+    uint64_t f[1] = {a};
+    rec_put(e, type, ns, f, 1, NULL, 0);
+}
+
+static void rec2(evt__enc *e, uint8_t type, uint64_t ns, uint64_t a, uint64_t b)
+{
+    uint64_t f[2] = {a, b};
+    rec_put(e, type, ns, f, 2, NULL, 0);
+}
+
+/* ---- thread records -----------------------------------------------------
+ * Two paths. The general one below (enc_one) handles any raw event, one
+ * function call and one buffer check per record. The per-event fast path
+ * further down (fast_one) handles the common records of known watchers and
+ * loops in an open chunk, and hands everything else -- a thread's next
+ * chunk, a new or changed watcher, a pair, a loss -- to the general one. */
+
+/* Opens th's chunk (closing whatever was open, or th's own full chunk) and
+ * announces the thread in its first chunk. */
+static void thread_chunk(evt__enc *e, struct evt__enc_thread *th, uint64_t ns)
+{
+    chunk_close(e);
+    chunk_open(e, &e->body, th->index, ns);
+    e->cur_thread = th;
+    if (!th->announced) {
+        uint64_t f[3] = {th->index, th->tid, th->name};
+        rec_put(e, EVT_REC_THREAD, ns, f, 3, NULL, 0);
+        th->announced = 1;
+    }
+}
 
 /* Converts ticks for th (never earlier than th's previous record) and makes
- * sure th's chunk is open, announcing the thread in its first chunk. */
-static uint64_t thread_time(evt__enc *e, struct evt__enc_thread *th, uint64_t ticks)
+ * sure th's chunk is open and not past ENC_CHUNK_SPLIT. */
+static inline uint64_t thread_time(evt__enc *e, struct evt__enc_thread *th, uint64_t ticks)
 {
     uint64_t ns = evt__clock_to_ns(e->clock, ticks);
-    if (ns < th->last_ns)
+    if (EVT_UNLIKELY(ns < th->last_ns))
         ns = th->last_ns;
     th->last_ns = ns;
-    if (e->cur_thread == th && chunk_payload(e) > ENC_CHUNK_SPLIT)
-        chunk_close(e);
-    if (e->cur_thread != th) {
-        chunk_close(e);
-        chunk_open(e, &e->body, th->index, ns);
-        e->cur_thread = th;
-        if (!th->announced) {
-            uint64_t f[3] = {th->index, th->tid, th->name};
-            rec_put(e, EVT_REC_THREAD, ns, f, 3, NULL, 0);
-            th->announced = 1;
-        }
-    }
+    if (EVT_UNLIKELY(e->cur_thread != th || e->cur->len > e->chunk_limit))
+        thread_chunk(e, th, ns);
     e->records++;
     return ns;
 }
@@ -351,20 +417,21 @@ static void enc_watcher_def(evt__enc *e, uint64_t ns, const struct evt__raw *r, 
     watcher_define(e, ns, id, w);
 }
 
-/* A reference (CB_*, WSTART, WSTOP): the watcher's id, defining it first if
- * needed. A kind != 0 on the event that disagrees with the definition means
- * the address now holds another watcher (or an io watcher changed fd). */
-static uint32_t enc_watcher_ref(evt__enc *e, uint64_t ns, const struct evt__raw *r)
+/* A reference (CB_*, WSTART, WSTOP) to the watcher at addr: its id,
+ * defining it first if needed. A kind != 0 on the event that disagrees with
+ * the definition means the address now holds another watcher (or an io
+ * watcher changed fd). */
+static uint32_t watcher_ref(evt__enc *e, uint64_t ns, uint64_t addr, uint8_t kind, int32_t fd)
 {
     uint32_t id;
-    struct enc_watcher *w = watcher_get(e, r->obj, &id);
+    struct enc_watcher *w = watcher_get(e, addr, &id);
     if (!w)
         return 0;
-    if (r->kind && (r->kind != w->kind || (int32_t)r->arg != w->fd)) {
-        if (r->kind != w->kind)
+    if (kind && (kind != w->kind || fd != w->fd)) {
+        if (kind != w->kind)
             w->name = 0;
-        w->kind = r->kind;
-        w->fd = (int32_t)r->arg;
+        w->kind = kind;
+        w->fd = fd;
         w->defined = 0;
     }
     if (!w->defined)
@@ -372,57 +439,63 @@ static uint32_t enc_watcher_ref(evt__enc *e, uint64_t ns, const struct evt__raw 
     return id;
 }
 
-/* One raw event (c: its continuation, for two-slot events) -> records. */
-static void enc_one(evt__enc *e, struct evt__enc_thread *th, const struct evt__raw *r, const struct evt__raw *c)
+/* The rare raw events: thread renames, watcher definitions, losses. */
+static void enc_rare(evt__enc *e, struct evt__enc_thread *th, uint64_t ns, const struct evt__raw *r,
+                     const struct evt__raw *c)
 {
-    uint64_t f[3];
-    if (r->type == EVT__RAW_LOOP_GONE) {   /* bookkeeping only: no record */
-        int added;
-        uint32_t *v = map_slot(&e->lmap, r->obj, &added);
-        if (v)
-            *v = 0;
+    if (r->type == EVT_REC_THREAD) {
+        th->name = r->arg;
+        uint64_t f[3] = {th->index, r->obj, r->arg};
+        rec_put(e, r->type, ns, f, 3, NULL, 0);
+    } else if (r->type == EVT_REC_WATCHER) {
+        enc_watcher_def(e, ns, r, c);
+    } else if (r->type == EVT_REC_LOST) {
+        uint64_t since = c ? evt__clock_to_ns(e->clock, c->obj) : ns;
+        uint64_t f[2] = {r->obj, since < ns ? ns - since : 0};
+        rec_put(e, r->type, ns, f, 2, NULL, 0);
+    } else {
+        e->records--;   /* unknown raw type: nothing written */
+    }
+}
+
+/* A destroyed loop: its address must get a new id if it is used again. */
+static void enc_loop_gone(evt__enc *e, uint64_t addr)
+{
+    int added;
+    uint32_t *v = map_slot(&e->lmap, addr, &added);
+    if (v)
+        *v = 0;
+}
+
+/* One raw event (c: its continuation, for two-slot events) -> records: the
+ * general path, for whatever the fast path below declines. */
+static void enc_one(evt__enc *e, struct evt__enc_thread *th, const struct evt__raw *r,
+                    const struct evt__raw *c)
+{
+    if (EVT_UNLIKELY(r->type == EVT__RAW_LOOP_GONE)) {   /* bookkeeping only: no record */
+        enc_loop_gone(e, r->obj);
         return;
     }
     uint64_t ns = thread_time(e, th, r->ts);
     switch (r->type) {
-    case EVT_REC_THREAD:
-        th->name = r->arg;
-        f[0] = th->index, f[1] = r->obj, f[2] = r->arg;
-        rec_put(e, r->type, ns, f, 3, NULL, 0);
-        break;
     case EVT_REC_LOOP_BEGIN: case EVT_REC_LOOP_END:
     case EVT_REC_POLL_BEGIN: case EVT_REC_POLL_END:
-        f[0] = loop_id(e, r->obj);
-        rec_put(e, r->type, ns, f, 1, NULL, 0);
-        break;
-    case EVT_REC_WATCHER:
-        enc_watcher_def(e, ns, r, c);
+        rec1(e, r->type, ns, loop_id(e, r->obj));
         break;
     case EVT_REC_WSTART: case EVT_REC_WSTOP: case EVT_REC_CB_END:
-        f[0] = enc_watcher_ref(e, ns, r);
-        rec_put(e, r->type, ns, f, 1, NULL, 0);
+        rec1(e, r->type, ns, watcher_ref(e, ns, r->obj, r->kind, (int32_t)r->arg));
         break;
     case EVT_REC_CB_BEGIN:
-        f[0] = enc_watcher_ref(e, ns, &(struct evt__raw){.obj = r->obj});
-        f[1] = r->arg;
-        rec_put(e, r->type, ns, f, 2, NULL, 0);
+        rec2(e, r->type, ns, watcher_ref(e, ns, r->obj, 0, 0), r->arg);
         break;
     case EVT_REC_REQ_BEGIN: case EVT_REC_REQ_PHASE: case EVT_REC_REQ_END:
-        f[0] = r->obj, f[1] = r->arg;
-        rec_put(e, r->type, ns, f, 2, NULL, 0);
+        rec2(e, r->type, ns, r->obj, r->arg);
         break;
     case EVT_REC_MARK: case EVT_REC_COUNTER:
-        f[0] = r->arg, f[1] = evt__zigzag((int64_t)r->obj);
-        rec_put(e, r->type, ns, f, 2, NULL, 0);
+        rec2(e, r->type, ns, r->arg, evt__zigzag((int64_t)r->obj));
         break;
-    case EVT_REC_LOST: {
-        uint64_t since = c ? evt__clock_to_ns(e->clock, c->obj) : ns;
-        f[0] = r->obj, f[1] = since < ns ? ns - since : 0;
-        rec_put(e, r->type, ns, f, 2, NULL, 0);
-        break;
-    }
     default:
-        e->records--;   /* unknown raw type: nothing written */
+        enc_rare(e, th, ns, r, c);
         break;
     }
 }
@@ -432,32 +505,175 @@ static int raw_is_pair(uint8_t type)
     return type == EVT_REC_WATCHER || type == EVT_REC_LOST;
 }
 
+/* ---- the per-event fast path ---------------------------------------------
+ * Most raw events of a flush are the common records (iterations, polls,
+ * callbacks, requests, marks) of watchers and loops already defined, into a
+ * chunk already open with room left. For those, evt__enc_events keeps its
+ * state in a local struct enc_fast instead of in *e: the output is written
+ * through a uint8_t pointer, which may alias anything, so a compiler would
+ * otherwise reload and store e's fields around every byte. The state goes
+ * back to *e (fast_store) before anything else touches the encoder (the
+ * general path, enc_one) and is reloaded after (fast_load). */
+struct enc_fast {
+    uint8_t *p;          /* write position in the open chunk of th */
+    uint8_t *limit;      /* p >= limit: the general path (buffer nearly full,
+                            chunk due to be cut, or no chunk of th open) */
+    uint64_t prev_ns;    /* the chunk's previous record (e->chunk_prev_ns) */
+    uint64_t last_ns;    /* th->last_ns */
+    uint64_t records;
+    uint64_t w_addr;     /* the watcher last found, and its id: a callback's */
+    uint32_t w_id;       /* CB_END usually follows its CB_BEGIN closely */
+    /* evt__clock_to_ns for ticks >= tsc_base, one formula for both sources
+     * (monotonic: base 0, 1.0 ns per tick, so ns = ticks exactly); earlier
+     * ticks go to the general path. The clock is refined between flushes
+     * only, never during evt__enc_events. */
+    uint64_t tsc_base, ns_base, ns_per_tick_q32;
+};
+
+static inline void fast_load(evt__enc *e, const struct evt__enc_thread *th, struct enc_fast *f)
+{
+    f->p = f->limit = NULL;
+    f->prev_ns = e->chunk_prev_ns;
+    f->last_ns = th->last_ns;
+    f->records = 0;
+    f->w_addr = 0;       /* the general path may have redefined it */
+    f->w_id = 0;
+    const struct evt__clock *c = e->clock;
+    int tsc = c->source == EVT__CLOCK_TSC;
+    f->tsc_base = tsc ? c->tsc_base : 0;
+    f->ns_base = tsc ? c->ns_base : 0;
+    f->ns_per_tick_q32 = tsc ? c->ns_per_tick_q32 : 1ull << 32;
+    if (e->cur_thread != th || e->oom)
+        return;
+    const struct enc_buf *b = &e->body;
+    size_t room = b->cap >= ENC_REC_MAX ? b->cap - ENC_REC_MAX : 0;
+    f->p = b->p + b->len;
+    f->limit = b->p + (room < e->chunk_limit ? room : e->chunk_limit);
+}
+
+static inline void fast_store(evt__enc *e, struct evt__enc_thread *th, const struct enc_fast *f)
+{
+    if (!f->records)
+        return;
+    e->body.len = (size_t)(f->p - e->body.p);
+    e->chunk_prev_ns = f->prev_ns;
+    th->last_ns = f->last_ns;
+    e->records += f->records;
+}
+
+/* The id of a defined watcher the event agrees with, found in f's cache or
+ * the map, else 0 (the general path defines or redefines). An event with
+ * kind 0 (callbacks) cannot disagree. */
+static inline uint32_t watcher_hit(const evt__enc *e, struct enc_fast *f, uint64_t addr, uint8_t kind,
+                                   int32_t fd)
+{
+    if (addr == f->w_addr && !kind)
+        return f->w_id;
+    uint32_t id = map_hit(&e->wmap, addr);
+    if (!id)
+        return 0;
+    const struct enc_watcher *w = &e->watchers[id - 1];
+    if (!w->defined || (kind && (kind != w->kind || fd != w->fd)))
+        return 0;
+    f->w_addr = addr;
+    f->w_id = id;
+    return id;
+}
+
+/* Writes r as a record of one or two fields at f->p (limit left room).
+ * Always inlined: each caller passes a constant "two", and gets its own
+ * straight-line copy without the test. */
+static inline __attribute__((always_inline)) int fast_put(struct enc_fast *f, const struct evt__raw *r, uint64_t a,
+                                                          uint64_t b, int two)
+{
+    if (EVT_UNLIKELY(r->ts < f->tsc_base))
+        return 0;
+    unsigned __int128 d = (unsigned __int128)(r->ts - f->tsc_base) * f->ns_per_tick_q32;
+    uint64_t ns = f->ns_base + (uint64_t)(d >> 32);
+    if (EVT_UNLIKELY(ns < f->last_ns))
+        ns = f->last_ns;
+    uint8_t *p = f->p;
+    p[0] = r->type;
+    uint8_t *q = put_var(put_var(p + 2, ns - f->prev_ns), a);
+    if (two)
+        q = put_var(q, b);
+    p[1] = (uint8_t)(q - p - 2);
+    f->p = q;
+    f->prev_ns = f->last_ns = ns;
+    f->records++;
+    return 1;
+}
+
+/* Encodes r into f if it is a common record that needs nothing rare;
+ * returns 0, having changed nothing, to send it to the general path.
+ * Range tests rather than a switch: cheaper than a jump table's bounds
+ * check and indirect jump, with the most frequent types first. */
+static inline int fast_one(const evt__enc *e, struct enc_fast *f, const struct evt__raw *r)
+{
+    unsigned t = r->type;
+    uint32_t id;
+    if (EVT_UNLIKELY(f->p >= f->limit))
+        return 0;
+    if (t - EVT_REC_LOOP_BEGIN <= EVT_REC_POLL_END - EVT_REC_LOOP_BEGIN) {
+        id = map_hit(&e->lmap, r->obj);
+        return id ? fast_put(f, r, id, 0, 0) : 0;
+    }
+    if (t == EVT_REC_CB_BEGIN) {
+        id = watcher_hit(e, f, r->obj, 0, 0);
+        return id ? fast_put(f, r, id, r->arg, 1) : 0;
+    }
+    if (t - EVT_REC_WSTART <= EVT_REC_CB_END - EVT_REC_WSTART) {   /* WSTART, WSTOP, CB_END */
+        id = watcher_hit(e, f, r->obj, r->kind, (int32_t)r->arg);
+        return id ? fast_put(f, r, id, 0, 0) : 0;
+    }
+    if (t - EVT_REC_REQ_BEGIN <= EVT_REC_REQ_END - EVT_REC_REQ_BEGIN)
+        return fast_put(f, r, r->obj, r->arg, 1);
+    if (t == EVT_REC_MARK || t == EVT_REC_COUNTER)
+        return fast_put(f, r, r->arg, evt__zigzag((int64_t)r->obj), 1);
+    return 0;
+}
+
+/* Everything the fast path declined, starting at ev[i]: pairs, rare types,
+ * a new chunk, a first sight. Returns the index of the last event used. */
+static size_t enc_general(evt__enc *e, struct evt__enc_thread *th, const struct evt__raw *ev, size_t n, size_t i)
+{
+    const struct evt__raw *r = &ev[i];
+    if (r->type == EVT__RAW_CONT)
+        return i;                /* stray half: cannot happen, ignore */
+    if (!raw_is_pair(r->type)) {
+        enc_one(e, th, r, NULL);
+    } else if (i + 1 == n) {     /* its second half comes with the next run */
+        th->pend = *r;
+        th->has_pend = 1;
+    } else if (ev[i + 1].type == EVT__RAW_CONT) {
+        enc_one(e, th, r, &ev[i + 1]);
+        i++;
+    } else {
+        enc_one(e, th, r, NULL);
+    }
+    return i;
+}
+
 void evt__enc_events(evt__enc *e, struct evt__enc_thread *th, const struct evt__raw *ev, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct evt__raw *r = &ev[i];
-        if (th->has_pend) {          /* second half of a pair cut by the wrap */
-            th->has_pend = 0;
-            if (r->type == EVT__RAW_CONT) {
-                enc_one(e, th, &th->pend, r);
-                continue;
-            }
+    size_t i = 0;
+    if (th->has_pend && n) {     /* second half of a pair cut by the wrap? */
+        th->has_pend = 0;
+        if (ev[0].type == EVT__RAW_CONT)
+            enc_one(e, th, &th->pend, &ev[i++]);
+        else
             enc_one(e, th, &th->pend, NULL);
-        }
-        if (r->type == EVT__RAW_CONT)
-            continue;                /* stray half: cannot happen, ignore */
-        if (!raw_is_pair(r->type)) {
-            enc_one(e, th, r, NULL);
-        } else if (i + 1 == n) {
-            th->pend = *r;
-            th->has_pend = 1;
-        } else if (ev[i + 1].type == EVT__RAW_CONT) {
-            enc_one(e, th, r, &ev[i + 1]);
-            i++;
-        } else {
-            enc_one(e, th, r, NULL);
-        }
     }
+    struct enc_fast f;
+    fast_load(e, th, &f);
+    for (const struct evt__raw *r = ev + i, *end = ev + n; r < end; r++) {
+        if (EVT_LIKELY(fast_one(e, &f, r)))
+            continue;
+        fast_store(e, th, &f);
+        r = ev + enc_general(e, th, ev, n, (size_t)(r - ev));
+        fast_load(e, th, &f);
+    }
+    fast_store(e, th, &f);
 }
 
 void evt__enc_lost(evt__enc *e, struct evt__enc_thread *th, uint64_t count, uint64_t since_ticks,

@@ -53,7 +53,7 @@ typedef struct evt__enc evt__enc;
 evt__enc *evt__enc_new(evt_sink_fn sink, void *sink_ctx, const struct evt__clock *clock);
 void evt__enc_free(evt__enc *e);
 
-/* The 32-byte file header (goes out with the next commit, before anything). */
+/* The file header, with its CRC (goes out with the next commit, before anything). */
 void evt__enc_file_header(evt__enc *e, uint32_t pid, uint32_t flags, uint64_t start_ns);
 
 /* Meta records; they share one meta chunk per commit, stamped at now_ns. */

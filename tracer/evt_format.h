@@ -7,8 +7,16 @@
  *
  * Shape of a file:
  *
- *   file header (32 bytes)
+ *   file header (40 bytes in 1.0; header_size says how many)
  *   chunk*      each: chunk header (24 bytes) + payload (records)
+ *
+ * Integrity: every byte of a file is covered by a CRC-32 (zlib's crc32):
+ * the file header by its own CRC, each chunk header's fields and its
+ * payload by the chunk's CRC. A reader checks a chunk completely before it
+ * delivers any record of it, so damage anywhere -- a flipped bit in a
+ * timestamp base as much as in a record -- yields an exact prefix of the
+ * events, never wrong ones. The helpers at the end compute both CRCs; the
+ * writer and the reader use them so they agree by construction.
  *
  * Everything is little-endian. A chunk holds the records of one thread (or
  * of the "meta" pseudo-thread for strings, process and clock records) in
@@ -31,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <zlib.h>
 
 /* ---- file header -------------------------------------------------------
  *  off size field
@@ -41,12 +50,23 @@
  *   16    4 pid         process id of the traced process
  *   20    4 flags       EVT_FILE_FLAG_*
  *   24    8 start_ns    CLOCK_MONOTONIC ns when the trace was opened
+ *   32    4 header_crc  CRC-32 of bytes 0..31 followed by bytes 36..header_size-1
+ *                       (everything in the header but the CRC itself:
+ *                       evt__file_header_crc)
+ *   36    4 reserved    0 in 1.0
+ *
+ * A newer minor may grow the header (fields from offset 40 on); the CRC
+ * covers them too, so a reader of 1.0 can check a 1.x header whole.
+ * header_size is at least 40 and at most EVT_FILE_HEADER_MAX (a larger one
+ * is damage).
  */
 #define EVT_FILE_MAGIC "EVTRACE"          /* 7 chars + the NUL = 8 bytes */
 #define EVT_FILE_MAGIC_LEN 8
 #define EVT_VERSION_MAJOR 1
 #define EVT_VERSION_MINOR 0
-#define EVT_FILE_HEADER_SIZE 32
+#define EVT_FILE_HEADER_SIZE 40          /* what this writer writes; the minimum */
+#define EVT_FILE_HEADER_CRC_OFF 32
+#define EVT_FILE_HEADER_MAX 4096
 #define EVT_FILE_FLAG_TSC 0x1u            /* timestamps were taken from the TSC */
 
 /* ---- chunk header ------------------------------------------------------
@@ -54,7 +74,11 @@
  *    0    4 magic        EVT_CHUNK_MAGIC ("ECHK" as bytes 45 43 48 4B)
  *    4    4 payload_size bytes of records that follow the header
  *    8    4 thread       thread index (0, 1, ...) or EVT_THREAD_META
- *   12    4 crc32        CRC-32 (IEEE 802.3, zlib's crc32) of the payload
+ *   12    4 crc32        CRC-32 (IEEE 802.3, zlib's crc32) of, in this order:
+ *                        header bytes 4..11 (payload_size, thread), header
+ *                        bytes 16..23 (first_ts), then the payload
+ *                        (evt__chunk_crc). Only the magic and the CRC itself
+ *                        are outside it: a wrong magic is caught anyway.
  *   16    8 first_ts     CLOCK_MONOTONIC ns; the base of the first dt
  */
 #define EVT_CHUNK_MAGIC 0x4B484345u
@@ -167,6 +191,27 @@ static inline size_t evt__get_varint(const uint8_t *p, size_t avail, uint64_t *o
         }
     }
     return 0;
+}
+
+/* ---- CRCs ---------------------------------------------------------------
+ * zlib's crc32 (the CRC of gzip and PNG). Hashing the header fields before
+ * the payload lets the writer compute the CRC once, when the chunk is sealed
+ * and its size is known. */
+
+/* The chunk CRC: h points at a chunk header (payload_size, thread and
+ * first_ts already filled in) followed by its payload_size payload bytes. */
+static inline uint32_t evt__chunk_crc(const uint8_t *h, uint32_t payload_size)
+{
+    uLong c = crc32(0L, h + 4, 8);
+    c = crc32(c, h + 16, 8);
+    return (uint32_t)crc32(c, h + EVT_CHUNK_HEADER_SIZE, payload_size);
+}
+
+/* The file header CRC: h points at header_size (>= 40) header bytes. */
+static inline uint32_t evt__file_header_crc(const uint8_t *h, uint32_t header_size)
+{
+    uLong c = crc32(0L, h, EVT_FILE_HEADER_CRC_OFF);
+    return (uint32_t)crc32(c, h + EVT_FILE_HEADER_CRC_OFF + 4, header_size - EVT_FILE_HEADER_CRC_OFF - 4);
 }
 
 static inline uint64_t evt__zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }

@@ -331,7 +331,7 @@ static long check_chunk(evt_reader *r, size_t off)
         return fail(r, EVT_ETRUNC, off, "truncated: chunk at offset %zu needs %u bytes, %zu remain", off,
                     size + EVT_CHUNK_HEADER_SIZE, left);
     uint32_t want = evt__get_u32(h + 12);
-    uint32_t got = (uint32_t)crc32(0L, h + EVT_CHUNK_HEADER_SIZE, size);
+    uint32_t got = evt__chunk_crc(h, size);   /* covers size, thread, first_ts and the payload */
     if (want != got)
         return fail(r, EVT_EFORMAT, off, "offset %zu: chunk CRC mismatch (stored %08x, computed %08x)", off, want,
                     got);
@@ -378,31 +378,57 @@ int evt_reader_each_batch(evt_reader *r, evt_batch_fn fn, void *ctx) { return wa
 
 /* ---- open/close -------------------------------------------------------- */
 
-static int check_header(const uint8_t *d, size_t len)
+/* Writes a one-line reason to msg (if the caller wants one); returns code. */
+static int header_fail(char *msg, size_t cap, int code, const char *fmt, ...)
 {
-    if (len < EVT_FILE_HEADER_SIZE) {
-        size_t k = len < EVT_FILE_MAGIC_LEN ? len : EVT_FILE_MAGIC_LEN;
-        return len > 0 && memcmp(d, EVT_FILE_MAGIC, k) == 0 ? EVT_ETRUNC : EVT_EFORMAT;
+    if (msg && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, cap, fmt, ap);
+        va_end(ap);
     }
-    if (memcmp(d, EVT_FILE_MAGIC, EVT_FILE_MAGIC_LEN) != 0)
-        return EVT_EFORMAT;
-    if (evt__get_u16(d + 8) != EVT_VERSION_MAJOR)
-        return EVT_EVERSION;
-    uint32_t hsize = evt__get_u32(d + 12);
-    if (hsize < EVT_FILE_HEADER_SIZE)
-        return EVT_EFORMAT;
-    return hsize > len ? EVT_ETRUNC : 0;
+    return code;
 }
 
-int evt_reader_open_mem(evt_reader **out, const void *data, size_t len)
+/* Checks the file header. A file cut inside it is EVT_ETRUNC; anything
+ * else wrong, including a header CRC mismatch (a damaged pid, flags or
+ * start_ns, which nothing else would notice), is EVT_EFORMAT: the file
+ * cannot be opened, since a reader could not trust where chunks begin. */
+static int check_header(const uint8_t *d, size_t len, char *msg, size_t cap)
+{
+    size_t k = len < EVT_FILE_MAGIC_LEN ? len : EVT_FILE_MAGIC_LEN;
+    if (len == 0 || memcmp(d, EVT_FILE_MAGIC, k) != 0)
+        return header_fail(msg, cap, EVT_EFORMAT, "not an evtrace file (bad magic)");
+    if (len < EVT_FILE_HEADER_SIZE)
+        return header_fail(msg, cap, EVT_ETRUNC, "truncated: the file header needs %d bytes, %zu present",
+                           EVT_FILE_HEADER_SIZE, len);
+    if (evt__get_u16(d + 8) != EVT_VERSION_MAJOR)
+        return header_fail(msg, cap, EVT_EVERSION, "format version %u.%u, this reader reads %u.x",
+                           evt__get_u16(d + 8), evt__get_u16(d + 10), EVT_VERSION_MAJOR);
+    uint32_t hsize = evt__get_u32(d + 12);
+    if (hsize < EVT_FILE_HEADER_SIZE || hsize > EVT_FILE_HEADER_MAX)
+        return header_fail(msg, cap, EVT_EFORMAT, "damaged file header: header_size %u out of range", hsize);
+    if (hsize > len)
+        return header_fail(msg, cap, EVT_ETRUNC, "truncated: the file header needs %u bytes, %zu present", hsize,
+                           len);
+    uint32_t want = evt__get_u32(d + EVT_FILE_HEADER_CRC_OFF), got = evt__file_header_crc(d, hsize);
+    if (want != got)
+        return header_fail(msg, cap, EVT_EFORMAT, "damaged file header: CRC mismatch (stored %08x, computed %08x)",
+                           want, got);
+    return 0;
+}
+
+int evt_reader_open_mem_msg(evt_reader **out, const void *data, size_t len, char *msg, size_t cap)
 {
     *out = NULL;
-    int rc = check_header(data, len);
+    if (msg && cap)
+        msg[0] = '\0';
+    int rc = check_header(data, len, msg, cap);
     if (rc < 0)
         return rc;
     evt_reader *r = calloc(1, sizeof *r);
     if (!r)
-        return EVT_ENOMEM;
+        return header_fail(msg, cap, EVT_ENOMEM, "out of memory");
     const uint8_t *d = data;
     r->data = d;
     r->len = len;
@@ -415,8 +441,13 @@ int evt_reader_open_mem(evt_reader **out, const void *data, size_t len)
     return 0;
 }
 
+int evt_reader_open_mem(evt_reader **out, const void *data, size_t len)
+{
+    return evt_reader_open_mem_msg(out, data, len, NULL, 0);
+}
+
 /* Maps the file at path; returns 0 or a negative errno-style error. */
-static int map_file(const char *path, const uint8_t **data, size_t *len)
+static int map_file(const char *path, const uint8_t **data, size_t *len, char *msg, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -446,23 +477,27 @@ static int map_file(const char *path, const uint8_t **data, size_t *len)
          * header (EVT_ETRUNC) from a file that is not a trace at all. */
         uint8_t head[EVT_FILE_HEADER_SIZE];
         ssize_t n = read(fd, head, sizeof head);
-        rc = check_header(head, n > 0 ? (size_t)n : 0);
+        rc = check_header(head, n > 0 ? (size_t)n : 0, msg, cap);
         if (rc == 0)
             rc = EVT_EFORMAT;
     }
     close(fd);
+    if (rc < 0 && rc != EVT_EFORMAT && rc != EVT_ETRUNC)
+        header_fail(msg, cap, rc, "%s", evt_strerror(rc));
     return rc;
 }
 
-int evt_reader_open(evt_reader **out, const char *path)
+int evt_reader_open_msg(evt_reader **out, const char *path, char *msg, size_t cap)
 {
     const uint8_t *data = NULL;
     size_t len = 0;
     *out = NULL;
-    int rc = map_file(path, &data, &len);
+    if (msg && cap)
+        msg[0] = '\0';
+    int rc = map_file(path, &data, &len, msg, cap);
     if (rc < 0)
         return rc;
-    rc = evt_reader_open_mem(out, data, len);
+    rc = evt_reader_open_mem_msg(out, data, len, msg, cap);
     if (rc < 0) {
         munmap((void *)data, len);
         return rc;
@@ -470,6 +505,8 @@ int evt_reader_open(evt_reader **out, const char *path)
     (*out)->mapped = 1;
     return 0;
 }
+
+int evt_reader_open(evt_reader **out, const char *path) { return evt_reader_open_msg(out, path, NULL, 0); }
 
 void evt_reader_close(evt_reader *r)
 {

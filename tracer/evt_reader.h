@@ -44,8 +44,11 @@ struct evt_event {
 
 typedef struct evt_reader evt_reader;
 
-/* Maps path. Fails (EVT_EIO, EVT_EFORMAT, EVT_EVERSION) only when nothing at
- * all can be read: unreadable file, bad magic, unknown major version. */
+/* Maps path. Fails (EVT_EIO, EVT_EFORMAT, EVT_ETRUNC, EVT_EVERSION) only
+ * when nothing at all can be read: unreadable file, bad magic, unknown
+ * major version, a file cut inside its header or a damaged header (its CRC
+ * does not match: pid, flags, start_ns or header_size cannot be trusted).
+ * A valid header followed by nothing is an empty trace, not an error. */
 int evt_reader_open(evt_reader **out, const char *path);
 
 /* Reads from memory the caller keeps alive until evt_reader_close. */
@@ -84,6 +87,14 @@ uint64_t evt_reader_events(const evt_reader *r);   /* records delivered by the l
  * is valid until fn returns. Strings of the chunk are already known. */
 typedef int (*evt_batch_fn)(void *ctx, const struct evt_event *evs, size_t n);
 int evt_reader_each_batch(evt_reader *r, evt_batch_fn fn, void *ctx);
+
+/* Added by the format area (additive): evt_reader_open / _open_mem that
+ * also say why a file cannot be opened, as one line in msg (cap bytes; ""
+ * on success), e.g. "damaged file header: CRC mismatch (stored 1a2b3c4d,
+ * computed 5e6f7081)" or "truncated: the file header needs 40 bytes, 12
+ * present". For tools that want more than evt_strerror's generic text. */
+int evt_reader_open_msg(evt_reader **out, const char *path, char *msg, size_t cap);
+int evt_reader_open_mem_msg(evt_reader **out, const void *data, size_t len, char *msg, size_t cap);
 
 /* During evt_reader_each or _batch (from inside fn): the file offset just past the
  * chunk whose records are being delivered, for progress reports. */
