@@ -48,9 +48,10 @@ static int bad(const char *cmd, const char *fmt, const char *arg)
 
 static int open_reader(const char *cmd, const char *path, evt_reader **r)
 {
-    int rc = evt_reader_open(r, path);
+    char msg[256];
+    int rc = evt_reader_open_msg(r, path, msg, sizeof msg);
     if (rc < 0)
-        fprintf(stderr, "evtrace %s: %s: %s\n", cmd, path, evt_strerror(rc));
+        fprintf(stderr, "evtrace %s: %s: %s\n", cmd, path, msg[0] ? msg : evt_strerror(rc));
     return rc;
 }
 
