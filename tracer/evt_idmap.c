@@ -33,19 +33,30 @@ static int grow(struct evt__idmap *m)
     return 0;
 }
 
-int evt__idmap_put(struct evt__idmap *m, uint64_t key, uint64_t val)
+uint64_t *evt__idmap_upsert(struct evt__idmap *m, uint64_t key, int *found)
 {
     if ((m->n + 1) * 4 > m->cap * 3 && grow(m) < 0) /* load <= 3/4 */
-        return EVT_ENOMEM;
+        return NULL;
     size_t i = slot_of(m, key);
     while (m->slots[i].used && m->slots[i].key != key)
         i = (i + 1) & (m->cap - 1);
+    *found = m->slots[i].used;
     if (!m->slots[i].used) {
         m->slots[i].used = 1;
         m->slots[i].key = key;
+        m->slots[i].val = 0;
         m->n++;
     }
-    m->slots[i].val = val;
+    return &m->slots[i].val;
+}
+
+int evt__idmap_put(struct evt__idmap *m, uint64_t key, uint64_t val)
+{
+    int found;
+    uint64_t *v = evt__idmap_upsert(m, key, &found);
+    if (!v)
+        return EVT_ENOMEM;
+    *v = val;
     return 0;
 }
 

@@ -28,6 +28,11 @@ struct evt__idmap {
 /* Inserts or replaces; returns 0 or EVT_ENOMEM. */
 int evt__idmap_put(struct evt__idmap *m, uint64_t key, uint64_t val);
 
+/* Returns a pointer to key's value, inserting the key with value 0 if it
+ * was absent (*found says which): one probe where get + put take two.
+ * NULL when out of memory. Valid until the next put/upsert/del. */
+uint64_t *evt__idmap_upsert(struct evt__idmap *m, uint64_t key, int *found);
+
 /* Returns a pointer to key's value, or NULL. Valid until the next put/del. */
 uint64_t *evt__idmap_get(const struct evt__idmap *m, uint64_t key);
 

@@ -1,35 +1,8 @@
 /* evt_runsort.c -- see evt_runsort.h. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "evt_runsort.h"
-
-/* Both madvise calls are hints; failures are fine. Below 2 MiB neither
- * pays for its syscall. */
-void evt__prefault(void *p, size_t bytes)
-{
-    if (bytes < (2u << 20))
-        return;
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
-    if (e <= a)
-        return;
-#ifdef MADV_HUGEPAGE
-    madvise((void *)a, e - a, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-    madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-#endif
-}
-
-void *evt__big_malloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (p)
-        evt__prefault(p, bytes);
-    return p;
-}
-
 
 #define EVT_RS_MAX_THREADS 16  /* more threads than this: plain qsort */
 
@@ -70,13 +43,20 @@ static inline int before(const struct evt__layout *l, const char *a, const char 
     return ka < kb || (ka == kb && thread_at(l, a) < thread_at(l, b));
 }
 
-static int is_sorted(const struct evt__layout *l, const char *d, size_t n)
+/* Key order decides unless the keys are equal: only then the comparator. */
+int evt__sorted(const void *data, size_t n, struct evt__layout l)
 {
-    for (size_t i = 1; i < n; i++)
-        if (l->cmp(d + (i - 1) * l->esize, d + i * l->esize) > 0)
+    const char *d = data;
+    for (size_t i = 1; i < n; i++) {
+        const char *a = d + (i - 1) * l.esize, *b = a + l.esize;
+        uint64_t ka = key_at(&l, a), kb = key_at(&l, b);
+        if (ka > kb || (ka == kb && l.cmp(a, b) > 0))
             return 0;
+    }
     return 1;
 }
+
+static int is_sorted(const struct evt__layout *l, const char *d, size_t n) { return evt__sorted(d, n, *l); }
 
 /* Splits d by thread into tmp (stably); returns the number of runs, or 0
  * if there are too many threads. */
@@ -134,7 +114,7 @@ static char *scratch(struct evt__scratch *s, size_t bytes)
     if (bytes > s->bytes) {
         free(s->p);
         s->bytes = 0;
-        if (!(s->p = evt__big_malloc(bytes)))
+        if (!(s->p = evt__big_alloc(bytes)))
             return NULL;
         s->bytes = bytes;
     }

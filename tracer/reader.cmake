@@ -4,5 +4,6 @@ set(EVT_READER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/evt_idmap.c
   ${CMAKE_CURRENT_LIST_DIR}/evt_model.c
   ${CMAKE_CURRENT_LIST_DIR}/evt_runsort.c
+  ${CMAKE_CURRENT_LIST_DIR}/evt_mem.c
   ${CMAKE_CURRENT_LIST_DIR}/evt_stats.c
   ${CMAKE_CURRENT_LIST_DIR}/evt_export.c)
