@@ -9,7 +9,8 @@ BUILD=${1:-build}
 PKGS=(
   build-essential cmake pkg-config         # compiler and build
   libev-dev                                # the event loop we trace
-  zlib1g-dev                               # crc32 for the trace format
+  libdeflate-dev                           # CRC-32 of the trace format
+  zlib1g-dev                               # tests check CRCs with zlib's crc32, independently
   libhttp-parser-dev libjansson-dev        # HTTP parser, JSON
   libsqlite3-dev                           # crud_api sample
   libcmocka-dev valgrind                   # tests

@@ -20,7 +20,7 @@ add_library(evtrace_preload SHARED
   evt_preload.c evt_preload_hooks.c evt_preload_conn.c)
 target_include_directories(evtrace_preload PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
   $<TARGET_PROPERTY:evt_libev,INTERFACE_INCLUDE_DIRECTORIES>)
-target_link_libraries(evtrace_preload PRIVATE Threads::Threads ZLIB::ZLIB ${CMAKE_DL_LIBS})
+target_link_libraries(evtrace_preload PRIVATE Threads::Threads PkgConfig::LIBDEFLATE ${CMAKE_DL_LIBS})
 target_link_options(evtrace_preload PRIVATE
   -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/evt_preload.map)
 set_target_properties(evtrace_preload PROPERTIES
