@@ -138,9 +138,9 @@ int main(int argc, char **argv)
     }
     if (own)
         unlink(path);
-    printf("events: %llu events\n", (unsigned long long)events);
-    printf("file_size: %.1f MB\n", (double)bytes / 1e6);
-    printf("bytes_per_event: %.2f bytes\n", (double)bytes / (double)events);
+    printf("load_trace_events: %llu events\n", (unsigned long long)events);
+    printf("load_trace_size: %.1f MB\n", (double)bytes / 1e6);
+    printf("load_trace_bytes_per_event: %.2f bytes\n", (double)bytes / (double)events);
     printf("reader_walk: %.1f Mevents/s\n", (double)events / best_walk / 1e6);
     printf("model_load: %.1f Mevents/s\n", (double)events / best_model / 1e6);
     printf("model_load_time: %.3f s\n", best_model);

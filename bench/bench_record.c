@@ -6,10 +6,10 @@
  *                        enough that nothing is dropped
  *   clock_ns:            one clock_gettime(CLOCK_MONOTONIC), same method
  *   record_vs_clock:     the ratio of the two (the goal is < 0.5)
- *   bytes_per_event:     a synthetic server (below) traced for ~1 s: file
+ *   server_bytes_per_event: a synthetic server (below) traced for ~1 s: file
  *                        bytes (header, strings, chunk headers, all) divided
  *                        by the records in thread chunks
- *   events_per_s:        records per second of that server
+ *   server_events_per_s: records per second of that server
  *   encode_ns_per_event: the flusher's encoder alone (evt__enc_*), fed a
  *                        synthetic server's raw events (iterations, polls,
  *                        callbacks on 32 watchers, request phases) in ring-
@@ -300,8 +300,8 @@ int main(int argc, char **argv)
     printf("clock_ns: %.2f ns\n", clk);
     printf("record_vs_clock: %.2f ratio\n", rec / clk);
     printf("record_lost: %llu events\n", (unsigned long long)lost);
-    printf("bytes_per_event: %.2f bytes\n", bpe);
-    printf("events_per_s: %.0f events/s\n", eps);
+    printf("server_bytes_per_event: %.2f bytes\n", bpe);
+    printf("server_events_per_s: %.0f events/s\n", eps);
     printf("encode_ns_per_event: %.2f ns\n", enc_ns);
     printf("encode_bytes_per_event: %.2f bytes\n", enc_bpe);
     return 0;
