@@ -5,6 +5,21 @@
 #include "evtrace.h"
 #include "evv_app.h"
 
+/* The requested size, shrunk to the display's usable area (less a margin
+ * for window decorations) so that a small screen still shows the whole
+ * picture: the lane titles at the left and the header at the top are what
+ * a newcomer reads first. */
+static void fit_to_display(int *w, int *h)
+{
+    SDL_Rect r;
+    if (SDL_GetDisplayUsableBounds(0, &r) != 0)
+        return;
+    if (*w > r.w - 40)
+        *w = r.w - 40 > 320 ? r.w - 40 : 320;
+    if (*h > r.h - 60)
+        *h = r.h - 60 > 240 ? r.h - 60 : 240;
+}
+
 int evv_app_open(struct evv_app *a, const char *title, int w, int h, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
@@ -14,7 +29,8 @@ int evv_app_open(struct evv_app *a, const char *title, int w, int h, char *err, 
         snprintf(err, errlen, "cannot open a display (%s); use --png to export without one", SDL_GetError());
         return EVT_EIO;
     }
-    a->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
+    fit_to_display(&w, &h);
+    a->win = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
                               SDL_WINDOW_RESIZABLE);
     if (a->win)
         a->ren = SDL_CreateRenderer(a->win, -1, SDL_RENDERER_PRESENTVSYNC);
