@@ -1,7 +1,9 @@
 /* evv_layout.c -- greedy interval partitioning (see evv_layout.h). */
 #define _GNU_SOURCE   /* qsort_r */
 #include <stdlib.h>
+#include <string.h>
 
+#include "evt_mem.h"
 #include "evv_layout.h"
 #include "evv_lod.h"
 
@@ -9,6 +11,20 @@ struct evv__slot {       /* a row and the time it becomes free */
     uint64_t end;
     uint32_t row;
 };
+
+/* The intervals as evv_layout_pack_stride sees them: n records of
+ * `stride` bytes, each holding a uint64_t t0 then t1 at `base`. */
+struct evv__src {
+    const char *base;
+    size_t stride;
+};
+
+static struct evv_interval evv__at(const struct evv__src *src, size_t i)
+{
+    struct evv_interval v;
+    memcpy(&v, src->base + i * src->stride, sizeof v);   /* no aliasing games */
+    return v;
+}
 
 static uint64_t evv__end(const struct evv_interval *iv)
 {
@@ -50,10 +66,9 @@ static void evv__push(struct evv__slot *h, size_t *n, struct evv__slot s)
 
 static int evv__by_start(const void *a, const void *b, void *ctx)
 {
-    const struct evv_interval *iv = ctx;
-    const struct evv_interval *x = &iv[*(const size_t *)a], *y = &iv[*(const size_t *)b];
-    if (x->t0 != y->t0)
-        return x->t0 < y->t0 ? -1 : 1;
+    struct evv_interval x = evv__at(ctx, *(const size_t *)a), y = evv__at(ctx, *(const size_t *)b);
+    if (x.t0 != y.t0)
+        return x.t0 < y.t0 ? -1 : 1;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
     return i < j ? -1 : i > j;   /* stable: equal starts keep input order */
 }
@@ -77,29 +92,60 @@ static void evv__release(struct evv__slot *busy, size_t *nbusy, struct evv__slot
     }
 }
 
+/* Whether the intervals already come by start (the model's requests do). */
+static int evv__sorted(const struct evv__src *src, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (evv__at(src, i - 1).t0 > evv__at(src, i).t0)
+            return 0;
+    return 1;
+}
+
+/* The order to take intervals in: NULL when it is the input order (no
+ * n log n sort, no index array), else a sorted index array; *oom on failure. */
+static size_t *evv__order(const struct evv__src *src, size_t n, int *oom)
+{
+    *oom = 0;
+    if (evv__sorted(src, n))
+        return NULL;
+    size_t *order = evv_big_alloc(n * sizeof *order);
+    if (!order) {
+        *oom = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, n, sizeof *order, evv__by_start, (void *)src);
+    return order;
+}
+
 size_t evv_layout_pack(const struct evv_interval *iv, size_t n, uint32_t *row)
 {
-    size_t *order = evv_big_alloc((n ? n : 1) * sizeof *order);
-    struct evv__slot *busy = evv_big_alloc((n ? n : 1) * sizeof *busy);
-    struct evv__slot *free_ = evv_big_alloc((n ? n : 1) * sizeof *free_);
+    return evv_layout_pack_stride(iv, sizeof *iv, n, row);
+}
+
+/* The heaps hold at most one slot per row (the peak concurrency, usually a
+ * handful), but may need n: lazily faulted capacity costs only the pages
+ * actually used, where a prefaulted n-sized heap cleared megabytes. */
+size_t evv_layout_pack_stride(const void *t0, size_t stride, size_t n, uint32_t *row)
+{
+    int oom;
+    struct evv__src src = { t0, stride };
+    size_t *order = evv__order(&src, n, &oom);
+    struct evv__slot *busy = evt__big_lazy((n ? n : 1) * sizeof *busy);
+    struct evv__slot *free_ = evt__big_lazy((n ? n : 1) * sizeof *free_);
     size_t nbusy = 0, nfree = 0, rows = 0;
-    if (!order || !busy || !free_) {
+    if (oom || !busy || !free_) {
         free(order), free(busy), free(free_);
         return (size_t)-1;
     }
-    int sorted = 1;
-    for (size_t i = 0; i < n; i++) {
-        order[i] = i;
-        sorted &= i == 0 || iv[i - 1].t0 <= iv[i].t0;
-    }
-    if (!sorted)   /* the model's requests come sorted: skip the n log n */
-        qsort_r(order, n, sizeof *order, evv__by_start, (void *)iv);
     for (size_t k = 0; k < n; k++) {
-        const struct evv_interval *cur = &iv[order[k]];
-        evv__release(busy, &nbusy, free_, &nfree, cur->t0);
+        size_t i = order ? order[k] : k;
+        struct evv_interval cur = evv__at(&src, i);
+        evv__release(busy, &nbusy, free_, &nfree, cur.t0);
         uint32_t r = nfree > 0 ? evv__pop(free_, &nfree).row : (uint32_t)rows++;
-        evv__push(busy, &nbusy, (struct evv__slot){ evv__end(cur), r });
-        row[order[k]] = r;
+        evv__push(busy, &nbusy, (struct evv__slot){ evv__end(&cur), r });
+        row[i] = r;
     }
     free(order), free(busy), free(free_);
     return rows;

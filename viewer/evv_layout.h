@@ -30,4 +30,9 @@ struct evv_interval {
  * number of rows; returns 0 with n == 0, or (size_t)-1 when out of memory. */
 size_t evv_layout_pack(const struct evv_interval *iv, size_t n, uint32_t *row);
 
+/* The same over intervals inside bigger records, without copying them out:
+ * record i's t0 and t1 (two uint64_t, in that order) are at
+ * (const char *)t0 + i * stride. The scene packs the model's requests so. */
+size_t evv_layout_pack_stride(const void *t0, size_t stride, size_t n, uint32_t *row);
+
 #endif /* EVV_LAYOUT_H */

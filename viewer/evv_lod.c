@@ -168,12 +168,20 @@ double evv_track_busy(const struct evv_track *tr, double t0, double t1)
 
 int evv_maxpyr_init(struct evv_maxpyr *p, const uint32_t *values, size_t n)
 {
-    memset(p, 0, sizeof *p);
-    p->lv[0] = malloc((n ? n : 1) * sizeof(uint32_t));
-    if (!p->lv[0])
+    uint32_t *v = evv_big_alloc((n ? n : 1) * sizeof(uint32_t));   /* megabytes: see above */
+    if (!v) {
+        memset(p, 0, sizeof *p);
         return EVT_ENOMEM;
+    }
     if (n)
-        memcpy(p->lv[0], values, n * sizeof(uint32_t));
+        memcpy(v, values, n * sizeof(uint32_t));
+    return evv_maxpyr_adopt(p, v, n);
+}
+
+int evv_maxpyr_adopt(struct evv_maxpyr *p, uint32_t *values, size_t n)
+{
+    memset(p, 0, sizeof *p);
+    p->lv[0] = values;
     p->n[0] = n;
     p->levels = 1;
     while (p->levels < EVV_PYR_LEVELS && p->n[p->levels - 1] > EVV_PYR_FAN) {

@@ -89,6 +89,10 @@ struct evv_maxpyr {
 };
 
 int evv_maxpyr_init(struct evv_maxpyr *p, const uint32_t *values, size_t n);
+/* The same, taking ownership of values (malloc'ed, at least one entry even
+ * when n is 0) instead of copying them: freed by evv_maxpyr_free, also when
+ * this fails (EVT_ENOMEM). */
+int evv_maxpyr_adopt(struct evv_maxpyr *p, uint32_t *values, size_t n);
 void evv_maxpyr_free(struct evv_maxpyr *p);
 
 /* Largest value in [i, j); 0 if the range is empty. */

@@ -1,14 +1,17 @@
 /* evv_scene.c -- build lanes, tracks and colours from a model. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "evt_mem.h"
 #include "evtrace.h"
 #include "evv_layout.h"
 #include "evv_scene.h"
 #include "evv_style.h"
 
 #define EVV_MAX_THREADS 65536   /* thread indices above are ignored (corrupt) */
+#define EVV_THREAD_MIN 4096     /* fewer polls: build the scene on one thread */
 
 static int evv__has_events(const struct evt_model *m)
 {
@@ -26,10 +29,19 @@ static int evv__block_cmp(const void *a, const void *b)
     return x->t0 < y->t0 ? -1 : x->t0 > y->t0 ? 1 : (x->item > y->item) - (x->item < y->item);
 }
 
-/* Sorts (if needed), clips overlaps so ends are monotonic, makes the track. */
-static int evv__finish_track(struct evv_track *tr, struct evv_block *b, size_t n)
+/* Whether blocks b[0..n) need evv__finish_track's sort or clipping: out
+ * of order, overlapping or reversed. The model's arrays come sorted and
+ * clean, so checking while filling saves two passes over the blocks. */
+static int evv__block_bad(const struct evv_block *b, size_t n)
 {
-    for (size_t i = 1; i < n; i++)
+    return b[n].t1 < b[n].t0 || (n > 0 && (b[n].t0 < b[n - 1].t0 || b[n - 1].t1 > b[n].t0));
+}
+
+/* Sorts (if needed), clips overlaps so ends are monotonic, makes the track.
+ * bad: some block failed evv__block_bad (else both passes are skipped). */
+static int evv__finish_track(struct evv_track *tr, struct evv_block *b, size_t n, int bad)
+{
+    for (size_t i = 1; bad && i < n; i++)
         if (b[i].t0 < b[i - 1].t0) {
             qsort(b, n, sizeof *b, evv__block_cmp);
             break;
@@ -37,7 +49,7 @@ static int evv__finish_track(struct evv_track *tr, struct evv_block *b, size_t n
     /* A track must not overlap (nested loops on one thread could): cut
      * the earlier block where the later one starts. Limit: the cut part
      * is not drawn; nested work is rare and shows in the tooltip. */
-    for (size_t i = 1; i < n; i++) {
+    for (size_t i = 1; bad && i < n; i++) {
         if (b[i - 1].t1 > b[i].t0)
             b[i - 1].t1 = b[i].t0;
         if (b[i].t1 < b[i].t0)
@@ -50,36 +62,48 @@ static int evv__finish_track(struct evv_track *tr, struct evv_block *b, size_t n
 static int evv__poll_track(struct evv_scene *s, struct evv_loop_lane *ln)
 {
     const struct evt_model *m = s->m;
-    struct evv_block *b = evv_big_alloc((m->n_polls + 1) * sizeof *b);
+    struct evv_block *b = evt__big_lazy((m->n_polls + 1) * sizeof *b);
     size_t n = 0;
+    int bad = 0;
     if (!b)
         return EVT_ENOMEM;
     for (size_t i = 0; i < m->n_polls; i++) {
         const struct evt_m_span *p = &m->polls[i];
-        if (p->thread == ln->thread)
-            b[n++] = (struct evv_block){ evv__rel(s, p->t0), evv__rel(s, p->t1), (uint32_t)i,
-                                         EVV_RGB_IDLE };
+        if (p->thread != ln->thread)
+            continue;
+        b[n] = (struct evv_block){ evv__rel(s, p->t0), evv__rel(s, p->t1), (uint32_t)i, EVV_RGB_IDLE };
+        bad |= evv__block_bad(b, n++);
     }
-    return evv__finish_track(&ln->polls, b, n);
+    return evv__finish_track(&ln->polls, b, n, bad);
 }
 
 /* Depth-0 callbacks of one thread as busy blocks in their watcher's colour. */
 static int evv__cb_track(struct evv_scene *s, struct evv_loop_lane *ln)
 {
     const struct evt_model *m = s->m;
-    struct evv_block *b = evv_big_alloc((m->n_callbacks + 1) * sizeof *b);
+    struct evv_block *b = evt__big_lazy((m->n_callbacks + 1) * sizeof *b);
     size_t n = 0;
+    int bad = 0;
     if (!b)
         return EVT_ENOMEM;
     for (size_t i = 0; i < m->n_callbacks; i++) {
         const struct evt_m_callback *c = &m->callbacks[i];
         if (c->thread != ln->thread || c->depth != 0)
             continue;
-        b[n++] = (struct evv_block){ evv__rel(s, c->t0), evv__rel(s, c->t1), (uint32_t)i,
-                                     evv_scene_watcher_rgb(s, c->watcher) };
+        b[n] = (struct evv_block){ evv__rel(s, c->t0), evv__rel(s, c->t1), (uint32_t)i,
+                                   evv_scene_watcher_rgb(s, c->watcher) };
+        bad |= evv__block_bad(b, n++);
     }
-    return evv__finish_track(&ln->cbs, b, n);
+    return evv__finish_track(&ln->cbs, b, n, bad);
 }
+
+/* The poll tracks, the concurrency pyramid and the phases, built on a
+ * second thread while the caller builds the rest (see evv__build_parts);
+ * rc is its result. */
+struct evv__polls_job {
+    struct evv_scene *s;
+    int rc;
+};
 
 /* Which threads ran a loop: those with polls or callbacks, by index. */
 static int evv__find_loop_threads(struct evv_scene *s)
@@ -135,16 +159,27 @@ uint32_t evv_scene_watcher_rgb(const struct evv_scene *s, uint32_t watcher)
     return s->watcher_rgb && watcher < s->m->n_watchers ? s->watcher_rgb[watcher] : evv_watcher_slot_rgb(0);
 }
 
-static int evv__build_loops(struct evv_scene *s)
+static int evv__build_conc(struct evv_scene *s);
+static void evv__collect_phases(struct evv_scene *s);
+
+/* Poll tracks of every loop lane, the concurrency pyramid and the legend's
+ * phases (run on the helper thread, see evv__build_parts). */
+static void *evv__build_polls(void *arg)
 {
-    int rc = evv__watcher_colours(s);
-    if (rc == 0)
-        rc = evv__find_loop_threads(s);
-    for (size_t i = 0; rc == 0 && i < s->n_loops; i++) {
-        rc = evv__poll_track(s, &s->loops[i]);
-        if (rc == 0)
-            rc = evv__cb_track(s, &s->loops[i]);
-    }
+    struct evv__polls_job *job = arg;
+    evv__collect_phases(job->s);
+    for (size_t i = 0; job->rc == 0 && i < job->s->n_loops; i++)
+        job->rc = evv__poll_track(job->s, &job->s->loops[i]);
+    if (job->rc == 0)
+        job->rc = evv__build_conc(job->s);
+    return NULL;
+}
+
+static int evv__build_cbs(struct evv_scene *s)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->n_loops; i++)
+        rc = evv__cb_track(s, &s->loops[i]);
     return rc;
 }
 
@@ -153,13 +188,10 @@ static int evv__build_rows(struct evv_scene *s)
 {
     const struct evt_model *m = s->m;
     size_t n = m->n_requests, *count = NULL;
-    struct evv_interval *iv = evv_big_alloc((n + 1) * sizeof *iv);
     s->req_row = evv_big_alloc((n + 1) * sizeof *s->req_row);
-    if (!iv || !s->req_row)
+    if (!s->req_row)
         goto oom;
-    for (size_t i = 0; i < n; i++)
-        iv[i] = (struct evv_interval){ m->requests[i].t0, m->requests[i].t1 };
-    s->n_rows = evv_layout_pack(iv, n, s->req_row);
+    s->n_rows = evv_layout_pack_stride(n ? &m->requests[0].t0 : NULL, sizeof *m->requests, n, s->req_row);
     if (s->n_rows == (size_t)-1)
         goto oom;
     count = calloc(s->n_rows + 1, sizeof *count);
@@ -180,19 +212,19 @@ static int evv__build_rows(struct evv_scene *s)
                                              (uint32_t)i, EVV_RGB_MANY };
     }
     for (size_t r = 0; r < s->n_rows; r++)
-        if (evv__finish_track(&s->rows[r], s->rows[r].b, s->rows[r].n) < 0)
+        if (evv__finish_track(&s->rows[r], s->rows[r].b, s->rows[r].n, 1) < 0)
             goto oom;
-    free(iv), free(count);
+    free(count);
     return 0;
 oom:
-    free(iv), free(count);
+    free(count);
     return EVT_ENOMEM;
 }
 
 static int evv__build_conc(struct evv_scene *s)
 {
     const struct evt_model *m = s->m;
-    uint32_t *v = malloc((m->n_concurrency + 1) * sizeof *v);
+    uint32_t *v = evv_big_alloc((m->n_concurrency + 1) * sizeof *v);
     if (!v)
         return EVT_ENOMEM;
     for (size_t i = 0; i < m->n_concurrency; i++) {
@@ -200,9 +232,7 @@ static int evv__build_conc(struct evv_scene *s)
         if (v[i] > s->conc_max)
             s->conc_max = v[i];
     }
-    int rc = evv_maxpyr_init(&s->conc, v, m->n_concurrency);
-    free(v);
-    return rc;
+    return evv_maxpyr_adopt(&s->conc, v, m->n_concurrency);
 }
 
 static int evv__build_stalls(struct evv_scene *s)
@@ -271,7 +301,8 @@ static void evv__collect_phases(struct evv_scene *s)
     for (size_t i = 0; i < m->n_phases && s->n_phases < EVV_MAX_LEGEND_PHASES; i++) {
         const char *p = m->phases[i].name ? m->phases[i].name : "";
         size_t k = 0;
-        while (k < s->n_phases && strcmp(s->phases[k], p) != 0)
+        /* Names are interned: equal pointers skip most strcmp calls. */
+        while (k < s->n_phases && s->phases[k] != p && strcmp(s->phases[k], p) != 0)
             k++;
         if (k == s->n_phases && *p)
             s->phases[s->n_phases++] = p;
@@ -283,6 +314,35 @@ static void evv__set_file(struct evv_scene *s, const char *file)
     const char *base = file ? strrchr(file, '/') : NULL;
     base = base ? base + 1 : file ? file : "(memory)";
     snprintf(s->file, sizeof s->file, "%s", base);
+}
+
+/* Everything after the lanes are known. Most of its time is the kernel
+ * clearing fresh pages (~110 MB for a 10M-event trace), which runs on
+ * the faulting thread: so the poll tracks, the concurrency pyramid and
+ * the legend's phases (about half of it) are built on a second thread
+ * while this one builds the callback tracks, the request rows, stalls and
+ * counters. The two halves write disjoint parts of the scene (each lane's
+ * polls, conc, conc_max, phases, n_phases vs the rest) and only read the
+ * model. Small traces do not pay
+ * for a thread; if one cannot be started, all of it runs here. */
+static int evv__build_parts(struct evv_scene *s)
+{
+    struct evv__polls_job job = { s, 0 };
+    pthread_t th;
+    int threaded = s->m->n_polls >= EVV_THREAD_MIN
+                   && pthread_create(&th, NULL, evv__build_polls, &job) == 0;
+    if (!threaded)
+        evv__build_polls(&job);
+    int rc = evv__build_cbs(s);
+    if (rc == 0)
+        rc = evv__build_rows(s);
+    if (rc == 0)
+        rc = evv__build_stalls(s);
+    if (rc == 0)
+        rc = evv__build_counters(s);
+    if (threaded)
+        pthread_join(th, NULL);
+    return rc < 0 ? rc : job.rc;
 }
 
 int evv_scene_build(struct evv_scene *s, const struct evt_model *m, const char *file,
@@ -302,16 +362,11 @@ int evv_scene_build_at(struct evv_scene *s, const struct evt_model *m, const cha
     s->t_end = s->t_begin + s->duration;
     s->stall_ns = stall_ns;
     evv__set_file(s, file);
-    evv__collect_phases(s);
-    int rc = evv__build_loops(s);
+    int rc = evv__watcher_colours(s);
     if (rc == 0)
-        rc = evv__build_rows(s);
+        rc = evv__find_loop_threads(s);
     if (rc == 0)
-        rc = evv__build_conc(s);
-    if (rc == 0)
-        rc = evv__build_stalls(s);
-    if (rc == 0)
-        rc = evv__build_counters(s);
+        rc = evv__build_parts(s);
     if (rc < 0)
         evv_scene_free(s);
     return rc;
