@@ -38,7 +38,7 @@ static void page_async(struct evs_conn *c, const struct evs_request *req, void *
     d->opt = ctx;
     ev_timer_init(&d->timer, delay_done, ((const struct evs_page_options *)ctx)->delay_ms / 1000.0, 0.);
     d->timer.data = d;
-    evt_watch_timer(s->tracer, s->loop, &d->timer, "delay");
+    evt_watch_id(s->tracer, s->loop, (ev_watcher *)&d->timer, EVT_KIND_TIMER, -1, s->names.delay);
     ev_timer_start(s->loop, &d->timer);
 }
 

@@ -567,8 +567,8 @@ static void conn_start_async(struct evs_server *s, struct evs_conn *c)
     c->io.data = c;
     ev_timer_init(&c->idle, conn_idle_cb, 0., s->cfg.common.idle_timeout_ms / 1000.0);
     c->idle.data = c;
-    evt_watch_io(s->tracer, s->loop, &c->io, "conn io");
-    evt_watch_timer(s->tracer, s->loop, &c->idle, "conn idle");
+    evt_watch_id(s->tracer, s->loop, (ev_watcher *)&c->io, EVT_KIND_IO, c->fd, s->names.conn_io);
+    evt_watch_id(s->tracer, s->loop, (ev_watcher *)&c->idle, EVT_KIND_TIMER, -1, s->names.conn_idle);
     ev_io_start(s->loop, &c->io);
     ev_timer_again(s->loop, &c->idle);
 }
@@ -662,6 +662,8 @@ static int server_intern(struct evs_server *s)
         .process = evt_intern(t, "process"), .respond = evt_intern(t, "respond"),
         .close = evt_intern(t, "close"), .other = evt_intern(t, "other"),
         .bad = evt_intern(t, "bad request"), .conns = evt_intern(t, "open connections"),
+        .conn_io = evt_intern(t, "conn io"), .conn_idle = evt_intern(t, "conn idle"),
+        .delay = evt_intern(t, "delay"),
     };
     s->route_names = calloc(s->cfg.n_routes + 1, sizeof *s->route_names);
     if (!s->route_names)

@@ -98,6 +98,7 @@ struct evs_names {
     uint32_t accept, read, process, respond, close;   /* phases */
     uint32_t other, bad;                               /* generic span names */
     uint32_t conns;                                    /* counter "open connections" */
+    uint32_t conn_io, conn_idle, delay;                /* per-connection/request watchers */
 };
 
 struct evs_server {

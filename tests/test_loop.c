@@ -353,6 +353,41 @@ static void test_nested_run(void **state)
     assert_int_equal(tc_count(&f->tr, EVT_REC_CB_BEGIN), 2);
 }
 
+/* evt_watch_id: a name interned once serves every watcher set up later
+ * (per connection); the callbacks are recorded under it; name 0 = none. */
+static void test_watch_by_id(void **state)
+{
+    struct fx *f = *state;
+    ev_set_userdata(f->loop, f);
+    assert_int_equal(evt_attach_loop(f->t, f->loop), 0);
+    uint32_t conn = evt_intern(f->t, "conn");
+    assert_true(conn > 0);
+    ev_io_init(&f->io, on_io, f->pipe[0], EV_READ);
+    ev_timer_init(&f->slow, on_slow, 0.001, 0.);
+    assert_int_equal(evt_watch_id(f->t, f->loop, (ev_watcher *)&f->io, EVT_KIND_IO, f->pipe[0], conn), 0);
+    assert_int_equal(evt_watch_id(f->t, f->loop, (ev_watcher *)&f->slow, EVT_KIND_TIMER, -1, 0), 0);
+    assert_int_equal(evt_watch_id(f->t, f->loop, (ev_watcher *)&f->slow, EVT_KIND_COUNT, -1, 0), EVT_EINVAL);
+    assert_int_equal(write(f->pipe[1], "x", 1), 1);
+    ev_io_start(f->loop, &f->io);
+    ev_timer_start(f->loop, &f->slow);
+    ev_run(f->loop, 0);
+    assert_int_equal(f->io_calls, 1);
+    assert_int_equal(evt_flush(f->t), 0);
+    decode_now(f);
+    uint64_t kind;
+    int64_t fd;
+    uint64_t id = watcher_id(&f->tr, "conn", &kind, &fd);
+    assert_true(id > 0);
+    assert_int_equal(kind, EVT_KIND_IO);
+    assert_int_equal(fd, f->pipe[0]);
+    size_t begins[8] = {0};
+    for (size_t i = 0; i < f->tr.n; i++)
+        if (f->tr.recs[i].type == EVT_REC_CB_BEGIN && f->tr.recs[i].f[0] < 8)
+            begins[f->tr.recs[i].f[0]]++;
+    assert_int_equal(begins[id], 1);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_CB_BEGIN), 2);   /* the unnamed timer too */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_program_hooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_then_reattach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_by_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,8 @@
 #include <string.h>
 #include <libdeflate.h>
 
+#include "evt_kind.h"
+
 /* ---- file header -------------------------------------------------------
  *  off size field
  *    0    8 magic       "EVTRACE\0"
@@ -119,24 +121,8 @@ enum evt_rec_type {
                                   dropped during [ts - span_ns, ts] */
 };
 
-/* Watcher kinds, as recorded in EVT_REC_WATCHER. */
-enum evt_kind {
-    EVT_KIND_UNKNOWN = 0,
-    EVT_KIND_IO,
-    EVT_KIND_TIMER,
-    EVT_KIND_PERIODIC,
-    EVT_KIND_SIGNAL,
-    EVT_KIND_CHILD,
-    EVT_KIND_STAT,
-    EVT_KIND_IDLE,
-    EVT_KIND_PREPARE,
-    EVT_KIND_CHECK,
-    EVT_KIND_EMBED,
-    EVT_KIND_FORK,
-    EVT_KIND_CLEANUP,
-    EVT_KIND_ASYNC,
-    EVT_KIND_COUNT
-};
+/* Watcher kinds, as recorded in EVT_REC_WATCHER: enum evt_kind, in
+ * evt_kind.h (public: evtrace.h users name kinds too). */
 
 /* ---- little-endian and varint helpers ----------------------------------
  * Shared by the encoder and the decoder so that both agree by construction.

@@ -164,7 +164,7 @@ int evt__is_wrapped(const ev_watcher *w)
 
 /* ---- evtrace.h ------------------------------------------------------------ */
 
-int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, const char *name)
+int evt_watch_id(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, uint32_t name)
 {
     if (!t)
         return 0;
@@ -172,8 +172,15 @@ int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int 
         return EVT_EINVAL;
     int rc = evt__wrap(w);
     if (rc == 0)
-        evt__record_watcher(t, w, kind, fd, name ? evt_intern(t, name) : 0, loop);
+        evt__record_watcher(t, w, kind, fd, name, loop);
     return rc;
+}
+
+int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, const char *name)
+{
+    if (!t)
+        return 0;
+    return evt_watch_id(t, loop, w, kind, fd, name ? evt_intern(t, name) : 0);
 }
 
 int evt_watch_io(evt_tracer *t, struct ev_loop *loop, ev_io *w, const char *name)

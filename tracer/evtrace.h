@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evt_kind.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -138,9 +140,14 @@ int evt_detach_loop(evt_tracer *t, struct ev_loop *loop);
  * evt_watch again. (ev_*_init sets the callback, so re-initialising w
  * unwraps it. Do not memcpy a watched watcher: the copy's callback would be
  * the wrapper, with nothing to call. The wrapper keeps working after
- * evt_close, recording nothing.) kind is an enum evt_kind value (evt_format.h); fd is the
+ * evt_close, recording nothing.) kind is an enum evt_kind value (evt_kind.h); fd is the
  * fd or signal number, or -1. */
 int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, const char *name);
+
+/* The same with a name interned beforehand (evt_intern; 0 = no name): for
+ * watchers set up per connection or per request, where interning the name
+ * string every time would take the interning lock on the request path. */
+int evt_watch_id(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, uint32_t name);
 
 /* Typed shorthands for the common kinds. */
 int evt_watch_io(evt_tracer *t, struct ev_loop *loop, ev_io *w, const char *name);
