@@ -46,13 +46,9 @@ static void test_async_overlap(void **state)
 
 static void test_async_bad_input(void **state)
 {
-    struct ts_fixture *f = *state;
-    const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
-    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
-    const char *failed = ts_bad_inputs(f->server.port, "/", 300);
+    const char *failed = ts_page_server_bad_inputs(*state, "async_server");
     if (failed)
         fail_msg("bad-input case failed: %s", failed);
-    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 }
 
 /* Two pipelined requests on one keep-alive connection: two answers, in order. */

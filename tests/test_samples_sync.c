@@ -43,13 +43,9 @@ static void test_sync_serial(void **state)
 
 static void test_sync_bad_input(void **state)
 {
-    struct ts_fixture *f = *state;
-    const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
-    assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
-    const char *failed = ts_bad_inputs(f->server.port, "/", 300);
+    const char *failed = ts_page_server_bad_inputs(*state, "sync_server");
     if (failed)
         fail_msg("bad-input case failed: %s", failed);
-    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 }
 
 /* Clients beyond the one being served wait in the backlog, not refused. */

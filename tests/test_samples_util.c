@@ -440,3 +440,13 @@ int ts_fixture_teardown(void **state)
     free(f);
     return 0;
 }
+
+const char *ts_page_server_bad_inputs(struct ts_fixture *f, const char *name)
+{
+    const char *args[] = {"--delay-ms", "0", "--idle-timeout-ms", "300", NULL};
+    if (ts_server_start(&f->server, name, args) != 0)
+        return "start";
+    const char *failed = ts_bad_inputs(f->server.port, "/", 300);
+    int status = ts_child_stop(&f->server, SIGTERM, 10000);
+    return failed ? failed : status != 0 ? "clean exit" : NULL;
+}

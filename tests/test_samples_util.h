@@ -89,6 +89,11 @@ struct ts_fixture {
 int ts_fixture_setup(void **state);
 int ts_fixture_teardown(void **state);
 
+/* The page servers' bad-input test: starts NAME (no delay, a 300 ms idle
+ * timeout), runs ts_bad_inputs against "/", stops it with SIGTERM. Returns
+ * NULL, the first case that failed, or "start" / "clean exit". */
+const char *ts_page_server_bad_inputs(struct ts_fixture *f, const char *name);
+
 /* Trace checks. */
 uint32_t ts_max_concurrency(const struct evt_model *m);
 /* The largest number of requests in the named phase at the same time. */
