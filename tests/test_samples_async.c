@@ -21,13 +21,7 @@ static void test_async_overlap(void **state)
     struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "200", "--trace", f->trace, NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
-    char url[64], out[4096];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
-    const char *lg[] = {"-n", "20", "-c", "20", "--json", url, NULL};
-    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
-    assert_true(ts_json_number(out, "requests") == 20);
-    assert_true(ts_json_number(out, "errors") == 0);
-    double wall = ts_json_number(out, "wall_time_s");
+    double wall = ts_fire(f, "/", 20, 20);
     assert_true(wall >= 0.19 && wall < 2.0);   /* serial would take 4 s */
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 
@@ -128,12 +122,7 @@ static void test_async_many_connections(void **state)
     struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "500", NULL};
     assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
-    char url[64], out[4096];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
-    const char *lg[] = {"-n", "2000", "-c", "2000", "--json", url, NULL};
-    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
-    assert_true(ts_json_number(out, "requests") == 2000);
-    assert_true(ts_json_number(out, "errors") == 0);
+    assert_true(ts_fire(f, "/", 2000, 2000) >= 0);
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 }
 

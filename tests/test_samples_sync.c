@@ -19,13 +19,7 @@ static void test_sync_serial(void **state)
     struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "100", "--trace", f->trace, NULL};
     assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
-    char url[64], out[4096];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/index.html", f->server.port);
-    const char *lg[] = {"-n", "10", "-c", "10", "--json", url, NULL};
-    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
-    assert_true(ts_json_number(out, "requests") == 10);
-    assert_true(ts_json_number(out, "errors") == 0);
-    assert_true(ts_json_number(out, "wall_time_s") >= 0.999);
+    assert_true(ts_fire(f, "/index.html", 10, 10) >= 0.999);
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 
     struct evt_model m;
@@ -54,12 +48,7 @@ static void test_sync_backlog(void **state)
     struct ts_fixture *f = *state;
     const char *args[] = {"--delay-ms", "0", NULL};
     assert_int_equal(ts_server_start(&f->server, "sync_server", args), 0);
-    char url[64], out[4096];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->server.port);
-    const char *lg[] = {"-n", "400", "-c", "200", "--json", url, NULL};
-    assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
-    assert_true(ts_json_number(out, "requests") == 400);
-    assert_true(ts_json_number(out, "errors") == 0);
+    assert_true(ts_fire(f, "/", 400, 200) >= 0);
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 }
 

@@ -450,3 +450,16 @@ const char *ts_page_server_bad_inputs(struct ts_fixture *f, const char *name)
     int status = ts_child_stop(&f->server, SIGTERM, 10000);
     return failed ? failed : status != 0 ? "clean exit" : NULL;
 }
+
+double ts_fire(const struct ts_fixture *f, const char *path, int n, int c)
+{
+    char url[128], ns[16], cs[16], out[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->server.port, path);
+    snprintf(ns, sizeof ns, "%d", n);
+    snprintf(cs, sizeof cs, "%d", c);
+    const char *lg[] = {"-n", ns, "-c", cs, "--json", url, NULL};
+    if (ts_loadgen(lg, out, sizeof out) != 0 || ts_json_number(out, "requests") != n ||
+        ts_json_number(out, "errors") != 0)
+        return -1;
+    return ts_json_number(out, "wall_time_s");
+}

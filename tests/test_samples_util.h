@@ -89,6 +89,11 @@ struct ts_fixture {
 int ts_fixture_setup(void **state);
 int ts_fixture_teardown(void **state);
 
+/* Runs loadgen -n n -c c against path on the fixture's server. Returns its
+ * wall time in seconds, or -1 unless it exited 0 with n requests and no
+ * error. */
+double ts_fire(const struct ts_fixture *f, const char *path, int n, int c);
+
 /* The page servers' bad-input test: starts NAME (no delay, a 300 ms idle
  * timeout), runs ts_bad_inputs against "/", stops it with SIGTERM. Returns
  * NULL, the first case that failed, or "start" / "clean exit". */
