@@ -16,6 +16,7 @@
 # ROUNDS (default 7), REQUESTS (20000; 2000 makes rounds of ~50 ms, mostly
 # connection set-up and noise) and CONC (50) override the sizes.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
 BUILD=${1:-build}
 S="$BUILD/samples"
 ROUNDS=${ROUNDS:-7}
@@ -34,11 +35,7 @@ start() {
   local name=$1; shift
   "$S/async_server" --port 0 --delay-ms 0 "$@" >"$TMP/$name.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$TMP/$name.log")
-    [ -n "$PORT" ] && return 0
-    sleep 0.05
-  done
+  PORT=$(wait_port "$TMP/$name.log") && return 0
   echo "bench_server: async_server did not start" >&2
   exit 1
 }

@@ -11,6 +11,7 @@
 #   OUT/NAME.loadgen.json, OUT/NAME.stats.json   the table's inputs
 # Takes about 20 seconds.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 BUILD=${1:-build}
 OUT=${2:-out}
 S="$BUILD/samples"
@@ -31,12 +32,7 @@ start_server() {
   local log="$OUT/$name.server.log"
   "$S/$bin" --port 0 --trace "$OUT/$name.evtrace" "$@" >"$log" 2>&1 &
   SERVER_PID=$!
-  PORT=
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$log")
-    [ -n "$PORT" ] && return 0
-    sleep 0.05
-  done
+  PORT=$(wait_port "$log") && return 0
   echo "demo.sh: $bin did not start (see $log)" >&2
   exit 1
 }
