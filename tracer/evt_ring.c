@@ -4,8 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "evt_format.h"
+
+/* Writes one byte in each page of [p, p + size). volatile: the compiler
+ * must not drop stores to memory nobody has read yet. */
+static void ring_touch(void *p, size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t step = page > 0 ? (size_t)page : 4096;
+    for (size_t off = 0; off < size; off += step)
+        ((volatile uint8_t *)p)[off] = 0;
+}
 
 int evt__ring_init(struct evt__ring *r, size_t bytes, int clock_source, int warm)
 {
@@ -22,9 +33,12 @@ int evt__ring_init(struct evt__ring *r, size_t bytes, int clock_source, int warm
      * MADV_POPULATE_WRITE still leave the first user write slow in a VM
      * whose host backs guest memory lazily (measured here: a 4 MiB ring
      * costs 15-70 ms to touch; untouched, events cost 60-120 ns instead of
-     * 11 ns on the first lap). */
+     * 11 ns on the first lap). One write per page is enough: the page is
+     * then present and zero-filled, and the ring's slots need no initial
+     * value. (A memset of the whole ring did the same with ~3M more
+     * instructions per ring.) */
     if (warm)
-        memset(p, 0, size);
+        ring_touch(p, size);
     r->slots = p;
     r->mask = cap - 1;
     r->limit = cap;
