@@ -123,8 +123,13 @@ void evt__flusher_stop(evt_tracer *t);
 void evt__signals_install(evt_tracer *t);
 void evt__signals_restore(evt_tracer *t);
 
-/* The open tracer, or NULL. */
-evt_tracer *evt__current(void);
+/* The open tracer, or NULL: one load, inlined (the trampoline asks twice
+ * per callback). Written only by evt_open and evt_close (evt_tracer.c). */
+extern _Atomic(evt_tracer *) evt__g_current __attribute__((visibility("hidden")));
+static inline evt_tracer *evt__current(void)
+{
+    return atomic_load_explicit(&evt__g_current, memory_order_acquire);
+}
 
 /* Makes a warm spare buffer if there is none (flusher, open; slow). */
 void evt__spare_refill(evt_tracer *t);

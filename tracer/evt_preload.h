@@ -124,6 +124,14 @@ static inline int evt__preload_internal_cb(const struct evt__preload *p, const v
 int evt__conn_init(struct evt__preload *p);
 void evt__conn_accepted(struct evt__preload *p, evt_tracer *t, int fd);
 void evt__conn_io_start(struct evt__preload *p, evt_tracer *t, int fd);
+/* 1 if an io start on fd has nothing new to tell the connection lanes
+ * (fd is not a connection, or its lane is already active): the hooks' fast
+ * check, so that evt__conn_io_start is called only when it has work. The
+ * encoding of the per-fd word is evt_preload_conn.c's: odd = settled. */
+static inline int evt__conn_settled(const struct evt__preload *p, int fd)
+{
+    return fd < 0 || fd >= p->n_fds || (atomic_load_explicit(&p->fds[fd], memory_order_relaxed) & 1u);
+}
 void evt__conn_closed(struct evt__preload *p, evt_tracer *t, int fd);
 
 #endif /* EVT_PRELOAD_H */

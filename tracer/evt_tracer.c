@@ -9,7 +9,7 @@
  * three compares, rdtsc, four stores and a release store, no call.
  *
  * One tracer per process: the thread-local pointer can only serve one, and
- * the atexit, signal and fork handlers must find it; g_current holds it.
+ * the atexit, signal and fork handlers must find it; evt__g_current holds it.
  * Generations (g_generation) tell a thread's buffer of this tracer from one
  * of an earlier tracer, already freed.
  */
@@ -26,14 +26,9 @@
 
 __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-static _Atomic(evt_tracer *) g_current;
+_Atomic(evt_tracer *) evt__g_current;   /* evt__current() reads it */
 static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
 static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
-
-evt_tracer *evt__current(void)
-{
-    return atomic_load_explicit(&g_current, memory_order_acquire);
-}
 
 /* ---- per-thread buffers ------------------------------------------------- */
 
@@ -379,7 +374,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     evt_tracer *t = calloc(1, sizeof *t);
     if (!t)
         return EVT_ENOMEM;
-    if (!atomic_compare_exchange_strong(&g_current, &expected, t)) {
+    if (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
         free(t);
         return EVT_EBUSY;
     }
@@ -388,7 +383,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     if (rc < 0) {
         evt__signals_restore(t);
         evt__flusher_stop(t);
-        atomic_store(&g_current, NULL);
+        atomic_store(&evt__g_current, NULL);
         tracer_free(t);
         return rc;
     }
@@ -416,7 +411,7 @@ int evt_flush(evt_tracer *t)
 /* Everything evt_close does except freeing: the final flush and closing the
  * file. At exit() other threads may still be running and recording, so the
  * atexit path stops here: they see a closed tracer, not freed memory (which
- * stays reachable through g_current until the process is gone). */
+ * stays reachable through evt__g_current until the process is gone). */
 static int tracer_finish(evt_tracer *t)
 {
     evt__signals_restore(t);
@@ -439,7 +434,7 @@ int evt_close(evt_tracer *t)
     if (!t)
         return 0;
     int rc = tracer_finish(t);
-    atomic_store(&g_current, NULL);
+    atomic_store(&evt__g_current, NULL);
     tracer_free(t);
     return rc;
 }
