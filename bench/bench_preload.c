@@ -20,6 +20,11 @@
  * Prints `name: value unit` lines:
  *   preload_plain_rps, preload_traced_rps (req/s, mean of rounds),
  *   preload_overhead_ratio (median of the rounds' traced/plain ratios),
+ *   preload_plain_cpu_per_request, preload_traced_cpu_per_request (us of
+ *   CPU the server process used per request, all its threads, kernel time
+ *   included, from the scheduler's ns counts) and preload_cpu_ratio (median
+ *   of the rounds' traced/plain): what tracing costs the server, less
+ *   sensitive than throughput to other load on the machine,
  *   preload_plain_instr, preload_traced_instr (all threads),
  *   preload_traced_loop_thread_instr (the server's own thread: hooks and
  *   trampolines, without the flusher's encoding), the added instructions per
@@ -28,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -174,19 +180,72 @@ static void quit(int port)
         close(fd);
 }
 
-/* One throughput round; returns requests per second, or -1. */
-static double round_rps(const struct opts *o, int traced, const char *trace)
+/* CPU time in ns that every live thread of pid has run so far (the first
+ * field of /proc/PID/task/TID/schedstat: the scheduler's own count, in ns,
+ * where /proc/PID/stat has 10 ms ticks). -1 if pid is gone. */
+static long long proc_cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    long long sum = d ? 0 : -1;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char f[128];
+        long long ns = 0;
+        snprintf(f, sizeof f, "/proc/%d/task/%.20s/schedstat", (int)pid, de->d_name);
+        FILE *fp = fopen(f, "r");
+        if (fp && fscanf(fp, "%lld", &ns) == 1)
+            sum += ns;
+        if (fp)
+            fclose(fp);
+    }
+    if (d)
+        closedir(d);
+    return sum;
+}
+
+/* The server process itself: under `record` it is record's only child
+ * (record forks and execs it); else pid. */
+static pid_t server_pid(pid_t pid, int traced)
+{
+    char path[64];
+    int child = -1;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = traced ? fopen(path, "r") : NULL;
+    if (f && fscanf(f, "%d", &child) != 1)
+        child = -1;
+    if (f)
+        fclose(f);
+    return traced ? (pid_t)child : pid;
+}
+
+struct round {
+    double rps;      /* requests per second */
+    double cpu_ns;   /* the server's CPU time per request (all its threads) */
+};
+
+/* One throughput round; rps < 0 if it failed. */
+static struct round round_run(const struct opts *o, int traced, const char *trace)
 {
     char *plain_argv[] = {PLAIN_SERVER, NULL};
     char *traced_argv[] = {EVTRACE_BIN, "record", "-o", (char *)trace, "--", PLAIN_SERVER, NULL};
     struct server s;
+    struct round r = {-1, -1};
     if (server_start(&s, traced ? traced_argv : plain_argv, NULL, NULL) < 0)
-        return -1;
+        return r;
+    pid_t pid = server_pid(s.pid, traced);
+    long long cpu0 = proc_cpu_ns(pid);
     double t = load(s.port, o->conns, o->requests);
+    long long cpu1 = proc_cpu_ns(pid);
     quit(s.port);
     int status = server_wait(&s);
     unlink(trace);
-    return t > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? o->requests / t : -1;
+    if (t > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && cpu0 >= 0 && cpu1 >= cpu0)
+        r = (struct round){o->requests / t, (double)(cpu1 - cpu0) / o->requests};
+    return r;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -195,26 +254,36 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static int bench_throughput(const struct opts *o, const char *trace)
 {
-    double sum[2] = {0, 0}, ratio[64];
+    double rps[2] = {0, 0}, cpu[2] = {0, 0}, ratio[64], cpu_ratio[64];
     for (int r = 0; r < o->rounds; r++) {
-        double rps[2];
+        struct round got[2];
         for (int i = 0; i < 2; i++) {
             int traced = (r + i) % 2;   /* alternate who goes first */
-            rps[traced] = round_rps(o, traced, trace);
-            if (rps[traced] < 0) {
+            got[traced] = round_run(o, traced, trace);
+            if (got[traced].rps < 0) {
                 fprintf(stderr, "bench_preload: round %d failed\n", r);
                 return -1;
             }
-            sum[traced] += rps[traced];
+            rps[traced] += got[traced].rps;
+            cpu[traced] += got[traced].cpu_ns;
         }
-        ratio[r] = rps[1] / rps[0];
+        ratio[r] = got[1].rps / got[0].rps;
+        cpu_ratio[r] = got[1].cpu_ns / got[0].cpu_ns;
     }
-    qsort(ratio, (size_t)o->rounds, sizeof *ratio, cmp_double);
-    printf("preload_plain_rps: %.0f req/s\n", sum[0] / o->rounds);
-    printf("preload_traced_rps: %.0f req/s\n", sum[1] / o->rounds);
-    printf("preload_overhead_ratio: %.3f ratio\n", ratio[o->rounds / 2]);
+    printf("preload_plain_rps: %.0f req/s\n", rps[0] / o->rounds);
+    printf("preload_traced_rps: %.0f req/s\n", rps[1] / o->rounds);
+    printf("preload_overhead_ratio: %.3f ratio\n", median(ratio, o->rounds));
+    printf("preload_plain_cpu_per_request: %.2f us\n", cpu[0] / o->rounds / 1e3);
+    printf("preload_traced_cpu_per_request: %.2f us\n", cpu[1] / o->rounds / 1e3);
+    printf("preload_cpu_ratio: %.3f ratio\n", median(cpu_ratio, o->rounds));
     return 0;
 }
 
