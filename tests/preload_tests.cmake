@@ -12,6 +12,9 @@ foreach(prog plain_server trap_probe)
     target_link_options(${prog} PRIVATE -fno-sanitize=all)
   endif()
 endforeach()
+# -rdynamic: the shim names watchers after exported callbacks (dladdr);
+# the probe's ev_once callback is one, and test_record looks for its name.
+set_target_properties(trap_probe PROPERTIES ENABLE_EXPORTS ON)
 
 # A static build of the probe: LD_PRELOAD cannot reach it, and record must
 # say so. Needs Debian's libev.a (libev-dev) and libc.a (libc6-dev).

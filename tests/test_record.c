@@ -403,6 +403,25 @@ static void check_kinds(const struct evt_model *m)
     assert_int_equal(called[EVT_KIND_FORK], 0);
 }
 
+/* The probe's two ev_once calls (io on a pipe, then a timeout): each
+ * recorded as a callback of a once named after the program's callback,
+ * with the kind and revents libev gave it. */
+static void check_once(const struct evt_model *m)
+{
+    int io = 0, timer = 0;
+    for (size_t i = 0; i < m->n_callbacks; i++) {
+        const struct evt_m_callback *cb = &m->callbacks[i];
+        const struct evt_m_watcher *w = &m->watchers[cb->watcher];
+        if (strcmp(w->name, "probe_once_cb") != 0)
+            continue;
+        assert_true(cb->complete);
+        io += w->kind == EVT_KIND_IO && w->fd >= 0 && cb->revents == EV_READ;
+        timer += w->kind == EVT_KIND_TIMER && w->fd == -1 && cb->revents == EV_TIMER;
+    }
+    assert_int_equal(io, 1);
+    assert_int_equal(timer, 1);
+}
+
 static void test_trap_probe_identical(void **state)
 {
     static char plain[16384], traced[16384], err[4096];
@@ -416,6 +435,7 @@ static void test_trap_probe_identical(void **state)
     struct evt_model m;
     assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
     check_kinds(&m);
+    check_once(&m);
     assert_true(m.n_threads >= 5);   /* main + four loop threads */
     evt_model_free(&m);
     evt_reader *r;

@@ -33,7 +33,8 @@
  *     program's callback (calling it still calls the program's callback);
  *   - ev_set_cb on a running watcher: the new callback runs unrecorded
  *     until the watcher's next start, which wraps it;
- *   - ev_once callbacks are not recorded (libev's own watchers call them);
+ *   - ev_once hands libev a callback of the shim's (evt_preload_hooks.c),
+ *     which calls the program's;
  *   - the first loop opens the trace file and the flusher's wake pipe: fds
  *     the program opens after that are numbered 3 higher (record moves its
  *     status pipe to a high fd, so before that nothing shifts);
@@ -106,6 +107,7 @@ static void resolve_real(struct evt__preload_real *r)
     r->accept = (int (*)(int, struct sockaddr *, socklen_t *))next_sym("accept");
     r->accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))next_sym("accept4");
     r->close = (int (*)(int))next_sym("close");
+    *(void **)&r->once = next_sym("ev_once");
 }
 
 /* ---- address ranges ------------------------------------------------------ */

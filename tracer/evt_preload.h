@@ -57,6 +57,8 @@ struct evt__preload_real {
     int (*accept)(int fd, struct sockaddr *addr, socklen_t *len);
     int (*accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags);
     int (*close)(int fd);
+    void (*once)(struct ev_loop *loop, int fd, int events, ev_tstamp timeout, void (*cb)(int revents, void *arg),
+                 void *arg);
 };
 
 /* Names the shim records, interned when the tracer opens. */

@@ -36,7 +36,8 @@
  * started has an unwrapped callback, so feeding or invoking it records
  * nothing and behaves as before; hooking them would only add a call to
  * libev's hottest paths (libev calls ev_feed_event once per event).
- * ev_once's callback is called by libev's own watchers and is not recorded.
+ * ev_once is hooked on its own (below): libev's own watchers call its
+ * callback, so the shim hands libev a callback of its own instead.
  *
  * Forwarders: ev_invoke_pending, ev_depth, ev_ref and ev_unref only call
  * libev's. The writer (evt_loop.c) uses them, and the shim must not leave
@@ -49,6 +50,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include "evt_internal.h"
 #include "evt_preload.h"
@@ -179,6 +181,56 @@ void ev_timer_again(struct ev_loop *loop, ev_timer *w)
 void ev_periodic_again(struct ev_loop *loop, ev_periodic *w)
 {
     hook_watcher(loop, (ev_watcher *)w, EVT_KIND_PERIODIC, -1, OP_PERIODIC_AGAIN);
+}
+
+/* ---- ev_once ----------------------------------------------------------------
+ * libev implements ev_once with an io and a timer watcher of its own (their
+ * callback is inside libev: internal, never wrapped), so the program's
+ * callback would run unseen. The hook gives libev once_trampoline and a
+ * small heap record of the program's callback and argument instead; the
+ * record's address stands for the once as a watcher: kind io if an fd is
+ * watched, else timer, named after the program's callback. It is recorded
+ * like a one-shot timer: WSTART at ev_once, WSTOP just before the callback
+ * (libev has stopped its watchers by then), the callback, and the record is
+ * freed after. libev mallocs for every ev_once anyway; this adds one malloc
+ * beside it, outside the recording itself. Without a tracer, or if the
+ * malloc fails, the call goes to libev unchanged. Limit: like libev's own
+ * record, ours is never freed if the loop is destroyed before the once
+ * fires. */
+struct once_call {
+    void (*cb)(int revents, void *arg);
+    void *arg;
+    int kind, fd;
+};
+
+static void once_trampoline(int revents, void *arg)
+{
+    struct once_call *c = arg;
+    evt_tracer *t = atomic_load_explicit(&evt__preload_get()->tracer, memory_order_acquire);
+    evt__record_inline(t, EVT_REC_WSTOP, (uint8_t)c->kind, (uintptr_t)c, (uint32_t)c->fd);
+    evt__record_inline(t, EVT_REC_CB_BEGIN, 0, (uintptr_t)c, (uint32_t)revents);
+    c->cb(revents, c->arg);
+    evt__record_inline(t, EVT_REC_CB_END, 0, (uintptr_t)c, 0);
+    free(c);
+}
+
+void ev_once(struct ev_loop *loop, int fd, int events, ev_tstamp timeout, void (*cb)(int revents, void *arg),
+             void *arg)
+{
+    struct evt__preload *p = evt__preload_get();
+    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
+    int saved = errno;
+    struct once_call *c = t && cb && !evt__preload_depth ? malloc(sizeof *c) : NULL;
+    errno = saved;
+    if (!c) {
+        p->real.once(loop, fd, events, timeout, cb, arg);
+        return;
+    }
+    *c = (struct once_call){.cb = cb, .arg = arg, .kind = fd >= 0 ? EVT_KIND_IO : EVT_KIND_TIMER, .fd = fd};
+    evt__record_watcher(t, c, c->kind, fd, name_of(t, (const void *)cb), loop);
+    errno = saved;
+    evt__record_inline(t, EVT_REC_WSTART, (uint8_t)c->kind, (uintptr_t)c, (uint32_t)fd);
+    p->real.once(loop, fd, events, timeout, once_trampoline, c);
 }
 
 /* ---- loops ----------------------------------------------------------------- */
