@@ -2,25 +2,40 @@
 # bench/bench_server.sh BUILD_DIR -- what tracing costs a busy server.
 #
 # Two async_servers run side by side (--delay-ms 0), one traced to a file,
-# one not; loadgen (-n 20000 -c 50, keep-alive) hits them in alternating
-# rounds (which one goes first alternates too), so both sides see the same
-# machine noise. Prints:
+# one not; loadgen (-c 50, keep-alive) hits them in alternating rounds
+# (which one goes first alternates too), so both sides see the same machine
+# noise. Prints:
 #   server_rps_untraced: X req/s   (mean over the rounds)
 #   server_rps_traced: X req/s
 #   server_traced_ratio: X ratio   (median over the rounds of traced/untraced;
 #                                   1.0 = free; a median because one noisy
 #                                   round on a shared machine moves a mean)
+#   server_traced_ratio_q1: X ratio  (first and third quartiles of the same
+#   server_traced_ratio_q3: X ratio   per-round ratios: how noisy this run was)
 #   server_cpu_untraced: X us/req  (the server's CPU time, all its threads,
 #   server_cpu_traced: X us/req     per request served, from /proc/PID/stat:
 #   server_cpu_ratio: X ratio       less sensitive to other load than req/s)
-# ROUNDS (default 7), REQUESTS (20000; 2000 makes rounds of ~50 ms, mostly
-# connection set-up and noise) and CONC (50) override the sizes.
+#
+# Many short rounds rather than a few long ones: what moves the ratio on a
+# shared 2-core machine is other programs taking a core for a fraction of
+# a second to a few seconds, so the two halves of a pair should be close in
+# time, and the median should have many pairs to choose from. On this
+# project's 2-core machine, four runs of each, interleaved: 7 pairs of
+# 20000-request rounds gave medians from 0.955 to 0.982; 31 pairs of 5000
+# (rounds of ~110 ms, about the same total time) from 0.967 to 0.977. The
+# median still follows the machine's load: under heavy outside load the
+# traced server (it has a second thread, the flusher) loses more rounds
+# than the untraced one, and the ratio drops by a percent or two. Shorter
+# rounds (2500 requests, ~55 ms) were no steadier in the same tests.
+# ROUNDS (default 31 pairs of rounds), REQUESTS (5000 per round) and CONC
+# (50) override the sizes; ROUNDS_FILE=PATH keeps the per-round
+# "untraced traced" req/s pairs there, to look at the noise.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 BUILD=${1:-build}
 S="$BUILD/samples"
-ROUNDS=${ROUNDS:-7}
-REQUESTS=${REQUESTS:-20000}
+ROUNDS=${ROUNDS:-31}
+REQUESTS=${REQUESTS:-5000}
 CONC=${CONC:-50}
 TMP=$(mktemp -d /tmp/evt_bench_server.XXXXXX)
 PIDS=()
@@ -58,14 +73,20 @@ for i in $(seq "$ROUNDS"); do
   if [ $((i % 2)) -eq 1 ]; then P=$(rps "$PLAIN"); T=$(rps "$TRACED"); else T=$(rps "$TRACED"); P=$(rps "$PLAIN"); fi
   echo "$P $T" >>"$TMP/rounds"
 done
+[ -n "${ROUNDS_FILE:-}" ] && cp "$TMP/rounds" "$ROUNDS_FILE"
 CPU_P=$(( $(cpu_us "$PLAIN_PID") - CPU_P0 )); CPU_T=$(( $(cpu_us "$TRACED_PID") - CPU_T0 ))
 sort -n -k3 <(awk '{ print $1, $2, ($1 > 0 ? $2 / $1 : 0) }' "$TMP/rounds") | awk '
+  function pct(q,   x, i) {   # the q-quantile of r[1..NR] (sorted), linear between ranks
+    x = 1 + q * (NR - 1); i = int(x)
+    return i >= NR ? r[NR] : r[i] + (x - i) * (r[i + 1] - r[i])
+  }
   { p += $1; t += $2; r[NR] = $3 }
   END {
     printf "server_rps_untraced: %.1f req/s\n", p / NR
     printf "server_rps_traced: %.1f req/s\n", t / NR
-    m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-    printf "server_traced_ratio: %.3f ratio\n", m
+    printf "server_traced_ratio: %.3f ratio\n", pct(0.5)
+    printf "server_traced_ratio_q1: %.3f ratio\n", pct(0.25)
+    printf "server_traced_ratio_q3: %.3f ratio\n", pct(0.75)
     n = '"$ROUNDS"' * '"$REQUESTS"'
     printf "server_cpu_untraced: %.2f us/req\n", '"$CPU_P"' / n
     printf "server_cpu_traced: %.2f us/req\n", '"$CPU_T"' / n

@@ -57,6 +57,10 @@ struct evs_conn {
     int held;                       /* blocking mode: the serving loop frees it */
     ev_io io;
     ev_timer idle;
+    ev_timer after;                 /* evs_conn_after's timer, watched at first use */
+    int after_watched;
+    evs_after_fn after_fn;
+    void *after_ctx;
     http_parser parser;
     size_t in_off, in_len;          /* unparsed bytes: in[in_off, in_len) */
     char url[EVS_MAX_URL + 1];
@@ -503,6 +507,10 @@ static void conn_close(struct evs_conn *c)
         ev_timer_stop(s->loop, &c->idle);
         evt_unwatch(s->tracer, s->loop, (ev_watcher *)&c->io);
         evt_unwatch(s->tracer, s->loop, (ev_watcher *)&c->idle);
+        if (c->after_watched) {
+            ev_timer_stop(s->loop, &c->after);
+            evt_unwatch(s->tracer, s->loop, (ev_watcher *)&c->after);
+        }
     }
     close(c->fd);
     if (c->begun)
@@ -559,6 +567,35 @@ static void conn_timeout(struct evs_conn *c)
 static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     conn_timeout(w->data);
+}
+
+static void conn_after_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct evs_conn *c = w->data;
+    c->after_fn(c, c->after_ctx);   /* may close c: the last thing done with it */
+}
+
+/* The timer is set up on first use rather than in conn_start_async so that
+ * servers which never wait (crud_api) get no unused "delay" watcher in their
+ * traces. ev_timer_set, unlike ev_timer_init, leaves the callback -- the
+ * tracer's wrapper -- alone, so the watch made once stays valid. */
+int evs_conn_after(struct evs_conn *c, double after, evs_after_fn fn, void *ctx)
+{
+    struct evs_server *s = c->s;
+    if (s->cfg.blocking || c->state == ST_CLOSED)
+        return -EINVAL;
+    if (!c->after_watched) {
+        ev_init(&c->after, conn_after_cb);
+        c->after.data = c;
+        evt_watch_id(s->tracer, s->loop, (ev_watcher *)&c->after, EVT_KIND_TIMER, -1, s->names.delay);
+        c->after_watched = 1;
+    }
+    ev_timer_stop(s->loop, &c->after);
+    ev_timer_set(&c->after, after, 0.);
+    c->after_fn = fn;
+    c->after_ctx = ctx;
+    ev_timer_start(s->loop, &c->after);
+    return 0;
 }
 
 static void conn_start_async(struct evs_server *s, struct evs_conn *c)

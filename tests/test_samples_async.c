@@ -62,6 +62,45 @@ static void test_async_keepalive_pipelined(void **state)
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
 }
 
+/* Three requests on one keep-alive connection, each waiting 50 ms: every
+ * wait is a callback of the connection's own "delay" timer (evs_conn_after),
+ * defined once for the connection, and starts inside its request's span
+ * once the wait is over (the request ends inside it, with the response). */
+static void test_async_delay_timer_per_connection(void **state)
+{
+    struct ts_fixture *f = *state;
+    const char *args[] = {"--delay-ms", "50", "--trace", f->trace, NULL};
+    assert_int_equal(ts_server_start(&f->server, "async_server", args), 0);
+    int fd = ts_connect(f->server.port, 5000);
+    assert_true(fd >= 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ts_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        assert_int_equal(ts_read_status(fd), 200);
+    }
+    close(fd);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, f->trace, NULL, NULL), 0);
+    assert_int_equal(m.n_requests, 3);
+    size_t delay_watchers = 0, delay_cbs = 0;
+    for (size_t i = 1; i < m.n_watchers; i++)
+        delay_watchers += strcmp(m.watchers[i].name, "delay") == 0 && m.watchers[i].kind == EVT_KIND_TIMER;
+    assert_int_equal(delay_watchers, 1);
+    for (size_t i = 0; i < m.n_callbacks; i++) {
+        const struct evt_m_callback *cb = &m.callbacks[i];
+        if (strcmp(m.watchers[cb->watcher].name, "delay") != 0)
+            continue;
+        size_t inside = 0;   /* 25 of the 50 ms: the timer counts from the loop's cached time */
+        for (size_t j = 0; j < m.n_requests; j++)
+            inside += cb->t0 >= m.requests[j].t0 + 25000000u && cb->t0 <= m.requests[j].t1;
+        assert_int_equal(inside, 1);
+        delay_cbs++;
+    }
+    assert_int_equal(delay_cbs, 3);
+    evt_model_free(&m);
+}
+
 /* SIGTERM while requests wait for their delay: they are still answered,
  * the server exits 0 and the trace is complete. */
 static void test_async_shutdown_finishes_requests(void **state)
@@ -166,6 +205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_overlap, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_async_bad_input, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_async_keepalive_pipelined, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_async_delay_timer_per_connection, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_async_shutdown_finishes_requests, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_async_trickle_times_out, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_async_many_connections, ts_fixture_setup, ts_fixture_teardown),
