@@ -13,8 +13,9 @@
 #   server_traced_ratio_q1: X ratio  (first and third quartiles of the same
 #   server_traced_ratio_q3: X ratio   per-round ratios: how noisy this run was)
 #   server_cpu_untraced: X us/req  (the server's CPU time, all its threads,
-#   server_cpu_traced: X us/req     per request served, from /proc/PID/stat:
-#   server_cpu_ratio: X ratio       less sensitive to other load than req/s)
+#   server_cpu_traced: X us/req     per request served, from the scheduler's
+#   server_cpu_ratio: X ratio       ns counts: less sensitive to other load
+#                                   than req/s)
 #
 # Many short rounds rather than a few long ones: what moves the ratio on a
 # shared 2-core machine is other programs taking a core for a fraction of
@@ -59,9 +60,12 @@ rps() {   # rps PORT: one loadgen round, prints its req/s
   "$S/loadgen" -n "$REQUESTS" -c "$CONC" "http://127.0.0.1:$1/" | sed -n 's/^req_per_s: \([0-9.]*\).*/\1/p'
 }
 
-# cpu_us PID: user + system CPU time of the process so far, in microseconds.
+# cpu_us PID: CPU time the process's live threads have run so far, in
+# microseconds: the scheduler's own ns counts (first field of each
+# /proc/PID/task/TID/schedstat), where /proc/PID/stat counts 10 ms ticks --
+# too coarse for rounds of ~100 ms, which made the ratio swing by 10 %.
 cpu_us() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e6 / hz }' "/proc/$1/stat"
+  cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
 }
 
 start plain; PLAIN=$PORT; PLAIN_PID=$!
