@@ -11,10 +11,6 @@
 #define ENC_CHUNK_SPLIT (4u << 20)
 /* Longest body of a fixed-field record: dt + five varints. */
 #define ENC_BODY_MAX (6 * EVT_VARINT_MAX)
-/* Room the fast path keeps free for the record it writes: type, len, dt and
- * two fields need at most 2 + 3 * EVT_VARINT_MAX; this is the longest
- * fixed-field record, whose len too fits one varint byte. */
-#define ENC_REC_MAX (2 + ENC_BODY_MAX)
 _Static_assert(ENC_BODY_MAX < 0x80, "a fixed-field body's len fits one varint byte");
 #define ENC_MAP_MIN 256
 
@@ -42,6 +38,15 @@ struct enc_watcher {
     uint8_t defined;  /* a WATCHER record with these values is in the file */
 };
 
+/* A watcher address and its id, in the fast path's cache (watcher_find). */
+struct enc_wid {
+    uint64_t addr;
+    uint32_t id;
+};
+/* A power of two. 4 KiB: with 64 entries the 25 watchers of a traced
+ * plain_server collided often enough that most lookups missed. */
+#define ENC_WIDS 256
+
 struct evt__enc {
     evt_sink_fn sink;
     void *sink_ctx;
@@ -55,6 +60,7 @@ struct evt__enc {
     uint64_t meta_ns;
     struct evt__enc_thread *cur_thread;  /* owner of the open body chunk */
     struct enc_map wmap, lmap;
+    struct enc_wid wids[ENC_WIDS];  /* watcher ids by address, see watcher_find */
     struct enc_watcher *watchers;   /* index = id - 1 */
     size_t n_watchers, cap_watchers;
     uint32_t n_loops;
@@ -153,6 +159,19 @@ static uint32_t *map_slot(struct enc_map *m, uint64_t key, int *added)
 
 static void map_free(struct enc_map *m) { free(m->slots); }
 
+/* Empties the cache of watcher ids (e->wids, see watcher_find). Each entry
+ * gets an address that hashes to another entry, so no lookup can ever
+ * match it: cheaper than testing every hit for an empty entry. */
+static void wids_clear(evt__enc *e)
+{
+    for (size_t k = 0; k < ENC_WIDS; k++) {
+        uint64_t addr = 0;
+        while (map_hash(addr, ENC_WIDS) == k)
+            addr++;
+        e->wids[k] = (struct enc_wid){.addr = addr};
+    }
+}
+
 /* ---- records and chunks ------------------------------------------------- */
 
 /* Opens a chunk in b for thread, first record at first_ns. */
@@ -190,11 +209,28 @@ static void chunk_close(evt__enc *e)
     evt__put_u32(h + 12, evt__chunk_crc(h, payload));
 }
 
+/* The rest of put_var, for v >= 0x4000 (three bytes or more: a request id
+ * made of two numbers, a dt of more than 16 us), out of line: inlined into
+ * every field of the fast path, its loop would take registers from the
+ * per-event loop. The same LEB128 as evt__put_varint, but with the two
+ * bytes it must have written without a test, and a pointer for a counter. */
+static __attribute__((noinline)) uint8_t *put_var_long(uint8_t *p, uint64_t v)
+{
+    p[0] = (uint8_t)(v | 0x80);
+    p[1] = (uint8_t)(v >> 7 | 0x80);
+    p += 2;
+    for (v >>= 14; v >= 0x80; v >>= 7)
+        *p++ = (uint8_t)(v | 0x80);
+    *p++ = (uint8_t)v;
+    return p;
+}
+
 /* A varint; most fields are ids and small numbers below 128, so that case
- * is one compare and one store. */
+ * is one compare and one store, laid out in line (EVT_LIKELY: measured
+ * cheaper on a real server's stream too, whose dts are mostly two bytes). */
 static inline uint8_t *put_var(uint8_t *p, uint64_t v)
 {
-    if (v < 0x80) {
+    if (EVT_LIKELY(v < 0x80)) {
         *p = (uint8_t)v;
         return p + 1;
     }
@@ -203,7 +239,7 @@ static inline uint8_t *put_var(uint8_t *p, uint64_t v)
         p[1] = (uint8_t)(v >> 7);
         return p + 2;
     }
-    return p + evt__put_varint(p, v);
+    return put_var_long(p, v);
 }
 
 /* Appends one record at time ns (>= the chunk's previous record): type,
@@ -241,6 +277,7 @@ evt__enc *evt__enc_new(evt_sink_fn sink, void *sink_ctx, const struct evt__clock
         evt__enc_free(e);
         return NULL;
     }
+    wids_clear(e);
     return e;
 }
 
@@ -512,16 +549,32 @@ static int raw_is_pair(uint8_t type)
  * through a uint8_t pointer, which may alias anything, so a compiler would
  * otherwise reload and store e's fields around every byte. The state goes
  * back to *e (fast_store) before anything else touches the encoder (the
- * general path, enc_one) and is reloaded after (fast_load). */
+ * general path, enc_one) and is reloaded after (fast_load).
+ *
+ * It works in batches, because every instruction per event counts here (the
+ * encoder is over half of what tracing adds to a request): fast_load works
+ * out how many events surely fit in the room left, so the per-event loop
+ * tests neither the buffer nor the chunk's limit, and a batch's records are
+ * counted once, at its end (each event the fast path takes is one record). */
+#define ENC_FAST_MAX (2 + 3 * EVT_VARINT_MAX)   /* type, len, dt, two fields */
+_Static_assert(ENC_FAST_MAX - 2 < 0x80, "a fast record's len fits one varint byte");
+
+/* A defined watcher, as the fast path last found it. */
+struct enc_wcache {
+    uint64_t addr;       /* 0: none (evt_watch and libev never give a NULL watcher) */
+    uint32_t id;
+    int32_t fd;
+    uint8_t kind;
+};
+
 struct enc_fast {
     uint8_t *p;          /* write position in the open chunk of th */
-    uint8_t *limit;      /* p >= limit: the general path (buffer nearly full,
-                            chunk due to be cut, or no chunk of th open) */
-    uint64_t prev_ns;    /* the chunk's previous record (e->chunk_prev_ns) */
-    uint64_t last_ns;    /* th->last_ns */
-    uint64_t records;
-    uint64_t w_addr;     /* the watcher last found, and its id: a callback's */
-    uint32_t w_id;       /* CB_END usually follows its CB_BEGIN closely */
+    /* th->last_ns, also the chunk's previous record (e->chunk_prev_ns):
+     * fast_load sees to it that they are equal */
+    uint64_t last_ns;
+    uint64_t l_addr;     /* the loop last found, and its id: a thread runs */
+    uint32_t l_id;       /* one loop, whose id would be rehashed every time */
+    struct enc_wcache w_cb, w_other;   /* see watcher_hit */
     /* evt__clock_to_ns for ticks >= tsc_base, one formula for both sources
      * (monotonic: base 0, 1.0 ns per tick, so ns = ticks exactly); earlier
      * ticks go to the general path. The clock is refined between flushes
@@ -529,107 +582,176 @@ struct enc_fast {
     uint64_t tsc_base, ns_base, ns_per_tick_q32;
 };
 
-static inline void fast_load(evt__enc *e, const struct evt__enc_thread *th, struct enc_fast *f)
+/* Loads f; returns how many events (<= max) the fast path may take before
+ * it must look again: none if th's chunk is not the open one. Each record
+ * takes at most ENC_FAST_MAX bytes, so that many stay inside the buffer and
+ * do not take the chunk past chunk_limit, where the general path cuts it
+ * before its next record: the fast path never writes where it would have.
+ * None either after an event that moved th's time without a record (an
+ * unchanged watcher definition, an unknown type): the next record's dt is
+ * from the chunk's previous record, its clamp at th's time, and the fast
+ * path keeps one time for both; the general path's next record makes them
+ * one again. */
+static inline size_t fast_load(evt__enc *e, const struct evt__enc_thread *th, struct enc_fast *f, size_t max)
 {
-    f->p = f->limit = NULL;
-    f->prev_ns = e->chunk_prev_ns;
-    f->last_ns = th->last_ns;
-    f->records = 0;
-    f->w_addr = 0;       /* the general path may have redefined it */
-    f->w_id = 0;
     const struct evt__clock *c = e->clock;
     int tsc = c->source == EVT__CLOCK_TSC;
+    f->p = NULL;
+    f->last_ns = th->last_ns;
+    f->l_addr = 0;               /* the general path may have changed them */
+    f->l_id = 0;
+    f->w_cb = f->w_other = (struct enc_wcache){0};
     f->tsc_base = tsc ? c->tsc_base : 0;
     f->ns_base = tsc ? c->ns_base : 0;
     f->ns_per_tick_q32 = tsc ? c->ns_per_tick_q32 : 1ull << 32;
-    if (e->cur_thread != th || e->oom)
-        return;
+    if (e->cur_thread != th || e->oom || e->chunk_prev_ns != th->last_ns)
+        return 0;
     const struct enc_buf *b = &e->body;
-    size_t room = b->cap >= ENC_REC_MAX ? b->cap - ENC_REC_MAX : 0;
+    size_t end = b->cap < e->chunk_limit ? b->cap : e->chunk_limit;
+    size_t fit = end > b->len ? (end - b->len) / ENC_FAST_MAX : 0;
     f->p = b->p + b->len;
-    f->limit = b->p + (room < e->chunk_limit ? room : e->chunk_limit);
+    return fit < max ? fit : max;
 }
 
-static inline void fast_store(evt__enc *e, struct evt__enc_thread *th, const struct enc_fast *f)
+/* Puts back the state of a batch that took n events (n records). */
+static inline void fast_store(evt__enc *e, struct evt__enc_thread *th, const struct enc_fast *f, size_t n)
 {
-    if (!f->records)
+    if (!n)
         return;
     e->body.len = (size_t)(f->p - e->body.p);
-    e->chunk_prev_ns = f->prev_ns;
-    th->last_ns = f->last_ns;
-    e->records += f->records;
+    e->chunk_prev_ns = th->last_ns = f->last_ns;
+    e->records += n;
 }
 
-/* The id of a defined watcher the event agrees with, found in f's cache or
- * the map, else 0 (the general path defines or redefines). An event with
- * kind 0 (callbacks) cannot disagree. */
-static inline uint32_t watcher_hit(const evt__enc *e, struct enc_fast *f, uint64_t addr, uint8_t kind,
-                                   int32_t fd)
+/* Finds the known loop at addr and caches it in f; 0 if there is none.
+ * Before the first find the cache holds address 0 with id 0, which is also
+ * what the general path writes for a loop at 0 (loop_id), so a hit needs
+ * no test of the id. */
+static inline int loop_find(const evt__enc *e, struct enc_fast *f, uint64_t addr)
 {
-    if (addr == f->w_addr && !kind)
-        return f->w_id;
-    uint32_t id = map_hit(&e->wmap, addr);
+    uint32_t id = map_hit(&e->lmap, addr);
     if (!id)
         return 0;
-    const struct enc_watcher *w = &e->watchers[id - 1];
-    if (!w->defined || (kind && (kind != w->kind || fd != w->fd)))
-        return 0;
-    f->w_addr = addr;
-    f->w_id = id;
-    return id;
+    f->l_addr = addr;
+    f->l_id = id;
+    return 1;
 }
 
-/* Writes r as a record of one or two fields at f->p (limit left room).
+/* Finds the watcher at addr and caches it in c; 0 if there is none. It is
+ * defined: the general path defines every watcher it adds to the map before
+ * it returns (watcher_ref, enc_watcher_def), so w->defined is 0 only inside
+ * it, and the map holds id 0 for one it could not add (out of memory).
+ * First in e->wids, a direct-mapped cache that outlives the calls: an
+ * address keeps its id for the whole file, so an entry never goes stale,
+ * and a server's few dozen busy watchers then cost no probe of the map
+ * (half its events look up a watcher not in f). Collisions only cost the
+ * map lookup; wids_clear makes an empty entry match nothing. */
+static inline int watcher_find(evt__enc *e, struct enc_wcache *c, uint64_t addr)
+{
+    struct enc_wid *wi = &e->wids[map_hash(addr, ENC_WIDS)];
+    uint32_t id = wi->id;
+    if (wi->addr != addr) {
+        id = map_hit(&e->wmap, addr);
+        if (!id)
+            return 0;
+        *wi = (struct enc_wid){addr, id};
+    }
+    const struct enc_watcher *w = &e->watchers[id - 1];
+    c->addr = addr;
+    c->id = id;
+    c->kind = w->kind;
+    c->fd = w->fd;
+    return 1;
+}
+
+/* The id of cached watcher c if an event of this kind and fd agrees with it. */
+static inline uint32_t wcache_id(const struct enc_wcache *c, uint8_t kind, int32_t fd)
+{
+    return kind && (kind != c->kind || fd != c->fd) ? 0 : c->id;
+}
+
+/* The id of a defined watcher the event agrees with, else 0 (the general
+ * path defines or redefines). An event with kind 0 (callbacks) cannot
+ * disagree. Two watchers are kept in f, so that most events need no map
+ * lookup: the running callback's (cb, which callbacks look up), which its
+ * callback usually stops or restarts before it ends, and the last other
+ * one it touched (the others look it up). */
+static inline __attribute__((always_inline)) uint32_t watcher_hit(evt__enc *e, struct enc_fast *f,
+                                                                  uint64_t addr, uint8_t kind, int32_t fd, int cb)
+{
+    if (addr == f->w_cb.addr)
+        return wcache_id(&f->w_cb, kind, fd);
+    if (addr == f->w_other.addr)
+        return wcache_id(&f->w_other, kind, fd);
+    struct enc_wcache *c = cb ? &f->w_cb : &f->w_other;   /* where a miss goes */
+    return watcher_find(e, c, addr) ? wcache_id(c, kind, fd) : 0;
+}
+
+/* Writes r as a record of one or two fields at f->p (fast_load left room).
  * Always inlined: each caller passes a constant "two", and gets its own
  * straight-line copy without the test. */
 static inline __attribute__((always_inline)) int fast_put(struct enc_fast *f, const struct evt__raw *r, uint64_t a,
                                                           uint64_t b, int two)
 {
-    if (EVT_UNLIKELY(r->ts < f->tsc_base))
+    uint64_t ticks;
+    if (EVT_UNLIKELY(__builtin_sub_overflow(r->ts, f->tsc_base, &ticks)))   /* one sub and its carry */
         return 0;
-    unsigned __int128 d = (unsigned __int128)(r->ts - f->tsc_base) * f->ns_per_tick_q32;
+    unsigned __int128 d = (unsigned __int128)ticks * f->ns_per_tick_q32;
     uint64_t ns = f->ns_base + (uint64_t)(d >> 32);
     if (EVT_UNLIKELY(ns < f->last_ns))
         ns = f->last_ns;
     uint8_t *p = f->p;
     p[0] = r->type;
-    uint8_t *q = put_var(put_var(p + 2, ns - f->prev_ns), a);
+    uint8_t *q = put_var(put_var(p + 2, ns - f->last_ns), a);
     if (two)
         q = put_var(q, b);
     p[1] = (uint8_t)(q - p - 2);
     f->p = q;
-    f->prev_ns = f->last_ns = ns;
-    f->records++;
+    f->last_ns = ns;
     return 1;
 }
 
 /* Encodes r into f if it is a common record that needs nothing rare;
  * returns 0, having changed nothing, to send it to the general path.
  * Range tests rather than a switch: cheaper than a jump table's bounds
- * check and indirect jump, with the most frequent types first. */
-static inline int fast_one(const evt__enc *e, struct enc_fast *f, const struct evt__raw *r)
+ * check and indirect jump, with the most frequent types first (watcher
+ * starts, stops and callbacks are most of a server's events). */
+static inline int fast_one(evt__enc *e, struct enc_fast *f, const struct evt__raw *r)
 {
     unsigned t = r->type;
     uint32_t id;
-    if (EVT_UNLIKELY(f->p >= f->limit))
-        return 0;
+    if (t - EVT_REC_WSTART <= EVT_REC_CB_END - EVT_REC_WSTART) {
+        if (t == EVT_REC_CB_BEGIN) {
+            id = watcher_hit(e, f, r->obj, 0, 0, 1);
+            return id ? fast_put(f, r, id, r->arg, 1) : 0;
+        }
+        id = watcher_hit(e, f, r->obj, r->kind, (int32_t)r->arg, 0);   /* WSTART, WSTOP, CB_END */
+        return id ? fast_put(f, r, id, 0, 0) : 0;
+    }
     if (t - EVT_REC_LOOP_BEGIN <= EVT_REC_POLL_END - EVT_REC_LOOP_BEGIN) {
-        id = map_hit(&e->lmap, r->obj);
-        return id ? fast_put(f, r, id, 0, 0) : 0;
-    }
-    if (t == EVT_REC_CB_BEGIN) {
-        id = watcher_hit(e, f, r->obj, 0, 0);
-        return id ? fast_put(f, r, id, r->arg, 1) : 0;
-    }
-    if (t - EVT_REC_WSTART <= EVT_REC_CB_END - EVT_REC_WSTART) {   /* WSTART, WSTOP, CB_END */
-        id = watcher_hit(e, f, r->obj, r->kind, (int32_t)r->arg);
-        return id ? fast_put(f, r, id, 0, 0) : 0;
+        if (r->obj != f->l_addr && !loop_find(e, f, r->obj))
+            return 0;
+        return fast_put(f, r, f->l_id, 0, 0);
     }
     if (t - EVT_REC_REQ_BEGIN <= EVT_REC_REQ_END - EVT_REC_REQ_BEGIN)
         return fast_put(f, r, r->obj, r->arg, 1);
     if (t == EVT_REC_MARK || t == EVT_REC_COUNTER)
         return fast_put(f, r, r->arg, evt__zigzag((int64_t)r->obj), 1);
     return 0;
+}
+
+/* Encodes ev[0..n) as long as the fast path takes them; returns how many
+ * it took. Kept out of line: the per-event loop then has the registers to
+ * itself, with f's fields in them, loaded before and stored after. */
+static __attribute__((noinline)) size_t fast_run(evt__enc *e, struct evt__enc_thread *th,
+                                                 const struct evt__raw *ev, size_t n)
+{
+    struct enc_fast f;
+    const struct evt__raw *r = ev, *stop = ev + fast_load(e, th, &f, n);
+    while (r < stop && EVT_LIKELY(fast_one(e, &f, r)))
+        r++;
+    fast_store(e, th, &f, (size_t)(r - ev));
+    return (size_t)(r - ev);
 }
 
 /* Everything the fast path declined, starting at ev[i]: pairs, rare types,
@@ -655,24 +777,20 @@ static size_t enc_general(evt__enc *e, struct evt__enc_thread *th, const struct 
 
 void evt__enc_events(evt__enc *e, struct evt__enc_thread *th, const struct evt__raw *ev, size_t n)
 {
-    size_t i = 0;
+    const struct evt__raw *r = ev, *end = ev + n;
     if (th->has_pend && n) {     /* second half of a pair cut by the wrap? */
         th->has_pend = 0;
         if (ev[0].type == EVT__RAW_CONT)
-            enc_one(e, th, &th->pend, &ev[i++]);
+            enc_one(e, th, &th->pend, r++);
         else
             enc_one(e, th, &th->pend, NULL);
     }
-    struct enc_fast f;
-    fast_load(e, th, &f);
-    for (const struct evt__raw *r = ev + i, *end = ev + n; r < end; r++) {
-        if (EVT_LIKELY(fast_one(e, &f, r)))
-            continue;
-        fast_store(e, th, &f);
-        r = ev + enc_general(e, th, ev, n, (size_t)(r - ev));
-        fast_load(e, th, &f);
+    while (r < end) {
+        size_t took = fast_run(e, th, r, (size_t)(end - r));
+        r += took;
+        if (!took)   /* declined, or no room: the general path's */
+            r = ev + enc_general(e, th, ev, n, (size_t)(r - ev)) + 1;
     }
-    fast_store(e, th, &f);
 }
 
 void evt__enc_lost(evt__enc *e, struct evt__enc_thread *th, uint64_t count, uint64_t since_ticks,
