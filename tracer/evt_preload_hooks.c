@@ -121,8 +121,9 @@ static evt__start_fn real_for(const struct evt__preload *p, int kind, enum hook_
  * allocates its buffer, whose failure could set errno: then nothing is
  * recorded anyway). Inlined into each hook, where kind and op are
  * constants: what is left per call is a few loads and compares around the
- * real call and one event (about 40 instructions, half the shared
- * function's). */
+ * real call and one event -- about 70 instructions with the event, 45
+ * without (callgrind, plain_server), against 60-90 for the shared
+ * function it was. */
 static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *loop, ev_watcher *w, int kind,
                                                                int fd, enum hook_op op)
 {
