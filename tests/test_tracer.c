@@ -1,5 +1,6 @@
 /* test_tracer.c -- evt_open/close/flush, interning, overflow, file output. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "evt_encode.h"
 #include "evt_format.h"
+#include "evt_internal.h"
 #include "evt_reader.h"
 #include "evtrace.h"
 #include "trace_check.h"
@@ -21,6 +23,7 @@ struct mem {
     struct evt__memsink sink;
     struct tc_trace tr;
     char path[64];   /* a temp file, unlinked by teardown */
+    evt_tracer *open;   /* closed by teardown if a failed assertion left it open */
 };
 
 /* A fresh temp file for this test; teardown removes it, pass or fail. */
@@ -40,6 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct mem *m = *state;
+    if (m->open)
+        evt_close(m->open);
     if (m->path[0])
         unlink(m->path);
     free(m->sink.data);
@@ -111,6 +116,44 @@ static void test_one_at_a_time(void **state)
     evt_mark(t2, evt_intern(t2, "m"), 1);
     assert_int_equal(evt_close(t2), 0);
     free(other.data);
+}
+
+static void *record_one_mark(void *arg)
+{
+    evt_tracer *t = arg;
+    evt_mark(t, evt_intern(t, "from a thread"), 1);
+    return NULL;
+}
+
+static int has_spare(evt_tracer *t)
+{
+    pthread_mutex_lock(&t->threads_mu);
+    int spare = t->spare != NULL;
+    pthread_mutex_unlock(&t->threads_mu);
+    return spare;
+}
+
+/* The warm spare ring (evt_tracer.c): made at open for the first thread
+ * that records, then made again only once a second thread has recorded --
+ * a one-thread program never pays for a second 4 MiB ring. */
+static void test_spare_ring_policy(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = m->open = open_mem(m, 0);
+    assert_true(has_spare(t));
+    evt_mark(t, evt_intern(t, "main"), 1);      /* this thread takes it */
+    assert_false(has_spare(t));
+    evt__spare_refill(t);                       /* one thread so far: none */
+    assert_false(has_spare(t));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, record_one_mark, t), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    evt__spare_refill(t);                       /* a second one recorded */
+    assert_true(has_spare(t));
+    m->open = NULL;
+    assert_int_equal(evt_close(t), 0);
+    decode(m);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_THREAD), 2);   /* both threads recorded */
 }
 
 /* Names: one id per distinct string, each string once in the file, and
@@ -376,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_null_tracer),
         cmocka_unit_test_setup_teardown(test_one_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_ring_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timestamps_and_thread, setup, teardown),
