@@ -32,22 +32,23 @@
 
 /* Copies the thread list so the drain runs without threads_mu. Buffers are
  * freed only by the flush itself, so the copies stay valid. */
-static size_t snapshot_threads(evt_tracer *t)
+static size_t snapshot_threads(evt_tracer *t, int orphan)
 {
-    pthread_mutex_lock(&t->threads_mu);
+    int locked = evt__mutex_lock(&t->threads_mu, orphan);
     size_t n = t->n_threads;
     if (n > t->cap_snap) {
         struct evt__tbuf **v = realloc(t->snap, n * sizeof *v);
-        if (!v) {
-            pthread_mutex_unlock(&t->threads_mu);
-            return 0;
+        if (v) {
+            t->snap = v;
+            t->cap_snap = n;
+        } else {
+            n = 0;
         }
-        t->snap = v;
-        t->cap_snap = n;
     }
     if (n)
         memcpy(t->snap, t->threads, n * sizeof *t->snap);
-    pthread_mutex_unlock(&t->threads_mu);
+    if (locked)
+        pthread_mutex_unlock(&t->threads_mu);
     return n;
 }
 
@@ -97,24 +98,27 @@ static void free_dead(evt_tracer *t, struct evt__tbuf *b)
     }
     pthread_mutex_unlock(&t->threads_mu);
     if (b) {
-        evt__ring_free(&b->ring);
-        free(b);
+        evt__ring_free_in(&b->ring, t->shm);
+        evt__mem_free(t->shm, b, sizeof *b);
     }
 }
 
+/* A final flush frees no buffer: evt_close frees them all after it, and a
+ * consumer whose program died exits right after it. */
 int evt__flush_locked(evt_tracer *t, int final)
 {
+    int orphan = (final & EVT__FLUSH_ORPHAN) != 0;
     evt__clock_refine(&t->clock);
-    size_t n = snapshot_threads(t);
+    size_t n = snapshot_threads(t, orphan);
     for (size_t i = 0; i < n; i++)
         if (!drain_thread(t, t->snap[i], final))
             t->snap[i] = NULL;
     uint64_t now = evt__mono_ns();
-    evt__strings_encode(&t->strings, t->enc, now);
+    evt__strings_encode(&t->strings, t->enc, now, orphan);
     if (final)
         evt__enc_clock(t->enc, now);
     int rc = evt__enc_commit(t->enc);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !final; i++)
         if (t->snap[i])
             free_dead(t, t->snap[i]);
     return rc;
@@ -216,7 +220,14 @@ static void on_signal(int sig)
 {
     int saved = errno;
     evt_tracer *t = evt__current();
-    if (t && !atomic_load(&t->stop) && t->wake[1] >= 0) {
+    if (t && t->consumer_pid && atomic_load(&t->gen) != EVT__GEN_CLOSED) {
+        /* the consumer does the final flush; write and read are
+         * async-signal-safe, and its answer means the file is complete */
+        char c = 'c';
+        if (write(t->ctl_fd, &c, 1) == 1 && read(t->ack_fd, &c, 1) < 0) {
+            /* interrupted: the consumer still finishes once we are gone */
+        }
+    } else if (t && !atomic_load(&t->stop) && t->wake[1] >= 0) {
         atomic_store(&t->sig_request, 1);
         char c = 1;
         if (write(t->wake[1], &c, 1) < 0) {

@@ -43,6 +43,7 @@
 #include "evt_encode.h"
 #include "evt_format.h"
 #include "evt_ring.h"
+#include "evt_shm.h"
 #include "evtrace.h"
 
 #define EVT__GEN_CLOSED UINT64_MAX
@@ -65,7 +66,8 @@ extern __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"
 
 /* Interned strings: id = index + 1. */
 struct evt__strings {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;            /* process-shared when shm is set */
+    struct evt__shm *shm;          /* where the table lives; NULL: the heap */
     char **text;
     size_t n, cap;
     uint32_t *hash;                /* open addressing over ids, 0 = empty */
@@ -73,8 +75,12 @@ struct evt__strings {
     uint32_t written;              /* ids <= written are in the file */
 };
 
+/* With a consumer process (evt_consumer.c) the tracer itself and all it
+ * points to live in the shared region shm, except enc and snap, which only
+ * the consumer uses after the fork (each side has its own heap copy). */
 struct evt_tracer {
     _Atomic uint64_t gen;          /* hot path: read on every event */
+    struct evt__shm *shm;          /* NULL: no consumer process, all private */
     struct evt__clock clock;
     size_t ring_bytes;
     unsigned flush_ms;
@@ -99,6 +105,11 @@ struct evt_tracer {
     void *sink_ctx;
     uint32_t pid;
 
+    int consumer_pid;              /* the consumer process, 0: none */
+    int had_consumer;              /* one was started (snap is its memory) */
+    int ctl_fd;                    /* program's end: commands to the consumer */
+    int ack_fd;                    /* program's end: its answers */
+
     pthread_t flusher;
     int has_flusher;
     int wake[2];                   /* pipe: anything written wakes the flusher */
@@ -110,13 +121,18 @@ struct evt_tracer {
 };
 
 /* evt_strings.c: the intern table. */
-int evt__strings_init(struct evt__strings *s);
+int evt__strings_init(struct evt__strings *s, struct evt__shm *shm);
 void evt__strings_free(struct evt__strings *s);
 uint32_t evt__strings_intern(struct evt__strings *s, const char *name);
 /* Encodes the strings not yet in the file as meta records (flusher). */
-void evt__strings_encode(struct evt__strings *s, evt__enc *e, uint64_t now_ns);
+void evt__strings_encode(struct evt__strings *s, evt__enc *e, uint64_t now_ns, int peer_dead);
 
-/* evt_flush.c: draining, the flusher thread, the SIGINT/SIGTERM flush. */
+/* evt_flush.c: draining, the flusher thread, the SIGINT/SIGTERM flush.
+ * final: 0, or EVT__FLUSH_FINAL (lost counts, last clock), or'ed with
+ * EVT__FLUSH_ORPHAN when the program is gone (consumer: locks it may have
+ * died holding are not waited for). */
+#define EVT__FLUSH_FINAL 1
+#define EVT__FLUSH_ORPHAN 2
 int evt__flush_locked(evt_tracer *t, int final);   /* caller holds flush_mu */
 int evt__flusher_start(evt_tracer *t);
 void evt__flusher_stop(evt_tracer *t);
@@ -130,6 +146,15 @@ static inline evt_tracer *evt__current(void)
 {
     return atomic_load_explicit(&evt__g_current, memory_order_acquire);
 }
+
+/* evt_consumer.c: the consumer process. start forks it (the caller must
+ * be the only thread); request asks it to flush now and waits (cmd 'f'),
+ * or to do the final flush and exit (cmd 'c'; also reaps it). */
+int evt__consumer_start(evt_tracer *t);
+int evt__consumer_request(evt_tracer *t, char cmd);
+/* 1 in a process forked from a traced one (it must not touch the shared
+ * tracer: it is the parent's). */
+int evt__forked(void);
 
 /* Makes a warm spare buffer if there is none (flusher, open; slow). */
 void evt__spare_refill(evt_tracer *t);

@@ -314,6 +314,8 @@ static void open_trace(void)
         .conn = evt_intern(t, "conn"), .open = evt_intern(t, "open"), .active = evt_intern(t, "active")};
     atomic_store(&p->tracer, t);
     evt__preload_status(p, "trace %s", p->output);
+    if (t->consumer_pid)   /* record waits for it: it may finish after the program */
+        evt__preload_status(p, "consumer %d", t->consumer_pid);
 }
 
 evt_tracer *evt__preload_tracer(struct evt__preload *p)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ struct rec_opts {
 struct rec_status {           /* what the preload said on the status pipe */
     int loaded, libev;
     int exec_failed;          /* execvp failed: record printed why */
+    int consumer;             /* pid of the tracer's consumer process, 0: none */
     char trace[PATH_MAX];
     char error[256];
 };
@@ -200,6 +202,15 @@ static int wait_program(pid_t pid, const sigset_t *set)
     }
 }
 
+/* Waits until the consumer process has written the end of the trace: it
+ * is ours once the program is gone (subreaper), or already reaped by the
+ * program's evt_close (ECHILD). */
+static void wait_consumer(int pid)
+{
+    while (pid > 0 && waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+        ;
+}
+
 static void read_status(int fd, struct rec_status *st)
 {
     char buf[8192];
@@ -215,6 +226,8 @@ static void read_status(int fd, struct rec_status *st)
             st->libev = 1;
         else if (strncmp(line, "trace ", 6) == 0 && !st->trace[0])
             snprintf(st->trace, sizeof st->trace, "%s", line + 6);
+        else if (strncmp(line, "consumer ", 9) == 0)
+            st->consumer = atoi(line + 9);
         else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
             snprintf(st->error, sizeof st->error, "%s", line + 6);
     }
@@ -305,6 +318,10 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     for (int s = 0, sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}; s < 5; s++)
         sigaddset(&set, sigs[s]);
     signal(SIGCHLD, SIG_DFL);
+    /* The tracer's consumer process (evt_consumer.c) is the program's child
+     * and may outlive it by a final flush: as a subreaper, record inherits
+     * it then and can wait for the trace to be complete. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     sigprocmask(SIG_BLOCK, &set, &old);
     fflush(NULL);
     pid_t pid = fork();
@@ -321,6 +338,7 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     ssize_t n = pid < 0 ? 0 : read(ep[0], &err, sizeof err);
     fcntl(sp[0], F_SETFL, O_NONBLOCK);
     read_status(sp[0], st);
+    wait_consumer(st->consumer);
     close(sp[0]);
     close(ep[0]);
     if (pid < 0)

@@ -3,10 +3,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "evt_format.h"
+#include "evt_shm.h"
 
 /* Writes one byte in each page of [p, p + size). volatile: the compiler
  * must not drop stores to memory nobody has read yet. */
@@ -20,14 +20,19 @@ static void ring_touch(void *p, size_t size)
 
 int evt__ring_init(struct evt__ring *r, size_t bytes, int clock_source, int warm)
 {
+    return evt__ring_init_in(r, bytes, clock_source, warm, NULL);
+}
+
+int evt__ring_init_in(struct evt__ring *r, size_t bytes, int clock_source, int warm, struct evt__shm *shm)
+{
     memset(r, 0, sizeof *r);
     size_t want = bytes / sizeof(struct evt__raw);
     size_t cap = 64;
     while (cap * 2 <= want)
         cap *= 2;
     size_t size = cap * sizeof(struct evt__raw);
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    void *p = evt__mem_pages(shm, size);
+    if (!p)
         return -12;
     /* Only a write makes a page cheap to write: MAP_POPULATE and
      * MADV_POPULATE_WRITE still leave the first user write slow in a VM
@@ -59,8 +64,13 @@ void evt__ring_reset(struct evt__ring *r)
 
 void evt__ring_free(struct evt__ring *r)
 {
+    evt__ring_free_in(r, NULL);
+}
+
+void evt__ring_free_in(struct evt__ring *r, struct evt__shm *shm)
+{
     if (r->slots)
-        munmap(r->slots, evt__ring_capacity(r) * sizeof(struct evt__raw));
+        evt__mem_free_pages(shm, r->slots, evt__ring_capacity(r) * sizeof(struct evt__raw));
     r->slots = NULL;
 }
 

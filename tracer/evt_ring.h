@@ -75,6 +75,10 @@ struct evt__ring {
  * or EVT_ENOMEM (-12). */
 int evt__ring_init(struct evt__ring *r, size_t bytes, int clock_source, int warm);
 void evt__ring_free(struct evt__ring *r);
+/* The same, with the slots in a shared region (evt_shm.h; NULL: private). */
+struct evt__shm;
+int evt__ring_init_in(struct evt__ring *r, size_t bytes, int clock_source, int warm, struct evt__shm *shm);
+void evt__ring_free_in(struct evt__ring *r, struct evt__shm *shm);
 /* Empties a ring no thread is using any more, keeping its (warm) memory. */
 void evt__ring_reset(struct evt__ring *r);
 

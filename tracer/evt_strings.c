@@ -21,18 +21,19 @@ static uint32_t str_hash(const char *s)
     return h;
 }
 
-int evt__strings_init(struct evt__strings *s)
+int evt__strings_init(struct evt__strings *s, struct evt__shm *shm)
 {
     memset(s, 0, sizeof *s);
-    return pthread_mutex_init(&s->mu, NULL) ? EVT_ENOMEM : 0;
+    s->shm = shm;
+    return evt__mutex_init(&s->mu, shm != NULL) ? EVT_ENOMEM : 0;
 }
 
 void evt__strings_free(struct evt__strings *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        free(s->text[i]);
-    free(s->text);
-    free(s->hash);
+        evt__mem_free(s->shm, s->text[i], strlen(s->text[i]) + 1);
+    evt__mem_free(s->shm, s->text, s->cap * sizeof *s->text);
+    evt__mem_free(s->shm, s->hash, s->hash_cap * sizeof *s->hash);
     pthread_mutex_destroy(&s->mu);
 }
 
@@ -49,7 +50,7 @@ static int strings_reserve(struct evt__strings *s)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        char **text = realloc(s->text, cap * sizeof *text);
+        char **text = evt__mem_realloc(s->shm, s->text, s->cap * sizeof *text, cap * sizeof *text);
         if (!text)
             return -1;
         s->text = text;
@@ -57,12 +58,12 @@ static int strings_reserve(struct evt__strings *s)
     }
     if ((s->n + 1) * 2 > s->hash_cap) {
         size_t cap = s->hash_cap ? s->hash_cap * 2 : 128;
-        uint32_t *hash = calloc(cap, sizeof *hash);
+        uint32_t *hash = evt__mem_calloc(s->shm, cap * sizeof *hash);
         if (!hash)
             return -1;
         for (size_t i = 0; i < s->n; i++)
             hash_put(hash, cap, s->text[i], (uint32_t)(i + 1));
-        free(s->hash);
+        evt__mem_free(s->shm, s->hash, s->hash_cap * sizeof *hash);
         s->hash = hash;
         s->hash_cap = cap;
     }
@@ -86,8 +87,10 @@ uint32_t evt__strings_intern(struct evt__strings *s, const char *name)
     pthread_mutex_lock(&s->mu);
     uint32_t id = strings_find(s, name);
     if (!id && strings_reserve(s) == 0) {
-        char *copy = strdup(name);
+        size_t len = strlen(name) + 1;
+        char *copy = evt__mem_calloc(s->shm, len);
         if (copy) {
+            memcpy(copy, name, len);
             s->text[s->n++] = copy;
             id = (uint32_t)s->n;
             hash_put(s->hash, s->hash_cap, copy, id);
@@ -97,11 +100,12 @@ uint32_t evt__strings_intern(struct evt__strings *s, const char *name)
     return id;
 }
 
-void evt__strings_encode(struct evt__strings *s, evt__enc *e, uint64_t now_ns)
+void evt__strings_encode(struct evt__strings *s, evt__enc *e, uint64_t now_ns, int peer_dead)
 {
-    pthread_mutex_lock(&s->mu);
+    int locked = evt__mutex_lock(&s->mu, peer_dead);
     for (size_t i = s->written; i < s->n; i++)
         evt__enc_string(e, now_ns, (uint32_t)(i + 1), s->text[i]);
     s->written = (uint32_t)s->n;
-    pthread_mutex_unlock(&s->mu);
+    if (locked)
+        pthread_mutex_unlock(&s->mu);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "evt_internal.h"
@@ -28,6 +29,9 @@ __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visi
 
 _Atomic(evt_tracer *) evt__g_current;   /* evt__current() reads it */
 static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
+static int g_forked;                     /* this process is a fork of a traced one */
+
+int evt__forked(void) { return g_forked; }
 static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
 
 /* ---- per-thread buffers ------------------------------------------------- */
@@ -47,7 +51,7 @@ static int threads_append(evt_tracer *t, struct evt__tbuf *b)
 {
     if (t->n_threads == t->cap_threads) {
         size_t cap = t->cap_threads ? t->cap_threads * 2 : 16;
-        struct evt__tbuf **v = realloc(t->threads, cap * sizeof *v);
+        struct evt__tbuf **v = evt__mem_realloc(t->shm, t->threads, t->cap_threads * sizeof *v, cap * sizeof *v);
         if (!v)
             return -1;
         t->threads = v;
@@ -60,18 +64,18 @@ static int threads_append(evt_tracer *t, struct evt__tbuf *b)
 
 static struct evt__tbuf *tbuf_alloc(evt_tracer *t, int warm)
 {
-    struct evt__tbuf *b = calloc(1, sizeof *b);
-    if (b && evt__ring_init(&b->ring, t->ring_bytes, t->clock.source, warm) < 0) {
-        free(b);
+    struct evt__tbuf *b = evt__mem_calloc(t->shm, sizeof *b);
+    if (b && evt__ring_init_in(&b->ring, t->ring_bytes, t->clock.source, warm, t->shm) < 0) {
+        evt__mem_free(t->shm, b, sizeof *b);
         b = NULL;
     }
     return b;
 }
 
-static void tbuf_free(struct evt__tbuf *b)
+static void tbuf_free(evt_tracer *t, struct evt__tbuf *b)
 {
-    evt__ring_free(&b->ring);
-    free(b);
+    evt__ring_free_in(&b->ring, t->shm);
+    evt__mem_free(t->shm, b, sizeof *b);
 }
 
 /* The spare buffer: written once off the hot path (at open, then by the
@@ -102,7 +106,7 @@ void evt__spare_refill(evt_tracer *t)
     }
     pthread_mutex_unlock(&t->threads_mu);
     if (b)
-        tbuf_free(b);
+        tbuf_free(t, b);
 }
 
 /* A buffer for the calling thread: the spare if there is one. */
@@ -124,7 +128,7 @@ static struct evt__tbuf *tbuf_new(evt_tracer *t)
 struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
 {
     uint64_t gen = atomic_load_explicit(&t->gen, memory_order_acquire);
-    if (gen == EVT__GEN_CLOSED)
+    if (gen == EVT__GEN_CLOSED || g_forked)
         return NULL;
     if (evt__tls.gen == gen)
         return evt__tls.buf;
@@ -135,7 +139,7 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
     int ok = atomic_load_explicit(&t->gen, memory_order_relaxed) == gen && threads_append(t, b) == 0;
     pthread_mutex_unlock(&t->threads_mu);
     if (!ok) {
-        tbuf_free(b);
+        tbuf_free(t, b);
         return NULL;
     }
     pthread_setspecific(t->key, b);
@@ -200,7 +204,7 @@ uint32_t evt_intern(evt_tracer *t, const char *name)
 {
     /* closed (or a fork child's copy, whose lock may be held forever by a
      * thread that did not come along): no lock, no id */
-    if (!t || atomic_load(&t->gen) == EVT__GEN_CLOSED)
+    if (!t || g_forked || atomic_load(&t->gen) == EVT__GEN_CLOSED)
         return 0;
     return evt__strings_intern(&t->strings, name);
 }
@@ -267,7 +271,7 @@ static int write_preamble(evt_tracer *t, const struct evt_options *opt)
     uint64_t now = evt__mono_ns();
     uint32_t flags = t->clock.source == EVT__CLOCK_TSC ? EVT_FILE_FLAG_TSC : 0;
     evt__enc_file_header(t->enc, t->pid, flags, t->clock.ns_base);
-    evt__strings_encode(&t->strings, t->enc, now);
+    evt__strings_encode(&t->strings, t->enc, now, 0);
     evt__enc_process(t->enc, now, t->pid, pname);
     evt__enc_clock(t->enc, now);
     return evt__enc_commit(t->enc);
@@ -279,19 +283,35 @@ static int tracer_finish(evt_tracer *t);
 static void atexit_close(void)
 {
     evt_tracer *t = evt__current();
-    if (t && atomic_load(&t->gen) != EVT__GEN_CLOSED)
+    if (t && !g_forked && atomic_load(&t->gen) != EVT__GEN_CLOSED)
         tracer_finish(t);
 }
 
-
-/* fork() child: the tracer belongs to the parent (its flush thread did not
- * come along, its file is the parent's). The child's copy records nothing
- * and never writes; its atexit does nothing. Only plain stores here. */
+/* fork() child: the tracer belongs to the parent (its flusher did not come
+ * along, its file is the parent's). The child records nothing and never
+ * writes; its atexit does nothing. With a consumer the tracer is shared
+ * memory, still the parent's: the child changes only what is its own (its
+ * descriptors, its globals, its thread's TLS), and its copies of the pipe
+ * to the consumer must go, or the consumer would wait for this child's end
+ * too before its final flush. Only plain stores and close here. */
 static void fork_child(void)
 {
     evt_tracer *t = evt__current();
     if (!t)
         return;
+    g_forked = 1;
+    evt__tls.buf = NULL;
+    evt__tls.gen = 0;
+    atomic_store(&evt__g_current, NULL);
+    if (t->shm) {
+        if (t->consumer_pid) {
+            close(t->ctl_fd);
+            close(t->ack_fd);
+        }
+        if (t->fd >= 0)
+            close(t->fd);
+        return;
+    }
     atomic_store(&t->gen, EVT__GEN_CLOSED);
     atomic_store(&t->stop, 1);
     t->has_flusher = 0;
@@ -306,16 +326,34 @@ static void register_atexit(void)
     pthread_atfork(NULL, NULL, fork_child);
 }
 
+/* A consumer process (evt_consumer.c) writes a file trace unless told not
+ * to or unable: sinks are called in the program, and a copy made while
+ * other threads run could inherit a lock one of them holds. */
+static int want_consumer(const struct evt_options *opt)
+{
+    return opt->path && !opt->no_flush_thread && !opt->flush_thread && __libc_single_threaded;
+}
+
+/* The shared region: room for 16 to 256 rings (fewer for big rings, so the
+ * reservation stays under ~64 GiB of address space; only written pages
+ * cost memory) plus 64 MiB for the rest. */
+static size_t shm_size(size_t ring_bytes)
+{
+    size_t per = ring_bytes + 4096;
+    size_t rings = ((size_t)64 << 30) / per;
+    rings = rings < 16 ? 16 : rings > 256 ? 256 : rings;
+    return rings * per + ((size_t)64 << 20);
+}
+
 static int tracer_init(evt_tracer *t, const struct evt_options *opt)
 {
-    t->fd = -1;
+    t->fd = t->ctl_fd = t->ack_fd = -1;
     t->wake[0] = t->wake[1] = -1;
     t->pid = (uint32_t)getpid();
-    t->ring_bytes = opt->buffer_bytes ? opt->buffer_bytes : EVT__DEFAULT_BUFFER;
     t->flush_ms = opt->flush_interval_ms ? opt->flush_interval_ms : EVT__DEFAULT_FLUSH_MS;
-    pthread_mutex_init(&t->threads_mu, NULL);
+    evt__mutex_init(&t->threads_mu, t->shm != NULL);
     pthread_mutex_init(&t->flush_mu, NULL);
-    if (evt__strings_init(&t->strings) < 0 || pthread_key_create(&t->key, tbuf_thread_exit) != 0)
+    if (evt__strings_init(&t->strings, t->shm) < 0 || pthread_key_create(&t->key, tbuf_thread_exit) != 0)
         return EVT_ENOMEM;
     t->has_key = 1;
     evt__clock_init(&t->clock);
@@ -338,31 +376,55 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
     evt__spare_refill(t);   /* for the first thread that records */
     if (!t->spare)
         return EVT_ENOMEM;  /* buffer_bytes cannot be had: say so now */
-    if (!opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
+    if (!(t->shm && evt__consumer_start(t) == 0) && !opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
         return rc;
-    if (!opt->no_signal_handlers && t->has_flusher)
+    if (!opt->no_signal_handlers && (t->has_flusher || t->consumer_pid))
         evt__signals_install(t);
     return 0;
 }
 
-/* Frees what tracer_init and the threads built. */
+/* Frees what tracer_init and the threads built. With a shared region, all
+ * of it but the program's own copy of the encoder goes with the region
+ * (t included); snap is then the consumer's and not ours to free. */
 static void tracer_free(evt_tracer *t)
 {
-    for (size_t i = 0; i < t->n_threads; i++)
-        tbuf_free(t->threads[i]);
-    if (t->spare)
-        tbuf_free(t->spare);
-    free(t->threads);
-    free(t->snap);
     evt__enc_free(t->enc);
-    evt__strings_free(&t->strings);
     if (t->has_key)
         pthread_key_delete(t->key);
-    pthread_mutex_destroy(&t->threads_mu);
-    pthread_mutex_destroy(&t->flush_mu);
     if (t->fd >= 0)
         close(t->fd);
+    if (t->shm) {
+        if (!t->had_consumer)
+            free(t->snap);
+        evt__shm_destroy(t->shm);
+        return;
+    }
+    for (size_t i = 0; i < t->n_threads; i++)
+        tbuf_free(t, t->threads[i]);
+    if (t->spare)
+        tbuf_free(t, t->spare);
+    free(t->threads);
+    free(t->snap);
+    evt__strings_free(&t->strings);
+    pthread_mutex_destroy(&t->threads_mu);
+    pthread_mutex_destroy(&t->flush_mu);
     free(t);
+}
+
+/* A zeroed tracer: in a new shared region when a consumer will write it
+ * (or in the heap if the region cannot be had). */
+static evt_tracer *tracer_alloc(const struct evt_options *opt)
+{
+    size_t ring_bytes = opt->buffer_bytes ? opt->buffer_bytes : EVT__DEFAULT_BUFFER;
+    struct evt__shm *shm = want_consumer(opt) ? evt__shm_create(shm_size(ring_bytes)) : NULL;
+    evt_tracer *t = evt__mem_calloc(shm, sizeof *t);
+    if (!t) {
+        evt__shm_destroy(shm);
+        return NULL;
+    }
+    t->shm = shm;
+    t->ring_bytes = ring_bytes;
+    return t;
 }
 
 int evt_open(evt_tracer **out, const struct evt_options *opt)
@@ -371,11 +433,12 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
         return EVT_EINVAL;
     *out = NULL;
     evt_tracer *expected = NULL;
-    evt_tracer *t = calloc(1, sizeof *t);
+    evt_tracer *t = tracer_alloc(opt);
     if (!t)
         return EVT_ENOMEM;
     if (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
-        free(t);
+        t->fd = -1;
+        tracer_free(t);
         return EVT_EBUSY;
     }
     atomic_store(&t->gen, atomic_fetch_add(&g_generation, 1) + 1);
@@ -403,7 +466,9 @@ int evt_flush(evt_tracer *t)
     if (!t || atomic_load(&t->gen) == EVT__GEN_CLOSED)
         return 0;
     pthread_mutex_lock(&t->flush_mu);
-    int rc = atomic_load(&t->gen) == EVT__GEN_CLOSED ? 0 : evt__flush_locked(t, 0);
+    int rc = 0;
+    if (atomic_load(&t->gen) != EVT__GEN_CLOSED)
+        rc = t->consumer_pid ? evt__consumer_request(t, 'f') : evt__flush_locked(t, 0);
     pthread_mutex_unlock(&t->flush_mu);
     return rc;
 }
@@ -420,8 +485,13 @@ static int tracer_finish(evt_tracer *t)
     int rc = 0;
     if (atomic_exchange(&t->gen, EVT__GEN_CLOSED) != EVT__GEN_CLOSED) {   /* not a fork child's */
         pthread_mutex_lock(&t->flush_mu);
-        rc = evt__flush_locked(t, 1);
+        rc = t->consumer_pid ? evt__consumer_request(t, 'c') : evt__flush_locked(t, EVT__FLUSH_FINAL);
         pthread_mutex_unlock(&t->flush_mu);
+    }
+    for (int *fd = &t->ctl_fd; fd <= &t->ack_fd; fd++) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
     }
     if (t->fd >= 0 && close(t->fd) < 0 && rc == 0)
         rc = EVT_EIO;
@@ -431,7 +501,7 @@ static int tracer_finish(evt_tracer *t)
 
 int evt_close(evt_tracer *t)
 {
-    if (!t)
+    if (!t || g_forked)   /* a fork child's tracer is its parent's */
         return 0;
     int rc = tracer_finish(t);
     atomic_store(&evt__g_current, NULL);

@@ -59,6 +59,8 @@ struct evt_options {
     int no_signal_handlers;       /* 1: do not install the SIGINT/SIGTERM flush */
     int no_flush_thread;          /* 1: no background thread; flush only in
                                      evt_flush()/evt_close() (tests) */
+    int flush_thread;             /* 1: write the file from a thread in this
+                                     process, not from a consumer process */
     const char *process_name;     /* NULL = from /proc/self/comm */
 };
 

@@ -7,6 +7,8 @@ set(EVT_WRITER_SOURCES
   evt_strings.c
   evt_tracer.c
   evt_flush.c
+  evt_consumer.c
+  evt_shm.c
   evt_loop.c
   evt_wrap.c
 )
