@@ -2,10 +2,16 @@
  *
  * A child records one mark per millisecond (value = its index) and
  * publishes in shared memory how many it has recorded; the parent kills it
- * after ~300 ms. SIGKILL: the file holds every mark older than the flush
- * interval (plus slack for a loaded machine), as a clean prefix. SIGTERM
- * (no handler in the child, so libevtrace's is installed): the file holds
- * all of them and the child still dies of SIGTERM. */
+ * after ~300 ms. Each case runs with both writers (evt_consumer.c):
+ *  - the consumer process (the default): after SIGKILL, once the consumer
+ *    has finished (this test is a subreaper, so it can wait for it), the
+ *    file holds every mark;
+ *  - the flusher thread (flush_thread = 1): after SIGKILL the file holds
+ *    every mark older than the flush interval (plus slack for a loaded
+ *    machine), as a clean prefix.
+ * SIGTERM (no handler in the child, so libevtrace's is installed): the file
+ * holds all of them as soon as the child is gone, and it still dies of
+ * SIGTERM. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -16,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +57,8 @@ static void child(const char *path, struct shared *sh)
 {
     if (getenv("EVT_TEST_OWN_HANDLER"))
         signal(SIGTERM, exit_on_signal);
-    struct evt_options o = {.path = path, .flush_interval_ms = FLUSH_MS};
+    struct evt_options o = {.path = path, .flush_interval_ms = FLUSH_MS,
+                            .flush_thread = getenv("EVT_TEST_FLUSH_THREAD") != NULL};
     evt_tracer *t;
     if (evt_open(&t, &o) < 0)
         _exit(3);
@@ -90,6 +99,10 @@ static uint64_t run_and_kill(int sig, const char *path, struct tc_trace *tr, uin
     }
     *recorded = atomic_load(&sh->recorded);
     munmap(sh, sizeof *sh);
+    /* the child's consumer, now ours (subreaper, set in main): wait until
+     * it has written the end of the trace */
+    while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+        ;
     tc_decode_file(tr, path);   /* may end damaged after SIGKILL: use the prefix */
     return killed_at;
 }
@@ -109,6 +122,7 @@ static int teardown_path(void **state)
     unlink(*state);
     free(*state);
     unsetenv("EVT_TEST_OWN_HANDLER");
+    unsetenv("EVT_TEST_FLUSH_THREAD");
     return 0;
 }
 
@@ -126,8 +140,10 @@ static uint64_t marks_prefix(const struct tc_trace *tr, uint64_t *last_ts)
     return n;
 }
 
-static void test_sigkill(void **state)
+/* Flusher thread: what is older than one interval is there. */
+static void test_sigkill_thread(void **state)
 {
+    setenv("EVT_TEST_FLUSH_THREAD", "1", 1);   /* teardown unsets it */
     const char *path = *state;
     struct tc_trace tr;
     uint64_t recorded, last_ts = 0;
@@ -138,6 +154,23 @@ static void test_sigkill(void **state)
     /* older than one interval (+250 ms slack for a busy machine) is there */
     assert_true(last_ts + (FLUSH_MS + 250) * 1000000ull >= killed_at);
     assert_true(n > 0);
+    tc_free(&tr);
+}
+
+/* Consumer process: nothing is lost, and the final flush ran. */
+static void test_sigkill(void **state)
+{
+    const char *path = *state;
+    struct tc_trace tr;
+    uint64_t recorded, last_ts = 0;
+    run_and_kill(SIGKILL, path, &tr, &recorded);
+    if (tr.error[0])
+        fail_msg("decode: %s", tr.error);
+    uint64_t n = marks_prefix(&tr, &last_ts);
+    assert_true(recorded > 50);
+    /* the kill may land between evt_mark and the counter update */
+    assert_in_range(n, recorded, recorded + 1);
+    assert_int_equal(tc_count(&tr, EVT_REC_CLOCK), 2);
     tc_free(&tr);
 }
 
@@ -164,12 +197,28 @@ static void test_own_handler_then_exit(void **state)
     test_sigterm(state);
 }
 
+static void test_sigterm_thread(void **state)
+{
+    setenv("EVT_TEST_FLUSH_THREAD", "1", 1);
+    test_sigterm(state);
+}
+
+static void test_own_handler_then_exit_thread(void **state)
+{
+    setenv("EVT_TEST_FLUSH_THREAD", "1", 1);
+    test_own_handler_then_exit(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sigkill, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_sigkill_thread, setup_path, teardown_path),
         cmocka_unit_test_setup_teardown(test_sigterm, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_sigterm_thread, setup_path, teardown_path),
         cmocka_unit_test_setup_teardown(test_own_handler_then_exit, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_own_handler_then_exit_thread, setup_path, teardown_path),
     };
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

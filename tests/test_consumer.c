@@ -1,0 +1,237 @@
+/* test_consumer.c -- the consumer process (evt_consumer.c): a file trace is
+ * written by a copy of the process, and the program stays as it was.
+ *
+ * Each test opens a tracer on a temp file, checks one promise, closes the
+ * tracer and decodes the file with the independent decoder (trace_check.c).
+ * The promises: the program keeps one thread and sees no child of ours
+ * (no SIGCHLD, nothing for waitpid(-1)); evt_flush means written; the
+ * consumer holds none of the program's descriptors; a fork child neither
+ * records into the parent's trace nor delays its end; with a second thread
+ * at evt_open, or flush_thread = 1, the flusher thread is used instead. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "evt_internal.h"
+#include "trace_check.h"
+
+struct fixture {
+    char path[64];
+    evt_tracer *t;   /* closed by teardown if a test left it open */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->path, sizeof f->path, "/tmp/evt_test_consumer_XXXXXX");
+    close(mkstemp(f->path));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->t)
+        evt_close(f->t);
+    unlink(f->path);
+    free(f);
+    return 0;
+}
+
+static evt_tracer *open_file(struct fixture *f, int flush_thread)
+{
+    struct evt_options o = {.path = f->path, .flush_thread = flush_thread, .no_signal_handlers = 1};
+    assert_int_equal(evt_open(&f->t, &o), 0);
+    return f->t;
+}
+
+static void close_file(struct fixture *f)
+{
+    assert_int_equal(evt_close(f->t), 0);
+    f->t = NULL;
+}
+
+static size_t count_tasks(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Marks in the file at path (n expected, values 0..n-1 in order). */
+static size_t marks_in(const char *path)
+{
+    struct tc_trace tr;
+    tc_decode_file(&tr, path);
+    if (tr.error[0])
+        fail_msg("decode: %s", tr.error);
+    size_t n = tc_count(&tr, EVT_REC_MARK);
+    tc_free(&tr);
+    return n;
+}
+
+static void record_marks(evt_tracer *t, int n)
+{
+    uint32_t name = evt_intern(t, "m");
+    for (int i = 0; i < n; i++)
+        evt_mark(t, name, i);
+}
+
+static volatile sig_atomic_t g_sigchld;
+static void on_sigchld(int sig) { g_sigchld++; }
+
+static void test_single_threaded_no_child_seen(void **state)
+{
+    struct fixture *f = *state;
+    struct sigaction sa = {.sa_handler = on_sigchld}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, &old);
+    g_sigchld = 0;
+    evt_tracer *t = open_file(f, 0);
+    assert_true(t->consumer_pid > 0);
+    assert_int_equal(count_tasks(), 1);          /* no thread in the program */
+    record_marks(t, 1000);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);   /* no child it can see */
+    assert_int_equal(errno, ECHILD);
+    close_file(f);
+    assert_int_equal(g_sigchld, 0);              /* and no SIGCHLD when it ends */
+    sigaction(SIGCHLD, &old, NULL);
+    assert_int_equal(marks_in(f->path), 1000);
+}
+
+static void test_flush_means_written(void **state)
+{
+    struct fixture *f = *state;
+    evt_tracer *t = open_file(f, 0);
+    record_marks(t, 300);
+    assert_int_equal(evt_flush(t), 0);
+    assert_int_equal(marks_in(f->path), 300);   /* before any interval passed */
+    close_file(f);
+}
+
+/* A pipe made before evt_open: once the program closes the write end, the
+ * read end sees EOF -- the consumer kept no copy. */
+static void test_consumer_keeps_no_program_fd(void **state)
+{
+    struct fixture *f = *state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    evt_tracer *t = open_file(f, 0);
+    assert_true(t->consumer_pid > 0);
+    close(p[1]);
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, 2000), 1);
+    char c;
+    assert_int_equal(read(p[0], &c, 1), 0);
+    close(p[0]);
+    close_file(f);
+}
+
+/* The fork child records (and would hang the parent's close if it kept the
+ * pipe to the consumer); the parent's trace holds only the parent's marks,
+ * and its close does not wait for the child. */
+static void test_fork_child_stays_out(void **state)
+{
+    struct fixture *f = *state;
+    evt_tracer *t = open_file(f, 0);
+    record_marks(t, 10);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        record_marks(t, 500);
+        evt_flush(t);
+        evt_close(t);
+        sleep(3);
+        _exit(0);
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    close_file(f);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_true(b.tv_sec - a.tv_sec < 2);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(marks_in(f->path), 10);
+}
+
+static void *idle_thread(void *arg)
+{
+    int *fd = arg;
+    char c;
+    return read(*fd, &c, 1) < 0 ? NULL : arg;
+}
+
+/* A copy made while another thread runs could hold a lock of that thread's
+ * forever: with a second thread at evt_open, the flusher thread is used. */
+static void test_threads_at_open_use_the_flusher(void **state)
+{
+    struct fixture *f = *state;
+    int p[2];
+    pthread_t th;
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pthread_create(&th, NULL, idle_thread, &p[0]), 0);
+    evt_tracer *t = open_file(f, 0);
+    assert_int_equal(t->consumer_pid, 0);
+    assert_true(t->has_flusher);
+    record_marks(t, 200);
+    close_file(f);
+    close(p[1]);
+    pthread_join(th, NULL);
+    close(p[0]);
+    assert_int_equal(marks_in(f->path), 200);
+}
+
+/* Run in a fork, so that this process is still single-threaded after it
+ * (the flusher thread would make it multi-threaded for good). */
+static void test_flush_thread_option(void **state)
+{
+    struct fixture *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct evt_options o = {.path = f->path, .flush_thread = 1, .no_signal_handlers = 1};
+        evt_tracer *t;
+        int ok = evt_open(&t, &o) == 0 && t->consumer_pid == 0 && t->has_flusher && count_tasks() == 2;
+        record_marks(t, 200);
+        ok = evt_close(t) == 0 && ok;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(marks_in(f->path), 200);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_single_threaded_no_child_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_means_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_keeps_no_program_fd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_child_stays_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_thread_option, setup, teardown),
+        /* last: once a thread was created, glibc calls the process
+         * multi-threaded for good, and no later evt_open forks a consumer */
+        cmocka_unit_test_setup_teardown(test_threads_at_open_use_the_flusher, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
