@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,30 +147,46 @@ static void test_consumer_keeps_no_program_fd(void **state)
     close_file(f);
 }
 
-/* The fork child records (and would hang the parent's close if it kept the
- * pipe to the consumer); the parent's trace holds only the parent's marks,
- * and its close does not wait for the child. */
+/* A traced process P forks a child C and then dies by SIGKILL while C
+ * lives on (3 s). C records too, and holds copies of P's descriptors: if
+ * it kept P's end of the pipe to the consumer, the consumer would see EOF
+ * only when C ends. The consumer must finish right after P, and the trace
+ * holds only P's marks. This test process is a subreaper (main), so P's
+ * orphaned consumer and C become its children. */
 static void test_fork_child_stays_out(void **state)
 {
     struct fixture *f = *state;
-    evt_tracer *t = open_file(f, 0);
-    record_marks(t, 10);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        record_marks(t, 500);
-        evt_flush(t);
-        evt_close(t);
-        sleep(3);
-        _exit(0);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t parent = fork();
+    assert_true(parent >= 0);
+    if (parent == 0) {
+        evt_tracer *t = open_file(f, 0);
+        record_marks(t, 10);
+        int pids[2] = {t->consumer_pid, fork()};
+        if (pids[1] == 0) {
+            record_marks(t, 500);
+            evt_flush(t);
+            sleep(3);
+            _exit(0);
+        }
+        if (write(p[1], pids, sizeof pids) != sizeof pids)
+            _exit(1);
+        kill(getpid(), SIGKILL);
     }
+    int pids[2] = {0, 0};
+    assert_int_equal(read(p[0], pids, sizeof pids), sizeof pids);
+    close(p[0]);
+    close(p[1]);
+    waitpid(parent, NULL, 0);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    close_file(f);
+    assert_true(pids[0] > 0);
+    assert_int_equal(waitpid(pids[0], NULL, __WALL), pids[0]);
     clock_gettime(CLOCK_MONOTONIC, &b);
+    kill(pids[1], SIGKILL);
+    waitpid(pids[1], NULL, 0);
     assert_true(b.tv_sec - a.tv_sec < 2);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
     assert_int_equal(marks_in(f->path), 10);
 }
 
@@ -233,5 +250,6 @@ int main(void)
          * multi-threaded for good, and no later evt_open forks a consumer */
         cmocka_unit_test_setup_teardown(test_threads_at_open_use_the_flusher, setup, teardown),
     };
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
