@@ -34,6 +34,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <glob.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -183,7 +184,7 @@ static void quit(int port)
 /* CPU time in ns that every live thread of pid has run so far (the first
  * field of /proc/PID/task/TID/schedstat: the scheduler's own count, in ns,
  * where /proc/PID/stat has 10 ms ticks). -1 if pid is gone. */
-static long long proc_cpu_ns(pid_t pid)
+static long long task_cpu_ns(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -204,6 +205,25 @@ static long long proc_cpu_ns(pid_t pid)
     }
     if (d)
         closedir(d);
+    return sum;
+}
+
+/* task_cpu_ns of pid and of its children: the tracer's consumer process
+ * (tracer/evt_consumer.c) does the encoding and writing, and its CPU is
+ * part of what tracing costs. */
+static long long proc_cpu_ns(pid_t pid)
+{
+    long long sum = task_cpu_ns(pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = sum >= 0 ? fopen(path, "r") : NULL;
+    int child;
+    while (f && fscanf(f, "%d", &child) == 1) {
+        long long ns = task_cpu_ns((pid_t)child);
+        sum += ns > 0 ? ns : 0;
+    }
+    if (f)
+        fclose(f);
     return sum;
 }
 
@@ -302,26 +322,33 @@ static unsigned long long totals(const char *path)
 }
 
 struct instr {
-    unsigned long long all, main_thread;
+    unsigned long long all, main_thread, consumer;
 };
 
-/* Sums the per-thread files tmp.cg-01, -02...; -01 is the main thread. */
-static struct instr instr_collect(const char *tmp)
+/* Sums the callgrind files tmp.PID.cg-NN (one per process and thread; the
+ * program's pid is pid, its thread 01 the main one; any other pid is the
+ * tracer's consumer process, evt_consumer.c) and removes them. */
+static struct instr instr_collect(const char *tmp, pid_t pid)
 {
-    struct instr n = {0, 0};
-    char path[300];
-    for (int i = 1; i < 100; i++) {
-        snprintf(path, sizeof path, "%s.cg-%02d", tmp, i);
-        if (access(path, R_OK) != 0)
-            break;
-        unsigned long long v = totals(path);
+    struct instr n = {0, 0, 0};
+    char pattern[300];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s.*.cg*", tmp);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return n;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *name = g.gl_pathv[i] + strlen(tmp) + 1;
+        int file_pid = atoi(name);
+        const char *dash = strstr(name, ".cg-");
+        unsigned long long v = dash ? totals(g.gl_pathv[i]) : 0;   /* NAME.cg: no thread's */
         n.all += v;
-        if (i == 1)
+        if (file_pid != (int)pid)
+            n.consumer += v;
+        else if (dash && atoi(dash + 4) == 1)
             n.main_thread = v;
-        unlink(path);
+        unlink(g.gl_pathv[i]);
     }
-    snprintf(path, sizeof path, "%s.cg", tmp);
-    unlink(path);
+    globfree(&g);
     return n;
 }
 
@@ -330,7 +357,7 @@ static struct instr instr_run(const struct opts *o, int traced, const char *trac
 {
     char max[32], outfile[300], env_pre[4200], env_out[4200];
     snprintf(max, sizeof max, "%d", o->instr_requests);
-    snprintf(outfile, sizeof outfile, "--callgrind-out-file=%s.cg", tmp);
+    snprintf(outfile, sizeof outfile, "--callgrind-out-file=%s.%%p.cg", tmp);
     snprintf(env_pre, sizeof env_pre, "LD_PRELOAD=%s", PRELOAD_LIB);
     snprintf(env_out, sizeof env_out, "EVTRACE_OUTPUT=%s", trace);
     char *argv[] = {"/usr/bin/valgrind", "--tool=callgrind", "--separate-threads=yes", outfile,
@@ -338,7 +365,7 @@ static struct instr instr_run(const struct opts *o, int traced, const char *trac
     /* FOLLOW_EXEC: valgrind's launcher is a dynamic program that execs the
      * tool; without it the shim would drop itself from LD_PRELOAD there. */
     char *env[] = {env_pre, env_out, "EVTRACE_FOLLOW_EXEC=1", NULL};
-    struct server s;
+    struct server s = {.pid = -1};
     int ok = 0;
     if (server_start(&s, argv, traced ? env : NULL, NULL) == 0 && load(s.port, o->conns, o->instr_requests) > 0) {
         int status = server_wait(&s);
@@ -348,9 +375,9 @@ static struct instr instr_run(const struct opts *o, int traced, const char *trac
             ok = 0;
         }
     }
-    struct instr n = instr_collect(tmp);
+    struct instr n = instr_collect(tmp, s.pid);
     unlink(trace);
-    return ok ? n : (struct instr){0, 0};
+    return ok ? n : (struct instr){0, 0, 0};
 }
 
 static int bench_instructions(const struct opts *o, const char *trace)
@@ -370,10 +397,13 @@ static int bench_instructions(const struct opts *o, const char *trace)
     printf("preload_plain_instr: %llu instructions\n", plain.all);
     printf("preload_traced_instr: %llu instructions\n", traced.all);
     printf("preload_traced_loop_thread_instr: %llu instructions\n", traced.main_thread);
+    printf("preload_traced_consumer_instr: %llu instructions\n", traced.consumer);
     printf("preload_instr_per_request_added: %.0f instructions\n",
            ((double)traced.all - (double)plain.all) / o->instr_requests);
     printf("preload_instr_ratio: %.4f ratio\n", (double)traced.all / (double)plain.all);
     printf("preload_loop_thread_instr_ratio: %.4f ratio\n", (double)traced.main_thread / (double)plain.main_thread);
+    printf("preload_program_instr_ratio: %.4f ratio\n",
+           (double)(traced.all - traced.consumer) / (double)plain.all);
     return 0;
 }
 

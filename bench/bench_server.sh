@@ -60,12 +60,16 @@ rps() {   # rps PORT: one loadgen round, prints its req/s
   "$S/loadgen" -n "$REQUESTS" -c "$CONC" "http://127.0.0.1:$1/" | sed -n 's/^req_per_s: \([0-9.]*\).*/\1/p'
 }
 
-# cpu_us PID: CPU time the process's live threads have run so far, in
+# cpu_us PID: CPU time the process's live threads and its children's (the
+# tracer's consumer process, evt_consumer.c) have run so far, in
 # microseconds: the scheduler's own ns counts (first field of each
 # /proc/PID/task/TID/schedstat), where /proc/PID/stat counts 10 ms ticks --
 # too coarse for rounds of ~100 ms, which made the ratio swing by 10 %.
 cpu_us() {
-  cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
+  local kids
+  kids=$(cat /proc/"$1"/task/*/children 2>/dev/null || true)
+  for p in "$1" $kids; do cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; done |
+    awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
 }
 
 start plain; PLAIN=$PORT; PLAIN_PID=$!

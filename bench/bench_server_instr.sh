@@ -6,8 +6,10 @@
 # and traced (--trace), answering loadgen -n N -c 50; then again with 5N
 # requests. The difference between the two runs, divided by 4N, is the
 # marginal cost of one request: start-up, the tracer's open and the final
-# flush cancel out. All threads are counted (callgrind --separate-threads;
-# thread 1 is the loop, the flusher is the other). callgrind sees user space
+# flush cancel out. All threads and processes are counted: the program's
+# (callgrind --separate-threads; thread 1 is the loop, a flusher thread if
+# any is the other) and the tracer's consumer process (evt_consumer.c; a
+# copy of the program, which valgrind follows). callgrind sees user space
 # only: this async_server spends about 70 % of its time in the kernel, so
 # the instruction ratio is not a time ratio (docs/OVERHEAD.md).
 #
@@ -15,6 +17,7 @@
 #   server_instr_untraced: X instructions   (per request)
 #   server_instr_traced: X instructions
 #   server_instr_traced_loop_thread: X instructions
+#   server_instr_traced_consumer: X instructions  (the consumer process's)
 #   server_instr_added: X instructions
 #   server_instr_ratio: X ratio
 # N (default 2000) overrides the size. Without valgrind: a line on stderr
@@ -31,12 +34,14 @@ fi
 TMP=$(mktemp -d /tmp/evt_bench_instr.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# run NAME REQUESTS ARGS...: one callgrind run; leaves $TMP/NAME.cg-NN.
+# run NAME REQUESTS ARGS...: one callgrind run; leaves $TMP/NAME.PID.cg-NN
+# per process and thread, and the program's PID in $TMP/NAME.pid.
 run() {
   local name=$1 requests=$2; shift 2
-  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$TMP/$name.cg" \
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$TMP/$name.%p.cg" \
     "$S/async_server" --port 0 --delay-ms 0 "$@" >"$TMP/$name.log" 2>&1 &
   local pid=$! port
+  echo "$pid" >"$TMP/$name.pid"
   if ! port=$(WAIT_PORT_TRIES=600 wait_port "$TMP/$name.log"); then
     echo "bench_server_instr: async_server did not start under valgrind" >&2
     kill "$pid" 2>/dev/null; exit 1
@@ -44,12 +49,19 @@ run() {
   "$S/loadgen" -n "$requests" -c 50 "http://127.0.0.1:$port/" >/dev/null
   kill -TERM "$pid"
   wait "$pid" || true
+  sleep 1   # the consumer's own end under valgrind (its leak scan)
 }
 
-# total NAME [THREAD]: instructions of all threads (or of one, "01").
+# total NAME [WHICH]: instructions of every process and thread of the run;
+# WHICH = prog (the program's threads) or loop (its thread 01).
 total() {
-  local files
-  if [ -n "${2:-}" ]; then files=("$TMP/$1.cg-$2"); else files=("$TMP/$1".cg-*); fi
+  local pid files
+  pid=$(cat "$TMP/$1.pid")
+  case "${2:-}" in
+    prog) files=("$TMP/$1.$pid".cg-*) ;;
+    loop) files=("$TMP/$1.$pid.cg-01") ;;
+    *) files=("$TMP/$1".*.cg-*) ;;
+  esac
   awk '/^totals:/ { n += $2 } END { printf "%.0f\n", n }' "${files[@]}"
 }
 
@@ -58,11 +70,13 @@ run plain5 $((N * 5))
 run traced1 "$N" --trace "$TMP/t1.evtrace"
 run traced5 $((N * 5)) --trace "$TMP/t5.evtrace"
 awk -v p1="$(total plain1)" -v p5="$(total plain5)" -v t1="$(total traced1)" -v t5="$(total traced5)" \
-    -v l1="$(total traced1 01)" -v l5="$(total traced5 01)" -v n="$((N * 4))" 'BEGIN {
-  p = (p5 - p1) / n; t = (t5 - t1) / n; l = (l5 - l1) / n
+    -v l1="$(total traced1 loop)" -v l5="$(total traced5 loop)" \
+    -v g1="$(total traced1 prog)" -v g5="$(total traced5 prog)" -v n="$((N * 4))" 'BEGIN {
+  p = (p5 - p1) / n; t = (t5 - t1) / n; l = (l5 - l1) / n; c = t - (g5 - g1) / n
   printf "server_instr_untraced: %.0f instructions\n", p
   printf "server_instr_traced: %.0f instructions\n", t
   printf "server_instr_traced_loop_thread: %.0f instructions\n", l
+  printf "server_instr_traced_consumer: %.0f instructions\n", c
   printf "server_instr_added: %.0f instructions\n", t - p
   printf "server_instr_ratio: %.4f ratio\n", (p > 0 ? t / p : 0)
 }'

@@ -148,9 +148,9 @@ static void test_consumer_keeps_no_program_fd(void **state)
 }
 
 /* A traced process P forks a child C and then dies by SIGKILL while C
- * lives on (3 s). C records too, and holds copies of P's descriptors: if
+ * lives on. C records too, and holds copies of P's descriptors: if
  * it kept P's end of the pipe to the consumer, the consumer would see EOF
- * only when C ends. The consumer must finish right after P, and the trace
+ * only when C ends, 10 s later. The consumer must finish right after P, and the trace
  * holds only P's marks. This test process is a subreaper (main), so P's
  * orphaned consumer and C become its children. */
 static void test_fork_child_stays_out(void **state)
@@ -167,7 +167,7 @@ static void test_fork_child_stays_out(void **state)
         if (pids[1] == 0) {
             record_marks(t, 500);
             evt_flush(t);
-            sleep(3);
+            sleep(10);
             _exit(0);
         }
         if (write(p[1], pids, sizeof pids) != sizeof pids)
@@ -186,7 +186,7 @@ static void test_fork_child_stays_out(void **state)
     clock_gettime(CLOCK_MONOTONIC, &b);
     kill(pids[1], SIGKILL);
     waitpid(pids[1], NULL, 0);
-    assert_true(b.tv_sec - a.tv_sec < 2);
+    assert_true(b.tv_sec - a.tv_sec < 5);   /* valgrind: ~2 s (its leak scan) */
     assert_int_equal(marks_in(f->path), 10);
 }
 

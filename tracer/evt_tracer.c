@@ -463,7 +463,7 @@ int evt_open_file(evt_tracer **out, const char *path)
 
 int evt_flush(evt_tracer *t)
 {
-    if (!t || atomic_load(&t->gen) == EVT__GEN_CLOSED)
+    if (!t || g_forked || atomic_load(&t->gen) == EVT__GEN_CLOSED)
         return 0;
     pthread_mutex_lock(&t->flush_mu);
     int rc = 0;

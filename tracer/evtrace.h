@@ -79,19 +79,33 @@ const char *evt_strerror(int err);
 /* Opens a trace. One tracer per process at a time (EVT_EBUSY otherwise):
  * the per-thread buffers are found through thread-local storage.
  *
+ * Who writes the file. With a path, a single-threaded program gets a
+ * consumer process: evt_open makes a copy of the process that encodes and
+ * writes the trace from memory it shares with the program, so the program
+ * stays single-threaded (a thread would make every read/write/send/recv
+ * cost more, in glibc and in the kernel) and the trace is complete however
+ * the program ends. The copy holds none of the program's descriptors, sends
+ * no SIGCHLD and is invisible to waitpid(-1); it shows in ps as
+ * "evtrace-flush". Where that cannot be (other threads already running,
+ * flush_thread = 1, a sink instead of a path), a flush thread in the
+ * process does the same work. See tracer/evt_consumer.c.
+ *
  * Ending the process. evt_close writes everything. Without it:
  *  - exit() (or returning from main): an atexit handler does the final
  *    flush and closes the file (memory is left to the exiting process, since
  *    other threads may still be recording);
  *  - SIGINT/SIGTERM: if their disposition is SIG_DFL at open (and
- *    no_signal_handlers is 0, and there is a flush thread), libevtrace
- *    installs a handler that wakes the flush thread for a final flush, waits
- *    for it (at most 2 s), restores SIG_DFL and re-raises, so the process
- *    still dies of the signal. A program with its own handler or SIG_IGN is
- *    left alone (if its handler exits, atexit flushes). evt_close restores
- *    the previous disposition;
- *  - SIGKILL or a crash: the file holds everything up to the last flush
- *    (at most flush_interval_ms old) and ends cleanly or inside one chunk.
+ *    no_signal_handlers is 0), libevtrace installs a handler that asks the
+ *    consumer (or wakes the flush thread) for a final flush, waits for it
+ *    (the thread: at most 2 s), restores SIG_DFL and re-raises, so the
+ *    process still dies of the signal with its trace complete. A program
+ *    with its own handler or SIG_IGN is left alone (if its handler exits,
+ *    atexit flushes). evt_close restores the previous disposition;
+ *  - SIGKILL or a crash: with a consumer, nothing is lost: it sees the
+ *    program end and writes the rest, a moment later (`evtrace record` waits
+ *    for it). With a flush thread the file holds everything up to the last
+ *    flush (at most flush_interval_ms old) and ends cleanly or inside one
+ *    chunk.
  * Clock: timestamps come from the CPU's invariant TSC where there is one
  * (x86-64), converted to CLOCK_MONOTONIC ns when written; EVTRACE_CLOCK=
  * monotonic in the environment forces clock_gettime instead.
