@@ -342,6 +342,27 @@ static void test_server_sigterm_default(void **state) { server_killed(NULL, SIGT
 static void test_server_sigterm_handler(void **state) { server_killed("--sigterm-handler", SIGTERM, 0); }
 static void test_server_sigkill(void **state) { server_killed(NULL, SIGKILL, 128 + SIGKILL); }
 
+/* SIGKILL 10 ms after the last reply, well inside a flush interval: the
+ * tracer's consumer process (evt_consumer.c) writes what the program had
+ * not flushed, and record waits for it, so nothing is lost -- every write
+ * callback is there, complete. (With EVTRACE_FLUSH=thread the last ones
+ * would be missing.) */
+static void test_server_sigkill_nothing_lost(void **state)
+{
+    enum { CONNS = 3, REQS = 3 };
+    struct proc p;
+    char *argv[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", PLAIN_SERVER, NULL};
+    proc_start(&p, argv);
+    client_session(read_port(p.out), CONNS, REQS, g_replies_traced);
+    sleep_ms(10);
+    kill(child_of(p.pid), SIGKILL);
+    assert_int_equal(exit_code(proc_wait(&p, NULL, 0)), 128 + SIGKILL);
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    assert_int_equal(io_callbacks(&m, EV_WRITE), CONNS * REQS);
+    evt_model_free(&m);
+}
+
 /* A handler that sleeps 150 ms is reported as a stall. */
 static void test_stall_summary(void **state)
 {
@@ -543,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_traced_like_untraced, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_server_sigterm_default, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_server_sigterm_handler, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_server_sigkill_nothing_lost, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_server_sigkill, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_stall_summary, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_trap_probe_identical, setup_trace, teardown_trace),

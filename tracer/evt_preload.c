@@ -294,7 +294,8 @@ __attribute__((constructor)) static void preload_constructor(void)
 static void open_trace(void)
 {
     struct evt__preload *p = &evt__preload_g;
-    struct evt_options opt = {.path = p->output};
+    const char *flush = getenv(EVT_ENV_FLUSH);
+    struct evt_options opt = {.path = p->output, .flush_thread = flush && strcmp(flush, "thread") == 0};
     evt_tracer *t = NULL;
     if (dlsym(RTLD_DEFAULT, "evt_open")) {
         /* libevtrace.so is in the process (our own evt_* are not exported):
