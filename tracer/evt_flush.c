@@ -1,7 +1,11 @@
 /* evt_flush.c -- from rings to the sink: the drain, the flusher thread and
  * the SIGINT/SIGTERM flush.
  *
- * A flush, in this order (flush_mu held, so it is the only one):
+ * A flush is run by whoever writes the file: the consumer process
+ * (evt_consumer.c, the default for a file) or the flusher thread below.
+ *
+ * A flush, in this order (flush_mu held, or the consumer's, so it is the
+ * only one):
  *   1. refine the clock's rate (evt_clock.h);
  *   2. drain every registered ring into its thread chunk, giving the slots
  *      back as soon as they are encoded;
@@ -11,12 +15,13 @@
  *      so a reader never meets an id before its string;
  *   5. free the buffers of threads that exited (drained to the end above),
  *      or keep one as the spare for the next new thread (evt_tracer.c).
- * A final flush (close, signal) also writes each thread's pending lost
- * count and a last CLOCK record.
+ * A final flush (close, signal, the program's end) also writes each
+ * thread's pending lost count and a last CLOCK record, and frees nothing.
  *
  * The flusher wakes every flush_interval_ms (poll on a pipe with a timeout;
  * the pipe wakes it early at close and on a signal) and writes with write(2),
- * so a process killed with SIGKILL loses at most one interval of events.
+ * so a process killed with SIGKILL loses at most one interval of events
+ * (the consumer process loses none: it outlives the program).
  */
 #define _GNU_SOURCE
 #include <errno.h>
