@@ -34,8 +34,15 @@
  * Limits. The program must be single-threaded at evt_open (glibc's locks
  * must not be held by a thread that the copy would not have); otherwise,
  * and when the region or the process cannot be had, evt_open falls back to
- * the flusher thread. Linux only. The consumer shares the program's CPU
- * quota and shows in ps as "evtrace-flush".
+ * the flusher thread. Linux only. The copy is a fork: memory the program
+ * had at evt_open and writes afterwards gets copied, so open the tracer
+ * before loading big data (or set flush_thread). A program that closes
+ * every descriptor after evt_open (some daemons do) closes the pipe too:
+ * the consumer then writes what it has and ends, as it would at exit. The
+ * consumer shares the program's cgroup and CPU quota (killing the whole
+ * group kills it too, and the last interval is lost) and shows in ps as
+ * "evtrace-flush". Under valgrind it is traced as well (valgrind follows
+ * forks) and exits quickly because it unmaps the region first.
  */
 #define _GNU_SOURCE
 #include <errno.h>
