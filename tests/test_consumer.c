@@ -190,6 +190,24 @@ static void test_fork_child_stays_out(void **state)
     assert_int_equal(marks_in(f->path), 10);
 }
 
+/* The consumer is killed (by hand, by the OOM killer): the program goes on.
+ * A flush request fails with EVT_EIO rather than a SIGPIPE killing the
+ * program, and so does the close; recording goes on without a crash. */
+static void test_consumer_killed_program_survives(void **state)
+{
+    struct fixture *f = *state;
+    evt_tracer *t = open_file(f, 0);
+    record_marks(t, 10);
+    assert_int_equal(evt_flush(t), 0);
+    kill(t->consumer_pid, SIGKILL);
+    usleep(100000);
+    record_marks(t, 10);
+    assert_int_equal(evt_flush(t), EVT_EIO);
+    assert_int_equal(evt_close(t), EVT_EIO);
+    f->t = NULL;
+    assert_int_equal(marks_in(f->path), 10);   /* what was written stays */
+}
+
 static void *idle_thread(void *arg)
 {
     int *fd = arg;
@@ -245,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flush_means_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_keeps_no_program_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_stays_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_killed_program_survives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_thread_option, setup, teardown),
         /* last: once a thread was created, glibc calls the process
          * multi-threaded for good, and no later evt_open forks a consumer */

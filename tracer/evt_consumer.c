@@ -29,7 +29,11 @@
  * (it must not keep the program's sockets open), blocks every signal, and
  * loops: every flush interval, or when asked, it drains and writes, as the
  * flusher thread does (evt_flush.c). The program talks to it with single
- * bytes: 'f' = flush now and answer, 'c' = final flush, answer and exit.
+ * bytes on a socket pair: 'f' = flush now and answer, 'c' = final flush,
+ * answer and exit. A socket rather than pipes so that the program's sends
+ * use MSG_NOSIGNAL: if the consumer is gone (killed by hand, the OOM
+ * killer), a flush request fails with EVT_EIO instead of a SIGPIPE killing
+ * the program; its events then fill the rings and are counted as lost.
  *
  * Limits. The program must be single-threaded at evt_open (glibc's locks
  * must not be held by a thread that the copy would not have); otherwise,
@@ -46,55 +50,46 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "evt_internal.h"
 
-/* Closes every descriptor but the three the consumer needs. */
-static void close_others(int a, int b, int c)
+/* Closes every descriptor but the two the consumer needs. */
+static void close_others(int a, int b)
 {
-    int keep[3] = {a, b, c};
-    for (int i = 0; i < 3; i++)          /* sort the three */
-        for (int j = i + 1; j < 3; j++)
-            if (keep[j] < keep[i]) {
-                int x = keep[i];
-                keep[i] = keep[j];
-                keep[j] = x;
-            }
-    unsigned lo = 0;
-    for (int i = 0; i < 3; i++) {
-        if (keep[i] > (int)lo)
-            close_range(lo, (unsigned)keep[i] - 1, 0);
-        lo = (unsigned)keep[i] + 1;
-    }
-    close_range(lo, ~0u, 0);
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    if (lo > 0)
+        close_range(0, (unsigned)lo - 1, 0);
+    if (hi > lo + 1)
+        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0u, 0);
 }
 
 static void answer(int fd, char c)
 {
-    while (write(fd, &c, 1) < 0 && errno == EINTR)
+    while (send(fd, &c, 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
         ;
 }
 
 /* The consumer's life; never returns. */
-static void consumer_main(evt_tracer *t, int ctl, int ack)
+static void consumer_main(evt_tracer *t, int ctl)
 {
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     prctl(PR_SET_NAME, "evtrace-flush", 0, 0, 0);
-    close_others(t->fd, ctl, ack);
+    close_others(t->fd, ctl);
     for (;;) {
         struct pollfd p = {.fd = ctl, .events = POLLIN};
         char cmd = 0;
-        if (poll(&p, 1, (int)t->flush_ms) > 0 && read(ctl, &cmd, 1) <= 0)
+        if (poll(&p, 1, (int)t->flush_ms) > 0 && recv(ctl, &cmd, 1, 0) <= 0)
             cmd = 'x';   /* EOF: the program is gone, however it ended */
         if (cmd == 'c' || cmd == 'x') {
             int rc = evt__flush_locked(t, EVT__FLUSH_FINAL | (cmd == 'x' ? EVT__FLUSH_ORPHAN : 0));
@@ -105,45 +100,36 @@ static void consumer_main(evt_tracer *t, int ctl, int ack)
             free(t->snap);
             evt__shm_destroy(t->shm);
             if (cmd == 'c')
-                answer(ack, rc < 0 ? 'e' : 'c');
+                answer(ctl, rc < 0 ? 'e' : 'c');
             _exit(rc < 0);
         }
         int rc = evt__flush_locked(t, 0);
         if (cmd == 'f')
-            answer(ack, rc < 0 ? 'e' : 'f');
+            answer(ctl, rc < 0 ? 'e' : 'f');
         evt__spare_refill(t);
     }
 }
 
 int evt__consumer_start(evt_tracer *t)
 {
-    int ctl[2], ack[2];
-    if (pipe2(ctl, O_CLOEXEC) < 0)
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
-    if (pipe2(ack, O_CLOEXEC) < 0) {
-        int e = -errno;
-        close(ctl[0]);
-        close(ctl[1]);
-        return e;
-    }
     /* flags 0: a copy of the process (no CLONE_VM) whose exit signal is
      * none. Only the calling thread is copied; evt_open checked it is the
      * only one, so no lock in the copy is held by a missing thread. */
     long pid = syscall(SYS_clone, 0L, NULL, NULL, NULL, NULL);
     if (pid == 0)
-        consumer_main(t, ctl[0], ack[1]);   /* closes the program's ends */
-    close(ctl[0]);
-    close(ack[1]);
+        consumer_main(t, sv[1]);   /* closes the program's end */
+    close(sv[1]);
     if (pid < 0) {
         int e = -errno;
-        close(ctl[1]);
-        close(ack[0]);
+        close(sv[0]);
         return e;
     }
     t->consumer_pid = (int)pid;
     t->had_consumer = 1;
-    t->ctl_fd = ctl[1];
-    t->ack_fd = ack[0];
+    t->ctl_fd = sv[0];
     return 0;
 }
 
@@ -153,10 +139,10 @@ int evt__consumer_request(evt_tracer *t, char cmd)
     if (!t->consumer_pid)
         return 0;
     ssize_t n;
-    while ((n = write(t->ctl_fd, &cmd, 1)) < 0 && errno == EINTR)
+    while ((n = send(t->ctl_fd, &cmd, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR)
         ;
     char r = 0;
-    while (n == 1 && (n = read(t->ack_fd, &r, 1)) < 0 && errno == EINTR)
+    while (n == 1 && (n = recv(t->ctl_fd, &r, 1, 0)) < 0 && errno == EINTR)
         ;
     if (cmd == 'c') {
         while (waitpid(t->consumer_pid, NULL, __WALL) < 0 && errno == EINTR)

@@ -30,6 +30,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,7 +230,7 @@ static void on_signal(int sig)
         /* the consumer does the final flush; write and read are
          * async-signal-safe, and its answer means the file is complete */
         char c = 'c';
-        if (write(t->ctl_fd, &c, 1) == 1 && read(t->ack_fd, &c, 1) < 0) {
+        if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) == 1 && recv(t->ctl_fd, &c, 1, 0) < 0) {
             /* interrupted: the consumer still finishes once we are gone */
         }
     } else if (t && !atomic_load(&t->stop) && t->wake[1] >= 0) {

@@ -107,8 +107,7 @@ struct evt_tracer {
 
     int consumer_pid;              /* the consumer process, 0: none */
     int had_consumer;              /* one was started (snap is its memory) */
-    int ctl_fd;                    /* program's end: commands to the consumer */
-    int ack_fd;                    /* program's end: its answers */
+    int ctl_fd;                    /* program's end of the socket to the consumer */
 
     pthread_t flusher;
     int has_flusher;

@@ -306,7 +306,6 @@ static void fork_child(void)
     if (t->shm) {
         if (t->consumer_pid) {
             close(t->ctl_fd);
-            close(t->ack_fd);
         }
         if (t->fd >= 0)
             close(t->fd);
@@ -347,7 +346,7 @@ static size_t shm_size(size_t ring_bytes)
 
 static int tracer_init(evt_tracer *t, const struct evt_options *opt)
 {
-    t->fd = t->ctl_fd = t->ack_fd = -1;
+    t->fd = t->ctl_fd = -1;
     t->wake[0] = t->wake[1] = -1;
     t->pid = (uint32_t)getpid();
     t->flush_ms = opt->flush_interval_ms ? opt->flush_interval_ms : EVT__DEFAULT_FLUSH_MS;
@@ -488,11 +487,9 @@ static int tracer_finish(evt_tracer *t)
         rc = t->consumer_pid ? evt__consumer_request(t, 'c') : evt__flush_locked(t, EVT__FLUSH_FINAL);
         pthread_mutex_unlock(&t->flush_mu);
     }
-    for (int *fd = &t->ctl_fd; fd <= &t->ack_fd; fd++) {
-        if (*fd >= 0)
-            close(*fd);
-        *fd = -1;
-    }
+    if (t->ctl_fd >= 0)
+        close(t->ctl_fd);
+    t->ctl_fd = -1;
     if (t->fd >= 0 && close(t->fd) < 0 && rc == 0)
         rc = EVT_EIO;
     t->fd = -1;
