@@ -90,6 +90,16 @@ static size_t marks_in(const char *path)
     return n;
 }
 
+/* Marks in the file's good prefix (it may be in the middle of a write). */
+static size_t marks_so_far(const char *path)
+{
+    struct tc_trace tr;
+    tc_decode_file(&tr, path);
+    size_t n = tc_count(&tr, EVT_REC_MARK);
+    tc_free(&tr);
+    return n;
+}
+
 static void record_marks(evt_tracer *t, int n)
 {
     uint32_t name = evt_intern(t, "m");
@@ -126,6 +136,23 @@ static void test_flush_means_written(void **state)
     record_marks(t, 300);
     assert_int_equal(evt_flush(t), 0);
     assert_int_equal(marks_in(f->path), 300);   /* before any interval passed */
+    close_file(f);
+}
+
+/* Without being asked, the consumer writes every flush interval. */
+static void test_periodic_flush(void **state)
+{
+    struct fixture *f = *state;
+    struct evt_options o = {.path = f->path, .flush_interval_ms = 10, .no_signal_handlers = 1};
+    assert_int_equal(evt_open(&f->t, &o), 0);
+    assert_true(f->t->consumer_pid > 0);
+    record_marks(f->t, 100);
+    size_t n = 0;
+    for (int i = 0; i < 100 && n < 100; i++) {   /* 10 intervals, up to 1 s on a busy machine */
+        usleep(10000);
+        n = marks_so_far(f->path);
+    }
+    assert_int_equal(n, 100);
     close_file(f);
 }
 
@@ -261,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_single_threaded_no_child_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_means_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_keeps_no_program_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_stays_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_killed_program_survives, setup, teardown),

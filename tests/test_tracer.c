@@ -285,12 +285,13 @@ static void test_requests(void **state)
     }
 }
 
-/* A file, with the flusher thread: the data is on disk before close. */
+/* A file, with the flusher thread: the data is on disk before close. (The
+ * consumer process's periodic flush: test_consumer.c.) */
 static void test_file_and_flusher(void **state)
 {
     struct mem *m = *state;
     const char *path = temp_path(m, "tracer");
-    struct evt_options o = {.path = path, .flush_interval_ms = 10};
+    struct evt_options o = {.path = path, .flush_interval_ms = 10, .flush_thread = 1};
     evt_tracer *t;
     assert_int_equal(evt_open(&t, &o), 0);
     uint32_t name = evt_intern(t, "x");

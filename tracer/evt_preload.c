@@ -13,20 +13,26 @@
  * Fork. A forked child does not trace. The writer's own pthread_atfork
  * child handler (evt_tracer.c) marks the inherited tracer closed (the hot
  * path then drops everything, the trampolines just call the callbacks) and
- * closes the child's copy of the file descriptor, so the child can never
- * write into the parent's file and its exit() does not try to join a flusher
- * thread that fork did not copy; test_record checks that the fork watcher's
+ * closes the child's copies of the file descriptor and of the socket to the
+ * consumer process, so the child can never write into the parent's file,
+ * never delays the consumer's end, and its exit() does not try to reach a
+ * writer that is not its own; test_record checks that the fork watcher's
  * callback, which only runs in trap_probe's child, is not in the trace.
  * Tracing a forked child would need a second tracer in the child, which the
  * one-tracer-per-process rule does not allow; an exec'd child with
  * --follow-exec gets its own trace (NAME.PID.evtrace).
  *
- * Signals. The tracer (evt_flush.c) flushes on SIGINT/SIGTERM when their
- * disposition is still the default at the first loop; a program that
- * handles SIGTERM itself (ev_signal, sigaction) and then exits normally is
- * flushed by atexit. Both are tested with plain_server. A handler that
- * calls _exit() skips atexit: that program loses what was recorded since the
- * last flush (at most one flush interval, 50 ms), as a SIGKILL does.
+ * Signals and ends. The trace is written by a consumer process, a copy of
+ * the program made when the trace opens (evt_consumer.c), which sees the
+ * program end however it ends and then writes the rest: exit, SIGTERM,
+ * SIGKILL, a crash, a handler that calls _exit() all leave a complete
+ * trace, and record waits for the consumer before it reports. The tracer
+ * also flushes on SIGINT/SIGTERM when their disposition is still the
+ * default at the first loop (the trace is then complete before the program
+ * is gone). All of these are tested with plain_server. With
+ * EVTRACE_FLUSH=thread (or when the program already runs other threads at
+ * its first loop) a flusher thread writes instead, and SIGKILL, a crash or
+ * _exit() lose what was recorded since the last flush (at most 50 ms).
  *
  * What the program can notice (known differences, all small):
  *   - ev_cb(w) of a started watcher returns the trampoline, not the
@@ -35,12 +41,15 @@
  *     until the watcher's next start, which wraps it;
  *   - ev_once hands libev a callback of the shim's (evt_preload_hooks.c),
  *     which calls the program's;
- *   - the first loop opens the trace file and the flusher's wake pipe: fds
- *     the program opens after that are numbered 3 higher (record moves its
- *     status pipe to a high fd, so before that nothing shifts);
+ *   - the first loop opens the trace file and the socket to the consumer:
+ *     fds the program opens after that are numbered 2 higher (3 with a
+ *     flusher thread: its wake pipe; record moves its status pipe to a high
+ *     fd, so before that nothing shifts);
  *   - ev_walk also sees the tracer's prepare watcher on every loop and a
  *     cleanup watcher on the default loop;
- *   - one more thread (the flusher), and 4 MiB per traced thread.
+ *   - one more process, the consumer: a child that sends no SIGCHLD and
+ *     that waitpid(-1) does not report (or, with a flusher thread, one more
+ *     thread), and 4 MiB per traced thread.
  *
  * Limits: a static or setuid program ignores LD_PRELOAD (record reports that
  * the library did not load); libev loaded with dlopen(RTLD_LOCAL) is not
