@@ -325,7 +325,7 @@ static void open_trace(void)
     atomic_store(&p->tracer, t);
     evt__preload_status(p, "trace %s", p->output);
     if (t->consumer_pid)   /* record waits for it: it may finish after the program */
-        evt__preload_status(p, "consumer %d", t->consumer_pid);
+        evt__preload_status(p, "consumer %d %d", t->consumer_pid, (int)getpid());
 }
 
 evt_tracer *evt__preload_tracer(struct evt__preload *p)

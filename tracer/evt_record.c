@@ -46,6 +46,7 @@ struct rec_status {           /* what the preload said on the status pipe */
     int loaded, libev;
     int exec_failed;          /* execvp failed: record printed why */
     int consumer;             /* pid of the tracer's consumer process, 0: none */
+    int consumer_of;          /* ...and of the process it writes for */
     char trace[PATH_MAX];
     char error[256];
 };
@@ -226,8 +227,8 @@ static void read_status(int fd, struct rec_status *st)
             st->libev = 1;
         else if (strncmp(line, "trace ", 6) == 0 && !st->trace[0])
             snprintf(st->trace, sizeof st->trace, "%s", line + 6);
-        else if (strncmp(line, "consumer ", 9) == 0)
-            st->consumer = atoi(line + 9);
+        else if (strncmp(line, "consumer ", 9) == 0 && !st->consumer)
+            sscanf(line + 9, "%d %d", &st->consumer, &st->consumer_of);
         else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
             snprintf(st->error, sizeof st->error, "%s", line + 6);
     }
@@ -338,7 +339,10 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     ssize_t n = pid < 0 ? 0 : read(ep[0], &err, sizeof err);
     fcntl(sp[0], F_SETFL, O_NONBLOCK);
     read_status(sp[0], st);
-    wait_consumer(st->consumer);
+    /* Only the program's own: a daemon's (a forked child that traces, its
+     * parent gone) ends when the daemon does, and record must not wait. */
+    if (st->consumer_of == pid)
+        wait_consumer(st->consumer);
     close(sp[0]);
     close(ep[0]);
     if (pid < 0)
