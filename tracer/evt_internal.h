@@ -25,9 +25,10 @@
  * earlier tracer is never dereferenced.
  *
  * Process-wide state (the documented exceptions to "no global mutable
- * state"): the open tracer and a generation counter (evt_tracer.c; one
- * tracer per process: the thread-local buffers and the atexit, signal and
- * fork handlers need to find it), the table of wrapped watcher callbacks
+ * state"): the open tracer, a generation counter and a "this process is a
+ * fork of a traced one" flag (evt_tracer.c; one tracer per process: the
+ * thread-local buffers and the atexit, signal and fork handlers need to
+ * find it, and a fork child must leave the shared tracer to its parent), the table of wrapped watcher callbacks
  * (evt_wrap.c) and the per-loop hook registry (evt_loop.c), which must
  * outlive any one tracer because libev keeps calling what was installed.
  */
