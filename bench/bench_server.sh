@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bench/bench_server.sh BUILD_DIR -- what tracing costs a busy server.
 #
-# Two async_servers run side by side (--delay-ms 0), one traced to a file,
-# one not; loadgen (-c 50, keep-alive) hits them in alternating rounds
-# (which one goes first alternates too), so both sides see the same machine
-# noise. Prints:
+# Three async_servers run side by side (--delay-ms 0), one traced to a
+# file, two not; loadgen (-c 50, keep-alive) hits them in rotating rounds
+# (which one goes first rotates too), so all see the same machine noise.
+# Prints:
 #   server_rps_untraced: X req/s   (mean over the rounds)
 #   server_rps_traced: X req/s
 #   server_traced_ratio: X ratio   (median over the rounds of traced/untraced;
@@ -12,6 +12,11 @@
 #                                   round on a shared machine moves a mean)
 #   server_traced_ratio_q1: X ratio  (first and third quartiles of the same
 #   server_traced_ratio_q3: X ratio   per-round ratios: how noisy this run was)
+#   server_null_ratio: X ratio     (the same for a second untraced server
+#   server_null_ratio_q1/_q3         against the first: what "no difference"
+#                                   reads as in this run, 1.0 on a quiet
+#                                   machine; a traced ratio is worth only
+#                                   its distance from this one)
 #   server_cpu_untraced: X us/req  (the server's CPU time, all its threads,
 #   server_cpu_traced: X us/req     per request served, from the scheduler's
 #   server_cpu_ratio: X ratio       ns counts: less sensitive to other load
@@ -28,9 +33,9 @@
 # traced server (it has a second thread, the flusher) loses more rounds
 # than the untraced one, and the ratio drops by a percent or two. Shorter
 # rounds (2500 requests, ~55 ms) were no steadier in the same tests.
-# ROUNDS (default 31 pairs of rounds), REQUESTS (5000 per round) and CONC
+# ROUNDS (default 31 rounds of the three), REQUESTS (5000 per round) and CONC
 # (50) override the sizes; ROUNDS_FILE=PATH keeps the per-round
-# "untraced traced" req/s pairs there, to look at the noise.
+# "untraced traced untraced-2" req/s there, to look at the noise.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 BUILD=${1:-build}
@@ -74,29 +79,44 @@ cpu_us() {
 
 start plain; PLAIN=$PORT; PLAIN_PID=$!
 start traced --trace "$TMP/bench.evtrace"; TRACED=$PORT; TRACED_PID=$!
-rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null   # warm up both
+start null; NULLP=$PORT
+rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null; rps "$NULLP" >/dev/null   # warm up
 : >"$TMP/rounds"
 CPU_P0=$(cpu_us "$PLAIN_PID"); CPU_T0=$(cpu_us "$TRACED_PID")
 for i in $(seq "$ROUNDS"); do
-  if [ $((i % 2)) -eq 1 ]; then P=$(rps "$PLAIN"); T=$(rps "$TRACED"); else T=$(rps "$TRACED"); P=$(rps "$PLAIN"); fi
-  echo "$P $T" >>"$TMP/rounds"
+  case $((i % 3)) in   # who goes first rotates
+    0) P=$(rps "$PLAIN"); T=$(rps "$TRACED"); Q=$(rps "$NULLP") ;;
+    1) T=$(rps "$TRACED"); Q=$(rps "$NULLP"); P=$(rps "$PLAIN") ;;
+    2) Q=$(rps "$NULLP"); P=$(rps "$PLAIN"); T=$(rps "$TRACED") ;;
+  esac
+  echo "$P $T $Q" >>"$TMP/rounds"
 done
 [ -n "${ROUNDS_FILE:-}" ] && cp "$TMP/rounds" "$ROUNDS_FILE"
 CPU_P=$(( $(cpu_us "$PLAIN_PID") - CPU_P0 )); CPU_T=$(( $(cpu_us "$TRACED_PID") - CPU_T0 ))
-sort -n -k3 <(awk '{ print $1, $2, ($1 > 0 ? $2 / $1 : 0) }' "$TMP/rounds") | awk '
-  function pct(q,   x, i) {   # the q-quantile of r[1..NR] (sorted), linear between ranks
-    x = 1 + q * (NR - 1); i = int(x)
-    return i >= NR ? r[NR] : r[i] + (x - i) * (r[i + 1] - r[i])
-  }
-  { p += $1; t += $2; r[NR] = $3 }
-  END {
-    printf "server_rps_untraced: %.1f req/s\n", p / NR
-    printf "server_rps_traced: %.1f req/s\n", t / NR
-    printf "server_traced_ratio: %.3f ratio\n", pct(0.5)
-    printf "server_traced_ratio_q1: %.3f ratio\n", pct(0.25)
-    printf "server_traced_ratio_q3: %.3f ratio\n", pct(0.75)
-    n = '"$ROUNDS"' * '"$REQUESTS"'
-    printf "server_cpu_untraced: %.2f us/req\n", '"$CPU_P"' / n
-    printf "server_cpu_traced: %.2f us/req\n", '"$CPU_T"' / n
-    printf "server_cpu_ratio: %.3f ratio\n", ('"$CPU_P"' > 0 ? '"$CPU_T"' / '"$CPU_P"' : 0)
-  }'
+
+# quantiles COLUMN NAME: median, q1 and q3 of the per-round ratios
+# column/untraced, as NAME, NAME_q1, NAME_q3.
+quantiles() {
+  awk -v c="$1" '{ print ($1 > 0 ? $c / $1 : 0) }' "$TMP/rounds" | sort -n | awk -v name="$2" '
+    function pct(q,   x, i) {   # the q-quantile of r[1..NR] (sorted), linear between ranks
+      x = 1 + q * (NR - 1); i = int(x)
+      return i >= NR ? r[NR] : r[i] + (x - i) * (r[i + 1] - r[i])
+    }
+    { r[NR] = $1 }
+    END {
+      printf "%s: %.3f ratio\n", name, pct(0.5)
+      printf "%s_q1: %.3f ratio\n", name, pct(0.25)
+      printf "%s_q3: %.3f ratio\n", name, pct(0.75)
+    }'
+}
+awk '{ p += $1; t += $2 } END {
+  printf "server_rps_untraced: %.1f req/s\n", p / NR
+  printf "server_rps_traced: %.1f req/s\n", t / NR
+}' "$TMP/rounds"
+quantiles 2 server_traced_ratio
+quantiles 3 server_null_ratio
+awk -v n="$((ROUNDS * REQUESTS))" -v cp="$CPU_P" -v ct="$CPU_T" 'BEGIN {
+  printf "server_cpu_untraced: %.2f us/req\n", cp / n
+  printf "server_cpu_traced: %.2f us/req\n", ct / n
+  printf "server_cpu_ratio: %.3f ratio\n", (cp > 0 ? ct / cp : 0)
+}'
