@@ -130,6 +130,11 @@ int evt__consumer_start(evt_tracer *t)
     t->consumer_pid = (int)pid;
     t->had_consumer = 1;
     t->ctl_fd = sv[0];
+    /* Our copy of the encoder is the consumer's now (t->enc names its copy
+     * at the same address): free ours, or a leak checker at our exit would
+     * find it referenced only from the shared region, which it does not
+     * scan. */
+    evt__enc_free(t->enc);
     return 0;
 }
 

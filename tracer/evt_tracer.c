@@ -383,11 +383,12 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
 }
 
 /* Frees what tracer_init and the threads built. With a shared region, all
- * of it but the program's own copy of the encoder goes with the region
- * (t included); snap is then the consumer's and not ours to free. */
+ * of it goes with the region (t included); enc and snap are then the
+ * consumer's, and ours were freed or never made. */
 static void tracer_free(evt_tracer *t)
 {
-    evt__enc_free(t->enc);
+    if (!t->had_consumer)   /* else freed when the consumer started */
+        evt__enc_free(t->enc);
     if (t->has_key)
         pthread_key_delete(t->key);
     if (t->fd >= 0)
