@@ -235,6 +235,49 @@ static void test_consumer_killed_program_survives(void **state)
     assert_int_equal(marks_in(f->path), 10);   /* what was written stays */
 }
 
+static void *marking_thread(void *arg)
+{
+    record_marks(arg, 10);
+    return NULL;
+}
+
+/* 200 rounds of 4 threads at once, each recording 10 marks and exiting,
+ * with 1 MiB of buffer (a 768 KiB ring): over 500 MiB of new rings without
+ * reuse (one in three threads finds the spare), more than the shared
+ * region holds (room for 256 rings and 64 MiB more: 321 MiB). The consumer keeps one exited
+ * thread's buffer as the spare and gives the others' back to the region,
+ * and the next round reuses them; without that, later threads would get no
+ * buffer and their marks would be missing. In a fork, so that this
+ * process stays single-threaded. */
+static void test_threads_come_and_go(void **state)
+{
+    struct fixture *f = *state;
+    enum { THREADS = 800 };
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct evt_options o = {.path = f->path, .buffer_bytes = 1u << 20, .flush_interval_ms = 2,
+                                .no_signal_handlers = 1};
+        evt_tracer *t;
+        int ok = evt_open(&t, &o) == 0 && t->consumer_pid > 0;
+        for (int i = 0; ok && i < THREADS; i += 4) {
+            pthread_t th[4];
+            for (int j = 0; j < 4; j++)
+                ok = pthread_create(&th[j], NULL, marking_thread, t) == 0 && ok;
+            for (int j = 0; j < 4; j++)
+                pthread_join(th[j], NULL);
+            usleep(8000);   /* the consumer frees the exited threads' buffers */
+        }
+        ok = evt_lost(t) == 0 && ok;   /* a thread without a buffer would count here */
+        ok = evt_close(t) == 0 && ok;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(marks_in(f->path), THREADS * 10);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void *idle_thread(void *arg)
 {
     int *fd = arg;
@@ -293,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_child_stays_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_killed_program_survives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_thread_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_come_and_go, setup, teardown),
         /* last: once a thread was created, glibc calls the process
          * multi-threaded for good, and no later evt_open forks a consumer */
         cmocka_unit_test_setup_teardown(test_threads_at_open_use_the_flusher, setup, teardown),

@@ -101,6 +101,7 @@ struct evt_tracer {
     struct evt__tbuf **snap;
     size_t cap_snap;
     _Atomic uint64_t lost_freed;   /* lost totals of buffers already freed */
+    _Atomic uint64_t lost_nobuf;   /* events of threads that could get no buffer */
     int fd;                        /* file, or -1 with a sink */
     evt_sink_fn sink;
     void *sink_ctx;

@@ -150,11 +150,17 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
 
 /* ---- recording ---------------------------------------------------------- */
 
+/* A thread that could get no buffer (out of memory; with a consumer, the
+ * shared region full: more than ~256 threads recording at once) records
+ * nothing, but its events are counted (evt_lost). They are not in the file:
+ * a LOST record belongs to a thread's chunk, and this thread has none. */
 void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
     struct evt__tbuf *b = evt__tbuf_get(t);
     if (b)
         evt__ring_put(&b->ring, type, kind, obj, arg);
+    else if (!g_forked && atomic_load_explicit(&t->gen, memory_order_relaxed) != EVT__GEN_CLOSED)
+        atomic_fetch_add_explicit(&t->lost_nobuf, 1, memory_order_relaxed);
 }
 
 void evt__record(evt_tracer *t, int type, int kind, uint64_t obj, uint32_t arg)
@@ -221,7 +227,7 @@ uint64_t evt_lost(const evt_tracer *t)
     if (!t)
         return 0;
     evt_tracer *m = (evt_tracer *)t;   /* the lock is not part of the value */
-    uint64_t n = atomic_load(&m->lost_freed);
+    uint64_t n = atomic_load(&m->lost_freed) + atomic_load(&m->lost_nobuf);
     pthread_mutex_lock(&m->threads_mu);
     for (size_t i = 0; i < m->n_threads; i++)
         n += atomic_load_explicit(&m->threads[i]->ring.lost_total, memory_order_relaxed);

@@ -125,7 +125,8 @@ int evt_close(evt_tracer *t);
 /* Synchronously drains and writes all buffers (not for the hot path). */
 int evt_flush(evt_tracer *t);
 
-/* Events dropped so far because a buffer was full (all threads). */
+/* Events dropped so far because a buffer was full (all threads), or
+ * because a thread could get no buffer at all (those are not in the file). */
 uint64_t evt_lost(const evt_tracer *t);
 
 /* Interns a name and returns its id (> 0), or 0 on failure. Takes a lock
