@@ -7,25 +7,27 @@
  * (read, write, recv, send, close, epoll_wait...) with two atomic updates,
  * and the kernel takes a reference on the file for each call instead of
  * borrowing it (fdget's single-owner fast path). For a server doing a few
- * of those per request, that was the largest single part of what tracing
- * cost (docs/OVERHEAD.md). A copy of the process made at evt_open has none
- * of it: the program stays single-threaded, and so does the copy.
+ * of those per request, that was a third of the instructions tracing added
+ * to the program's own thread (docs/OVERHEAD.md; in time it is below what
+ * this project's noisy machine can resolve). A copy of the process made at
+ * evt_open has none of it: the program stays single-threaded, and so does
+ * the copy.
  *
  * It is also what makes a trace complete however the program ends: the
- * consumer learns of the end by EOF on a pipe only the program holds, so
+ * consumer learns of the end by EOF on a socket only the program holds, so
  * after SIGKILL or a crash too it drains the rings one last time and
  * writes everything the program recorded -- a moment after the program is
  * gone (`evtrace record` waits for it). Where the program ends on purpose
  * the file is complete before it is gone: evt_close and exit() ask for the
  * final flush and wait for the answer, and so does libevtrace's SIGINT/
  * SIGTERM handler (installed, as with the thread, only where the program
- * left the default), with a write and a read, both async-signal-safe.
+ * left the default), with a send and a recv, both async-signal-safe.
  *
  * How. evt_open creates the tracer in a shared region (evt_shm.h), writes
  * the file's preamble, and then clones itself with clone(2) flags 0: a
  * fork whose end sends no SIGCHLD, so the program's own child handling
  * (libev's ev_child, a SIGCHLD handler, waitpid(-1)) never sees it. The
- * copy closes every descriptor but the trace file and its two pipe ends
+ * copy closes every descriptor but the trace file and its end of the socket
  * (it must not keep the program's sockets open), blocks every signal, and
  * loops: every flush interval, or when asked, it drains and writes, as the
  * flusher thread does (evt_flush.c). The program talks to it with single
@@ -41,7 +43,7 @@
  * the flusher thread. Linux only. The copy is a fork: memory the program
  * had at evt_open and writes afterwards gets copied, so open the tracer
  * before loading big data (or set flush_thread). A program that closes
- * every descriptor after evt_open (some daemons do) closes the pipe too:
+ * every descriptor after evt_open (some daemons do) closes the socket too:
  * the consumer then writes what it has and ends, as it would at exit. The
  * consumer shares the program's cgroup and CPU quota (killing the whole
  * group kills it too, and the last interval is lost) and shows in ps as

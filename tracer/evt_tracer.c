@@ -297,7 +297,7 @@ static void atexit_close(void)
  * along, its file is the parent's). The child records nothing and never
  * writes; its atexit does nothing. With a consumer the tracer is shared
  * memory, still the parent's: the child changes only what is its own (its
- * descriptors, its globals, its thread's TLS), and its copies of the pipe
+ * descriptors, its globals, its thread's TLS), and its copy of the socket
  * to the consumer must go, or the consumer would wait for this child's end
  * too before its final flush. Only plain stores and close here. */
 static void fork_child(void)
