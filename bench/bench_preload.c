@@ -3,8 +3,9 @@
  *   bench_preload [--rounds R] [--requests N] [--conns C] [--instr-requests M]
  *
  * Throughput: plain_server untraced and under `evtrace record`, alternating
- * (plain, traced, plain, traced...) R rounds each in one run, because the
- * machine is noisy. Each round starts a fresh server, then a blocking client
+ * (plain, traced, plain again, in a rotating order) R rounds each in one
+ * run, because the machine is noisy; the second plain run gives the null
+ * ratio, what "no difference" reads as in that run. Each round starts a fresh server, then a blocking client
  * keeps C connections busy (one request in flight on each, sent to all
  * before reading the replies) for N requests, timed from the first send to
  * the last reply. Rates are summed over rounds: ratio = traced / plain.
@@ -12,7 +13,7 @@
  * Instructions: the same server under valgrind --tool=callgrind, answering
  * M requests and exiting (--max-requests), once without and once with the
  * preload (LD_PRELOAD and the variables `record` would set, so callgrind
- * measures the server itself, flusher thread and start-up included). Every
+ * measures the server itself, its consumer process and start-up included). Every
  * callback is traced. Skipped (a line on stderr) without valgrind. The
  * trace file is checked to exist, so a preload that silently failed to
  * load cannot pass for a zero overhead.
@@ -20,6 +21,8 @@
  * Prints `name: value unit` lines:
  *   preload_plain_rps, preload_traced_rps (req/s, mean of rounds),
  *   preload_overhead_ratio (median of the rounds' traced/plain ratios),
+ *   preload_null_ratio (the same for plain again/plain: read the overhead
+ *   ratio against it),
  *   preload_plain_cpu_per_request, preload_traced_cpu_per_request (us of
  *   CPU the server process used per request, all its threads, kernel time
  *   included, from the scheduler's ns counts) and preload_cpu_ratio (median
@@ -27,9 +30,12 @@
  *   sensitive than throughput to other load on the machine,
  *   preload_plain_instr, preload_traced_instr (all threads),
  *   preload_traced_loop_thread_instr (the server's own thread: hooks and
- *   trampolines, without the flusher's encoding), the added instructions per
- *   request, preload_instr_ratio (all threads: the figure asked for) and
- *   preload_loop_thread_instr_ratio (what the event loop itself pays).
+ *   trampolines, without the encoding), preload_traced_consumer_instr (the
+ *   consumer process: encoding and writing), the added instructions per
+ *   request, preload_instr_ratio (all threads and the consumer: the figure
+ *   asked for), preload_loop_thread_instr_ratio (what the event loop itself
+ *   pays) and preload_program_instr_ratio (the program without the
+ *   consumer).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -280,27 +286,34 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Each round runs three servers in a rotating order: plain, traced and
+ * plain again; the second plain one gives preload_null_ratio, what "no
+ * difference" reads as in this run. */
 static int bench_throughput(const struct opts *o, const char *trace)
 {
-    double rps[2] = {0, 0}, cpu[2] = {0, 0}, ratio[64], cpu_ratio[64];
+    double rps[2] = {0, 0}, cpu[2] = {0, 0}, ratio[64], cpu_ratio[64], null_ratio[64];
     for (int r = 0; r < o->rounds; r++) {
-        struct round got[2];
-        for (int i = 0; i < 2; i++) {
-            int traced = (r + i) % 2;   /* alternate who goes first */
-            got[traced] = round_run(o, traced, trace);
-            if (got[traced].rps < 0) {
+        struct round got[3];
+        for (int i = 0; i < 3; i++) {
+            int slot = (r + i) % 3;   /* rotate who goes first */
+            got[slot] = round_run(o, slot == 1, trace);
+            if (got[slot].rps < 0) {
                 fprintf(stderr, "bench_preload: round %d failed\n", r);
                 return -1;
             }
-            rps[traced] += got[traced].rps;
-            cpu[traced] += got[traced].cpu_ns;
+            if (slot < 2) {
+                rps[slot] += got[slot].rps;
+                cpu[slot] += got[slot].cpu_ns;
+            }
         }
         ratio[r] = got[1].rps / got[0].rps;
         cpu_ratio[r] = got[1].cpu_ns / got[0].cpu_ns;
+        null_ratio[r] = got[2].rps / got[0].rps;
     }
     printf("preload_plain_rps: %.0f req/s\n", rps[0] / o->rounds);
     printf("preload_traced_rps: %.0f req/s\n", rps[1] / o->rounds);
     printf("preload_overhead_ratio: %.3f ratio\n", median(ratio, o->rounds));
+    printf("preload_null_ratio: %.3f ratio\n", median(null_ratio, o->rounds));
     printf("preload_plain_cpu_per_request: %.2f us\n", cpu[0] / o->rounds / 1e3);
     printf("preload_traced_cpu_per_request: %.2f us\n", cpu[1] / o->rounds / 1e3);
     printf("preload_cpu_ratio: %.3f ratio\n", median(cpu_ratio, o->rounds));
