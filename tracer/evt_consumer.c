@@ -95,11 +95,11 @@ static void consumer_main(evt_tracer *t, int ctl)
             cmd = 'x';   /* EOF: the program is gone, however it ended */
         if (cmd == 'c' || cmd == 'x') {
             int rc = evt__flush_locked(t, EVT__FLUSH_FINAL | (cmd == 'x' ? EVT__FLUSH_ORPHAN : 0));
-            /* Unmapped first: the program waits for our end, and a tool
-             * that scans memory at exit (valgrind's leak check) would read
-             * the whole reserved region: seconds, and every page of it. */
             evt__enc_free(t->enc);   /* ours; valgrind checks this process too */
             free(t->snap);
+            /* Unmapped before the end: the program waits for it, and a
+             * tool that scans memory at exit (valgrind's leak check) would
+             * read the whole reserved region: seconds, and every page. */
             evt__shm_destroy(t->shm);
             if (cmd == 'c')
                 answer(ctl, rc < 0 ? 'e' : 'c');

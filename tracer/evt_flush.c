@@ -105,7 +105,7 @@ static void free_dead(evt_tracer *t, struct evt__tbuf *b)
     pthread_mutex_unlock(&t->threads_mu);
     if (b) {
         evt__ring_free_in(&b->ring, t->shm);
-        evt__mem_free(t->shm, b, sizeof *b);
+        evt__shm_free(t->shm, b, sizeof *b);
     }
 }
 
@@ -227,7 +227,7 @@ static void on_signal(int sig)
     int saved = errno;
     evt_tracer *t = evt__current();
     if (t && t->consumer_pid && atomic_load(&t->gen) != EVT__GEN_CLOSED) {
-        /* the consumer does the final flush; write and read are
+        /* the consumer does the final flush; send and recv are
          * async-signal-safe, and its answer means the file is complete */
         char c = 'c';
         if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) == 1 && recv(t->ctl_fd, &c, 1, 0) < 0) {

@@ -28,8 +28,8 @@
  * state"): the open tracer, a generation counter and a "this process is a
  * fork of a traced one" flag (evt_tracer.c; one tracer per process: the
  * thread-local buffers and the atexit, signal and fork handlers need to
- * find it, and a fork child must leave the shared tracer to its parent), the table of wrapped watcher callbacks
- * (evt_wrap.c) and the per-loop hook registry (evt_loop.c), which must
+ * find it, and a fork child must leave the shared tracer to its parent),
+ * the table of wrapped watcher callbacks (evt_wrap.c) and the per-loop hook registry (evt_loop.c), which must
  * outlive any one tracer because libev keeps calling what was installed.
  */
 #ifndef EVT_INTERNAL_H
@@ -153,9 +153,6 @@ static inline evt_tracer *evt__current(void)
  * or to do the final flush and exit (cmd 'c'; also reaps it). */
 int evt__consumer_start(evt_tracer *t);
 int evt__consumer_request(evt_tracer *t, char cmd);
-/* 1 in a process forked from a traced one (it must not touch the shared
- * tracer: it is the parent's). */
-int evt__forked(void);
 
 /* Makes a warm spare buffer if there is none (flusher, open; slow). */
 void evt__spare_refill(evt_tracer *t);

@@ -31,7 +31,7 @@ int evt__ring_init_in(struct evt__ring *r, size_t bytes, int clock_source, int w
     while (cap * 2 <= want)
         cap *= 2;
     size_t size = cap * sizeof(struct evt__raw);
-    void *p = evt__mem_pages(shm, size);
+    void *p = evt__shm_pages(shm, size);
     if (!p)
         return -12;
     /* Only a write makes a page cheap to write: MAP_POPULATE and
@@ -70,7 +70,7 @@ void evt__ring_free(struct evt__ring *r)
 void evt__ring_free_in(struct evt__ring *r, struct evt__shm *shm)
 {
     if (r->slots)
-        evt__mem_free_pages(shm, r->slots, evt__ring_capacity(r) * sizeof(struct evt__raw));
+        evt__shm_free_pages(shm, r->slots, evt__ring_capacity(r) * sizeof(struct evt__raw));
     r->slots = NULL;
 }
 

@@ -96,7 +96,7 @@ static size_t shm_round(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
-void *evt__mem_calloc(struct evt__shm *m, size_t n)
+void *evt__shm_calloc(struct evt__shm *m, size_t n)
 {
     if (!m)
         return calloc(1, n);
@@ -108,19 +108,19 @@ void *evt__mem_calloc(struct evt__shm *m, size_t n)
     return p;
 }
 
-void *evt__mem_realloc(struct evt__shm *m, void *p, size_t old, size_t n)
+void *evt__shm_realloc(struct evt__shm *m, void *p, size_t old, size_t n)
 {
     if (!m)
         return realloc(p, n);
-    void *q = evt__mem_calloc(m, n);
+    void *q = evt__shm_calloc(m, n);
     if (q && p) {
         memcpy(q, p, old < n ? old : n);
-        evt__mem_free(m, p, old);
+        evt__shm_free(m, p, old);
     }
     return q;
 }
 
-void evt__mem_free(struct evt__shm *m, void *p, size_t n)
+void evt__shm_free(struct evt__shm *m, void *p, size_t n)
 {
     if (!m)
         free(p);
@@ -128,7 +128,7 @@ void evt__mem_free(struct evt__shm *m, void *p, size_t n)
         shm_give(m, p, shm_round(n ? n : 1));
 }
 
-void *evt__mem_pages(struct evt__shm *m, size_t n)
+void *evt__shm_pages(struct evt__shm *m, size_t n)
 {
     if (!m) {
         void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -138,7 +138,7 @@ void *evt__mem_pages(struct evt__shm *m, size_t n)
     return shm_take(m, shm_round(n), page_size(), &reused);
 }
 
-void evt__mem_free_pages(struct evt__shm *m, void *p, size_t n)
+void evt__shm_free_pages(struct evt__shm *m, void *p, size_t n)
 {
     if (!m) {
         if (p)

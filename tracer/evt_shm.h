@@ -18,7 +18,7 @@
  * region is unmapped. Growth is geometric, so that waste is bounded by what
  * is live.
  *
- * evt__mem_* take the region or NULL; with NULL they are calloc, realloc and
+ * evt__shm_calloc and the others below take the region or NULL; with NULL they are calloc, realloc and
  * free, so one code path serves both kinds of tracer.
  */
 #ifndef EVT_SHM_H
@@ -34,13 +34,13 @@ struct evt__shm *evt__shm_create(size_t size);
 void evt__shm_destroy(struct evt__shm *m);
 
 /* n zeroed bytes, 64-byte aligned (page-aligned when n is a page or more). */
-void *evt__mem_calloc(struct evt__shm *m, size_t n);
+void *evt__shm_calloc(struct evt__shm *m, size_t n);
 /* Like realloc; old is p's current size (the region needs it to copy). */
-void *evt__mem_realloc(struct evt__shm *m, void *p, size_t old, size_t n);
-void evt__mem_free(struct evt__shm *m, void *p, size_t n);
+void *evt__shm_realloc(struct evt__shm *m, void *p, size_t old, size_t n);
+void evt__shm_free(struct evt__shm *m, void *p, size_t n);
 /* n bytes, page-aligned, contents unspecified (rings: no zeroing needed). */
-void *evt__mem_pages(struct evt__shm *m, size_t n);
-void evt__mem_free_pages(struct evt__shm *m, void *p, size_t n);
+void *evt__shm_pages(struct evt__shm *m, size_t n);
+void evt__shm_free_pages(struct evt__shm *m, void *p, size_t n);
 
 /* Mutexes that may be shared with the consumer (pshared = 1). */
 #include <pthread.h>

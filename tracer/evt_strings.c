@@ -31,9 +31,9 @@ int evt__strings_init(struct evt__strings *s, struct evt__shm *shm)
 void evt__strings_free(struct evt__strings *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        evt__mem_free(s->shm, s->text[i], strlen(s->text[i]) + 1);
-    evt__mem_free(s->shm, s->text, s->cap * sizeof *s->text);
-    evt__mem_free(s->shm, s->hash, s->hash_cap * sizeof *s->hash);
+        evt__shm_free(s->shm, s->text[i], strlen(s->text[i]) + 1);
+    evt__shm_free(s->shm, s->text, s->cap * sizeof *s->text);
+    evt__shm_free(s->shm, s->hash, s->hash_cap * sizeof *s->hash);
     pthread_mutex_destroy(&s->mu);
 }
 
@@ -50,7 +50,7 @@ static int strings_reserve(struct evt__strings *s)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        char **text = evt__mem_realloc(s->shm, s->text, s->cap * sizeof *text, cap * sizeof *text);
+        char **text = evt__shm_realloc(s->shm, s->text, s->cap * sizeof *text, cap * sizeof *text);
         if (!text)
             return -1;
         s->text = text;
@@ -58,12 +58,12 @@ static int strings_reserve(struct evt__strings *s)
     }
     if ((s->n + 1) * 2 > s->hash_cap) {
         size_t cap = s->hash_cap ? s->hash_cap * 2 : 128;
-        uint32_t *hash = evt__mem_calloc(s->shm, cap * sizeof *hash);
+        uint32_t *hash = evt__shm_calloc(s->shm, cap * sizeof *hash);
         if (!hash)
             return -1;
         for (size_t i = 0; i < s->n; i++)
             hash_put(hash, cap, s->text[i], (uint32_t)(i + 1));
-        evt__mem_free(s->shm, s->hash, s->hash_cap * sizeof *hash);
+        evt__shm_free(s->shm, s->hash, s->hash_cap * sizeof *hash);
         s->hash = hash;
         s->hash_cap = cap;
     }
@@ -88,7 +88,7 @@ uint32_t evt__strings_intern(struct evt__strings *s, const char *name)
     uint32_t id = strings_find(s, name);
     if (!id && strings_reserve(s) == 0) {
         size_t len = strlen(name) + 1;
-        char *copy = evt__mem_calloc(s->shm, len);
+        char *copy = evt__shm_calloc(s->shm, len);
         if (copy) {
             memcpy(copy, name, len);
             s->text[s->n++] = copy;

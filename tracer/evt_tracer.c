@@ -30,8 +30,6 @@ __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visi
 _Atomic(evt_tracer *) evt__g_current;   /* evt__current() reads it */
 static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
 static int g_forked;                     /* this process is a fork of a traced one */
-
-int evt__forked(void) { return g_forked; }
 static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
 
 /* ---- per-thread buffers ------------------------------------------------- */
@@ -51,7 +49,7 @@ static int threads_append(evt_tracer *t, struct evt__tbuf *b)
 {
     if (t->n_threads == t->cap_threads) {
         size_t cap = t->cap_threads ? t->cap_threads * 2 : 16;
-        struct evt__tbuf **v = evt__mem_realloc(t->shm, t->threads, t->cap_threads * sizeof *v, cap * sizeof *v);
+        struct evt__tbuf **v = evt__shm_realloc(t->shm, t->threads, t->cap_threads * sizeof *v, cap * sizeof *v);
         if (!v)
             return -1;
         t->threads = v;
@@ -64,9 +62,9 @@ static int threads_append(evt_tracer *t, struct evt__tbuf *b)
 
 static struct evt__tbuf *tbuf_alloc(evt_tracer *t, int warm)
 {
-    struct evt__tbuf *b = evt__mem_calloc(t->shm, sizeof *b);
+    struct evt__tbuf *b = evt__shm_calloc(t->shm, sizeof *b);
     if (b && evt__ring_init_in(&b->ring, t->ring_bytes, t->clock.source, warm, t->shm) < 0) {
-        evt__mem_free(t->shm, b, sizeof *b);
+        evt__shm_free(t->shm, b, sizeof *b);
         b = NULL;
     }
     return b;
@@ -75,7 +73,7 @@ static struct evt__tbuf *tbuf_alloc(evt_tracer *t, int warm)
 static void tbuf_free(evt_tracer *t, struct evt__tbuf *b)
 {
     evt__ring_free_in(&b->ring, t->shm);
-    evt__mem_free(t->shm, b, sizeof *b);
+    evt__shm_free(t->shm, b, sizeof *b);
 }
 
 /* The spare buffer: written once off the hot path (at open, then by the
@@ -310,9 +308,8 @@ static void fork_child(void)
     evt__tls.gen = 0;
     atomic_store(&evt__g_current, NULL);
     if (t->shm) {
-        if (t->consumer_pid) {
+        if (t->ctl_fd >= 0)
             close(t->ctl_fd);
-        }
         if (t->fd >= 0)
             close(t->fd);
         return;
@@ -352,8 +349,6 @@ static size_t shm_size(size_t ring_bytes)
 
 static int tracer_init(evt_tracer *t, const struct evt_options *opt)
 {
-    t->fd = t->ctl_fd = -1;
-    t->wake[0] = t->wake[1] = -1;
     t->pid = (uint32_t)getpid();
     t->flush_ms = opt->flush_interval_ms ? opt->flush_interval_ms : EVT__DEFAULT_FLUSH_MS;
     evt__mutex_init(&t->threads_mu, t->shm != NULL);
@@ -381,7 +376,8 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
     evt__spare_refill(t);   /* for the first thread that records */
     if (!t->spare)
         return EVT_ENOMEM;  /* buffer_bytes cannot be had: say so now */
-    if (!(t->shm && evt__consumer_start(t) == 0) && !opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
+    int consumer = t->shm && evt__consumer_start(t) == 0;
+    if (!consumer && !opt->no_flush_thread && (rc = evt__flusher_start(t)) < 0)
         return rc;
     if (!opt->no_signal_handlers && (t->has_flusher || t->consumer_pid))
         evt__signals_install(t);
@@ -423,13 +419,14 @@ static evt_tracer *tracer_alloc(const struct evt_options *opt)
 {
     size_t ring_bytes = opt->buffer_bytes ? opt->buffer_bytes : EVT__DEFAULT_BUFFER;
     struct evt__shm *shm = want_consumer(opt) ? evt__shm_create(shm_size(ring_bytes)) : NULL;
-    evt_tracer *t = evt__mem_calloc(shm, sizeof *t);
+    evt_tracer *t = evt__shm_calloc(shm, sizeof *t);
     if (!t) {
         evt__shm_destroy(shm);
         return NULL;
     }
     t->shm = shm;
     t->ring_bytes = ring_bytes;
+    t->fd = t->ctl_fd = t->wake[0] = t->wake[1] = -1;
     return t;
 }
 
@@ -443,7 +440,6 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     if (!t)
         return EVT_ENOMEM;
     if (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
-        t->fd = -1;
         tracer_free(t);
         return EVT_EBUSY;
     }
