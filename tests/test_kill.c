@@ -13,6 +13,7 @@
  * holds all of them as soon as the child is gone, and it still dies of
  * SIGTERM. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
