@@ -47,6 +47,10 @@ void evv__draw_counters(const struct evv__frame *f);   /* evv_counters.c */
 
 /* A mark's glyph, a small downward triangle with its tip at (x, y + 4). */
 void evv__mark_glyph(SDL_Renderer *r, int x, int y);
+/* The first index in [lo, hi) of an array of stride-byte elements sorted by
+ * ts whose ts (a uint64_t, the element's first field: evt_m_sample,
+ * evt_m_step) is >= t. */
+size_t evv__first_ts(const void *base, size_t stride, size_t lo, size_t hi, double t);
 
 /* Overlays (evv_panel.c). */
 void evv__draw_tooltip(const struct evv__frame *f);

@@ -9,7 +9,9 @@
  * moves forward, so cost follows pixels, not events.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "evv_axis.h"
 #include "evv_draw_int.h"
@@ -198,18 +200,28 @@ void evv__mark_glyph(SDL_Renderer *r, int x, int y)
         evv__fill(r, x - 3 + k, y + k, 7 - 2 * k, 1, EVV_RGB_MARK, 255);
 }
 
-/* First mark at or after `from` with ts >= t (absolute ns); marks are by ts. */
-static size_t evv__mark_at(const struct evt_model *m, size_t from, double t)
+_Static_assert(offsetof(struct evt_m_sample, ts) == 0 && offsetof(struct evt_m_step, ts) == 0,
+               "evv__first_ts reads ts as the first field");
+
+size_t evv__first_ts(const void *base, size_t stride, size_t lo, size_t hi, double t)
 {
-    size_t lo = from, hi = m->n_marks;
+    const char *b = base;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if ((double)m->marks[mid].ts < t)
+        uint64_t ts;
+        memcpy(&ts, b + mid * stride, sizeof ts);
+        if ((double)ts < t)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+/* First mark at or after `from` with ts >= t (absolute ns); marks are by ts. */
+static size_t evv__mark_at(const struct evt_model *m, size_t from, double t)
+{
+    return evv__first_ts(m->marks, sizeof *m->marks, from, m->n_marks, t);
 }
 
 /* Marks as small dark ticks on top of their thread's loop lane, at most
@@ -252,15 +264,7 @@ static size_t evv__step_at(const struct evt_model *m, size_t lo, double t)
         hi += step;
         step *= 2;
     }
-    hi = hi < n ? hi : n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((double)m->concurrency[mid].ts < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return evv__first_ts(m->concurrency, sizeof *m->concurrency, lo, hi < n ? hi : n, t);
 }
 
 static void evv__conc_title(const struct evv__frame *f)
