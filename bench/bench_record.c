@@ -2,7 +2,7 @@
  *
  * Prints, one figure per line:
  *   record_ns_per_event: hot path, one thread, evt_mark in batches of 1000
- *                        (median over batches), flusher running, ring large
+ *                        (median over batches), writer running, ring large
  *                        enough that nothing is dropped
  *   clock_ns:            one clock_gettime(CLOCK_MONOTONIC), same method
  *   record_vs_clock:     the ratio of the two (the goal is < 0.5)
@@ -10,7 +10,7 @@
  *                        bytes (header, strings, chunk headers, all) divided
  *                        by the records in thread chunks
  *   server_events_per_s: records per second of that server
- *   encode_ns_per_event: the flusher's encoder alone (evt__enc_*), fed a
+ *   encode_ns_per_event: the writer's encoder alone (evt__enc_*), fed a
  *                        synthetic server's raw events (iterations, polls,
  *                        callbacks on 32 watchers, request phases) in ring-
  *                        sized runs, TSC clock, committed to a sink that

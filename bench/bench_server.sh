@@ -30,8 +30,9 @@
 # 20000-request rounds gave medians from 0.955 to 0.982; 31 pairs of 5000
 # (rounds of ~110 ms, about the same total time) from 0.967 to 0.977. The
 # median still follows the machine's load: under heavy outside load the
-# traced server (it has a second thread, the flusher) loses more rounds
-# than the untraced one, and the ratio drops by a percent or two. Shorter
+# traced server (it has a second process, the tracer's consumer) loses more
+# rounds than the untraced one, and the ratio drops by a percent or two
+# (server_null_ratio shows how far the run's noise goes). Shorter
 # rounds (2500 requests, ~55 ms) were no steadier in the same tests.
 # ROUNDS (default 31 rounds of the three), REQUESTS (5000 per round) and CONC
 # (50) override the sizes; ROUNDS_FILE=PATH keeps the per-round
