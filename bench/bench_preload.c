@@ -28,6 +28,10 @@
  *   included, from the scheduler's ns counts) and preload_cpu_ratio (median
  *   of the rounds' traced/plain): what tracing costs the server, less
  *   sensitive than throughput to other load on the machine,
+ *   preload_user_share (the untraced server's user-space time over its
+ *   CPU time, from /proc/PID/stat's ticks: callgrind sees only the user
+ *   part, so an added-instruction ratio r predicts a time ratio of about
+ *   1 / (1 + (r - 1) * share); docs/OVERHEAD.md),
  *   preload_plain_instr, preload_traced_instr (all threads),
  *   preload_traced_loop_thread_instr (the server's own thread: hooks and
  *   trampolines, without the encoding), preload_traced_consumer_instr (the
@@ -248,9 +252,29 @@ static pid_t server_pid(pid_t pid, int traced)
     return traced ? (pid_t)child : pid;
 }
 
+/* CPU time pid has used so far in user space (*user) and in all (return),
+ * in clock ticks: fields 14 and 15 of /proc/PID/stat. -1 if pid is gone. */
+static long long proc_ticks(pid_t pid, long long *user)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');   /* the name may hold spaces */
+    unsigned long long u, s;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &u, &s) != 2)
+        return -1;
+    *user = (long long)u;
+    return (long long)(u + s);
+}
+
 struct round {
     double rps;      /* requests per second */
     double cpu_ns;   /* the server's CPU time per request (all its threads) */
+    long long user_ticks, all_ticks;   /* the server process's own, during the load */
 };
 
 /* One throughput round; rps < 0 if it failed. */
@@ -259,18 +283,20 @@ static struct round round_run(const struct opts *o, int traced, const char *trac
     char *plain_argv[] = {PLAIN_SERVER, NULL};
     char *traced_argv[] = {EVTRACE_BIN, "record", "-o", (char *)trace, "--", PLAIN_SERVER, NULL};
     struct server s;
-    struct round r = {-1, -1};
+    struct round r = {-1, -1, 0, 0};
     if (server_start(&s, traced ? traced_argv : plain_argv, NULL, NULL) < 0)
         return r;
     pid_t pid = server_pid(s.pid, traced);
+    long long user0 = 0, user1 = 0, all0 = proc_ticks(pid, &user0);
     long long cpu0 = proc_cpu_ns(pid);
     double t = load(s.port, o->conns, o->requests);
     long long cpu1 = proc_cpu_ns(pid);
+    long long all1 = proc_ticks(pid, &user1);
     quit(s.port);
     int status = server_wait(&s);
     unlink(trace);
     if (t > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && cpu0 >= 0 && cpu1 >= cpu0)
-        r = (struct round){o->requests / t, (double)(cpu1 - cpu0) / o->requests};
+        r = (struct round){o->requests / t, (double)(cpu1 - cpu0) / o->requests, user1 - user0, all1 - all0};
     return r;
 }
 
@@ -292,6 +318,7 @@ static double median(double *v, int n)
 static int bench_throughput(const struct opts *o, const char *trace)
 {
     double rps[2] = {0, 0}, cpu[2] = {0, 0}, ratio[64], cpu_ratio[64], null_ratio[64];
+    long long user = 0, all = 0;   /* the plain servers' */
     for (int r = 0; r < o->rounds; r++) {
         struct round got[3];
         for (int i = 0; i < 3; i++) {
@@ -305,6 +332,10 @@ static int bench_throughput(const struct opts *o, const char *trace)
                 rps[slot] += got[slot].rps;
                 cpu[slot] += got[slot].cpu_ns;
             }
+            if (slot != 1 && got[slot].all_ticks > 0) {
+                user += got[slot].user_ticks;
+                all += got[slot].all_ticks;
+            }
         }
         ratio[r] = got[1].rps / got[0].rps;
         cpu_ratio[r] = got[1].cpu_ns / got[0].cpu_ns;
@@ -317,6 +348,8 @@ static int bench_throughput(const struct opts *o, const char *trace)
     printf("preload_plain_cpu_per_request: %.2f us\n", cpu[0] / o->rounds / 1e3);
     printf("preload_traced_cpu_per_request: %.2f us\n", cpu[1] / o->rounds / 1e3);
     printf("preload_cpu_ratio: %.3f ratio\n", median(cpu_ratio, o->rounds));
+    if (all > 0)
+        printf("preload_user_share: %.3f ratio\n", (double)user / (double)all);
     return 0;
 }
 

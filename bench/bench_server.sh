@@ -21,6 +21,12 @@
 #   server_cpu_traced: X us/req     per request served, from the scheduler's
 #   server_cpu_ratio: X ratio       ns counts: less sensitive to other load
 #                                   than req/s)
+#   server_user_share: X ratio     (the untraced server's user-space time over
+#                                   its CPU time, from /proc/PID/stat's ticks:
+#                                   callgrind counts user space only, so an
+#                                   instruction ratio r of the program predicts
+#                                   a time ratio of about 1 / (1 + (r - 1) *
+#                                   share); docs/OVERHEAD.md)
 #
 # Many short rounds rather than a few long ones: what moves the ratio on a
 # shared 2-core machine is other programs taking a core for a fraction of
@@ -78,12 +84,19 @@ cpu_us() {
     awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
 }
 
+# ticks PID: "USER ALL", the clock ticks PID has run in user space and in
+# all (fields 14 and 15 of /proc/PID/stat; async_server's name holds no
+# space, so the fields split plainly).
+ticks() {
+  awk '{ print $14, $14 + $15 }' /proc/"$1"/stat
+}
+
 start plain; PLAIN=$PORT; PLAIN_PID=$!
 start traced --trace "$TMP/bench.evtrace"; TRACED=$PORT; TRACED_PID=$!
 start null; NULLP=$PORT
 rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null; rps "$NULLP" >/dev/null   # warm up
 : >"$TMP/rounds"
-CPU_P0=$(cpu_us "$PLAIN_PID"); CPU_T0=$(cpu_us "$TRACED_PID")
+CPU_P0=$(cpu_us "$PLAIN_PID"); CPU_T0=$(cpu_us "$TRACED_PID"); TICKS_P0=$(ticks "$PLAIN_PID")
 for i in $(seq "$ROUNDS"); do
   case $((i % 3)) in   # who goes first rotates
     0) P=$(rps "$PLAIN"); T=$(rps "$TRACED"); Q=$(rps "$NULLP") ;;
@@ -94,6 +107,7 @@ for i in $(seq "$ROUNDS"); do
 done
 [ -n "${ROUNDS_FILE:-}" ] && cp "$TMP/rounds" "$ROUNDS_FILE"
 CPU_P=$(( $(cpu_us "$PLAIN_PID") - CPU_P0 )); CPU_T=$(( $(cpu_us "$TRACED_PID") - CPU_T0 ))
+TICKS_P=$(ticks "$PLAIN_PID")
 
 # quantiles COLUMN NAME: median, q1 and q3 of the per-round ratios
 # column/untraced, as NAME, NAME_q1, NAME_q3.
@@ -121,3 +135,4 @@ awk -v n="$((ROUNDS * REQUESTS))" -v cp="$CPU_P" -v ct="$CPU_T" 'BEGIN {
   printf "server_cpu_traced: %.2f us/req\n", ct / n
   printf "server_cpu_ratio: %.3f ratio\n", (cp > 0 ? ct / cp : 0)
 }'
+echo "$TICKS_P0 $TICKS_P" | awk '$4 > $2 { printf "server_user_share: %.3f ratio\n", ($3 - $1) / ($4 - $2) }'
