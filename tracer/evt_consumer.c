@@ -37,12 +37,21 @@
  * killer), a flush request fails with EVT_EIO instead of a SIGPIPE killing
  * the program; its events then fill the rings and are counted as lost.
  *
- * Limits. The program must be single-threaded at evt_open (glibc's locks
- * must not be held by a thread that the copy would not have); otherwise,
- * and when the region or the process cannot be had, evt_open falls back to
- * the flusher thread. Linux only. The copy is a fork: memory the program
- * had at evt_open and writes afterwards gets copied, so open the tracer
- * before loading big data (or set flush_thread). A program that closes
+ * When not. The program must be single-threaded at evt_open (glibc's locks
+ * must not be held by a thread that the copy would not have), and small:
+ * the copy is a fork, so every page the program had at evt_open and writes
+ * afterwards is copied at that write -- a page fault each, and the copy
+ * keeps the old page. A test program that filled 200 MiB, opened a trace
+ * and filled it again took 934 ms for the second fill instead of 10 ms
+ * (about 18 us per 4 KiB page on this project's VM), and used twice the
+ * memory until the end. So a program with more than EVT__CONSUMER_MAX_ANON
+ * (16 MiB) of anonymous memory at evt_open (RssAnon in /proc/self/status;
+ * a small C server has well under 1 MiB then, a bare python3 about 7 MiB)
+ * gets the flusher thread, whose cost is bounded and known; under that,
+ * the copying costs at most ~4,000 faults, spread over the program's first
+ * writes. If the status cannot be read, the size counts as small. In all
+ * those cases, and when the region or the process cannot be had, evt_open
+ * falls back to the flusher thread. Linux only. A program that closes
  * every descriptor after evt_open (some daemons do) closes the socket too:
  * the consumer then writes what it has and ends, as it would at exit. The
  * consumer shares the program's cgroup and CPU quota (killing the whole
@@ -54,14 +63,35 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "evt_internal.h"
+
+/* Anonymous memory the process has now, in bytes; 0 if unknown. */
+static size_t anon_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "RssAnon: %lu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (size_t)kb << 10;
+}
+
+int evt__consumer_suits(void)
+{
+    return __libc_single_threaded && anon_bytes() <= EVT__CONSUMER_MAX_ANON;
+}
 
 /* Closes every descriptor but the two the consumer needs. */
 static void close_others(int a, int b)

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "evt_internal.h"
@@ -329,11 +328,12 @@ static void register_atexit(void)
 }
 
 /* A consumer process (evt_consumer.c) writes a file trace unless told not
- * to or unable: sinks are called in the program, and a copy made while
- * other threads run could inherit a lock one of them holds. */
+ * to or unsuited: sinks are called in the program, a copy made while other
+ * threads run could inherit a lock one of them holds, and copying a big
+ * program costs it a page fault for each page it writes afterwards. */
 static int want_consumer(const struct evt_options *opt)
 {
-    return opt->path && !opt->no_flush_thread && !opt->flush_thread && __libc_single_threaded;
+    return opt->path && !opt->no_flush_thread && !opt->flush_thread && evt__consumer_suits();
 }
 
 /* The shared region: room for 16 to 256 rings (fewer for big rings, so the
