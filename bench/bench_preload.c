@@ -409,8 +409,11 @@ static struct instr instr_run(const struct opts *o, int traced, const char *trac
     char *argv[] = {"/usr/bin/valgrind", "--tool=callgrind", "--separate-threads=yes", outfile,
                     PLAIN_SERVER, "--max-requests", max, NULL};
     /* FOLLOW_EXEC: valgrind's launcher is a dynamic program that execs the
-     * tool; without it the shim would drop itself from LD_PRELOAD there. */
-    char *env[] = {env_pre, env_out, "EVTRACE_FOLLOW_EXEC=1", NULL};
+     * tool; without it the shim would drop itself from LD_PRELOAD there.
+     * FLUSH=process: valgrind's own memory makes any program look too big
+     * for a consumer process (evt_consumer.c), and it is the consumer's
+     * cost that is measured. */
+    char *env[] = {env_pre, env_out, "EVTRACE_FOLLOW_EXEC=1", "EVTRACE_FLUSH=process", NULL};
     struct server s = {.pid = -1};
     int ok = 0;
     if (server_start(&s, argv, traced ? env : NULL, NULL) == 0 && load(s.port, o->conns, o->instr_requests) > 0) {

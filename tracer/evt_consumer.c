@@ -49,9 +49,11 @@
  * a small C server has well under 1 MiB then, a bare python3 about 7 MiB)
  * gets the flusher thread, whose cost is bounded and known; under that,
  * the copying costs at most ~4,000 faults, spread over the program's first
- * writes. If the status cannot be read, the size counts as small. In all
- * those cases, and when the region or the process cannot be had, evt_open
- * falls back to the flusher thread. Linux only. A program that closes
+ * writes. If the status cannot be read, the size counts as small.
+ * EVTRACE_FLUSH=process in the environment skips the size check (the
+ * benchmarks do, under valgrind, whose own memory counts as the program's).
+ * In all those cases, and when the region or the process cannot be had,
+ * evt_open falls back to the flusher thread. Linux only. A program that closes
  * every descriptor after evt_open (some daemons do) closes the socket too:
  * the consumer then writes what it has and ends, as it would at exit. The
  * consumer shares the program's cgroup and CPU quota (killing the whole
@@ -88,9 +90,9 @@ static size_t anon_bytes(void)
     return (size_t)kb << 10;
 }
 
-int evt__consumer_suits(void)
+int evt__consumer_suits(int any_size)
 {
-    return __libc_single_threaded && anon_bytes() <= EVT__CONSUMER_MAX_ANON;
+    return __libc_single_threaded && (any_size || anon_bytes() <= EVT__CONSUMER_MAX_ANON);
 }
 
 /* Closes every descriptor but the two the consumer needs. */

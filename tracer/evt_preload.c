@@ -30,8 +30,9 @@
  * also flushes on SIGINT/SIGTERM when their disposition is still the
  * default at the first loop (the trace is then complete before the program
  * is gone). All of these are tested with plain_server. With
- * EVTRACE_FLUSH=thread (or when the program already runs other threads at
- * its first loop) a flusher thread writes instead, and SIGKILL, a crash or
+ * EVTRACE_FLUSH=thread, or when the program already runs other threads or
+ * has more than 16 MiB of anonymous memory at its first loop (evt_consumer.c
+ * says why), a flusher thread writes instead, and SIGKILL, a crash or
  * _exit() lose what was recorded since the last flush (at most 50 ms).
  *
  * What the program can notice (known differences, all small):
@@ -303,8 +304,7 @@ __attribute__((constructor)) static void preload_constructor(void)
 static void open_trace(void)
 {
     struct evt__preload *p = &evt__preload_g;
-    const char *flush = getenv(EVT_ENV_FLUSH);
-    struct evt_options opt = {.path = p->output, .flush_thread = flush && strcmp(flush, "thread") == 0};
+    struct evt_options opt = {.path = p->output};   /* evt_open reads EVTRACE_FLUSH */
     evt_tracer *t = NULL;
     if (dlsym(RTLD_DEFAULT, "evt_open")) {
         /* libevtrace.so is in the process (our own evt_* are not exported):

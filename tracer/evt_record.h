@@ -36,7 +36,6 @@
 #define EVT_ENV_DIR "EVTRACE_DIR"                 /* directory for NAME.PID.evtrace */
 #define EVT_ENV_STATUS_FD "EVTRACE_STATUS_FD"     /* pipe for status lines */
 #define EVT_ENV_FOLLOW_EXEC "EVTRACE_FOLLOW_EXEC" /* "1": stay in LD_PRELOAD */
-#define EVT_ENV_FLUSH "EVTRACE_FLUSH"             /* "thread": a flush thread, not a consumer process */
 
 #define EVT_PRELOAD_NAME "libevtrace_preload.so"
 

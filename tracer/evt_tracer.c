@@ -328,12 +328,15 @@ static void register_atexit(void)
 }
 
 /* A consumer process (evt_consumer.c) writes a file trace unless told not
- * to or unsuited: sinks are called in the program, a copy made while other
+ * to (flush_thread, EVTRACE_FLUSH=thread) or unsuited: sinks are called in the program, a copy made while other
  * threads run could inherit a lock one of them holds, and copying a big
  * program costs it a page fault for each page it writes afterwards. */
 static int want_consumer(const struct evt_options *opt)
 {
-    return opt->path && !opt->no_flush_thread && !opt->flush_thread && evt__consumer_suits();
+    const char *env = getenv("EVTRACE_FLUSH");   /* thread, process, or the default */
+    if (!opt->path || opt->no_flush_thread || opt->flush_thread || (env && strcmp(env, "thread") == 0))
+        return 0;
+    return evt__consumer_suits(env && strcmp(env, "process") == 0);
 }
 
 /* The shared region: room for 16 to 256 rings (fewer for big rings, so the

@@ -86,9 +86,14 @@ const char *evt_strerror(int err);
  * cost more, in glibc and in the kernel) and the trace is complete however
  * the program ends. The copy holds none of the program's descriptors, sends
  * no SIGCHLD and is invisible to waitpid(-1); it shows in ps as
- * "evtrace-flush". Where that cannot be (other threads already running,
- * flush_thread = 1, a sink instead of a path), a flush thread in the
- * process does the same work. See tracer/evt_consumer.c.
+ * "evtrace-flush". Where that cannot be or should not be (other threads
+ * already running; more than 16 MiB of anonymous memory at evt_open, which
+ * the copy would make the program copy page by page as it writes;
+ * flush_thread = 1; a sink instead of a path), a flush thread in the
+ * process does the same work. The environment can choose too:
+ * EVTRACE_FLUSH=thread for the thread, EVTRACE_FLUSH=process for the copy
+ * whatever the program's size (still not with other threads, nor over
+ * flush_thread or no_flush_thread). See tracer/evt_consumer.c.
  *
  * Ending the process. evt_close writes everything. Without it:
  *  - exit() (or returning from main): an atexit handler does the final
