@@ -219,6 +219,11 @@ int evt__is_wrapped(const ev_watcher *w);
 int evt__loop_attach(evt_tracer *t, struct ev_loop *loop);
 int evt__loop_detach(evt_tracer *t, struct ev_loop *loop);
 void evt__loops_forget(evt_tracer *t);
+/* libev's definition of name: the next one after the caller's object in
+ * the lookup order, else the one in an already loaded libev.so.4 that is
+ * not in the global scope (a library dlopen'ed with RTLD_LOCAL that links
+ * libev, as Python loads gevent's extension); NULL if libev is not loaded. */
+void *evt__libev_sym(const char *name);
 /* The tracer loop is attached to (recording into), or NULL. Lock-free. */
 evt_tracer *evt__loop_tracer(struct ev_loop *loop);
 /* 1 if w is one of libevtrace's own watchers (the per-loop prepare watcher

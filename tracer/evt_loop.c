@@ -54,8 +54,7 @@ typedef void (*watcher_cb)(struct ev_loop *, ev_watcher *, int);
 
 /* ---- the originals -------------------------------------------------------- */
 
-/* libev's definition of name: the next one after us, else libev's own. */
-static void *real_fn(const char *name)
+void *evt__libev_sym(const char *name)
 {
     void *f = dlsym(RTLD_NEXT, name);
     if (!f) {
@@ -77,9 +76,9 @@ static pthread_once_t g_real_once = PTHREAD_ONCE_INIT;
 
 static void real_resolve(void)
 {
-    *(void **)&g_real.set_release = real_fn("ev_set_loop_release_cb");
-    *(void **)&g_real.set_invoke = real_fn("ev_set_invoke_pending_cb");
-    *(void **)&g_real.destroy = real_fn("ev_loop_destroy");
+    *(void **)&g_real.set_release = evt__libev_sym("ev_set_loop_release_cb");
+    *(void **)&g_real.set_invoke = evt__libev_sym("ev_set_invoke_pending_cb");
+    *(void **)&g_real.destroy = evt__libev_sym("ev_loop_destroy");
 }
 
 static void real_set_release(struct ev_loop *loop, loop_fn rel, loop_fn acq)

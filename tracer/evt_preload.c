@@ -81,6 +81,7 @@ struct evt__preload evt__preload_g = {.status_fd = -1};
 _Atomic int evt__preload_ready;
 static pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
 static pthread_once_t g_open_once = PTHREAD_ONCE_INIT;
+static pthread_once_t g_libev_once = PTHREAD_ONCE_INIT;   /* libev came later */
 
 /* ---- real functions ------------------------------------------------------ */
 
@@ -92,9 +93,11 @@ static const char *const g_kind_names[EVT_KIND_COUNT] = {
     [EVT_KIND_ASYNC] = "async",
 };
 
+/* The next definition of name after the shim's: libev's or libc's (libev's
+ * also when libev came in a library dlopen'ed with RTLD_LOCAL). */
 static void *next_sym(const char *name)
 {
-    return dlsym(RTLD_NEXT, name);
+    return evt__libev_sym(name);
 }
 
 static void resolve_real(struct evt__preload_real *r)
@@ -271,26 +274,59 @@ static const void *learn_trampoline(void)
     return t;
 }
 
+/* libev's functions and the address range of its segments (its own
+ * watchers' callbacks lie there); libev_present says whether it was found. */
+static void resolve_libev(struct evt__preload *p)
+{
+    resolve_real(&p->real);
+    void *ev_run_fn = next_sym("ev_run");
+    range_of(ev_run_fn, &p->libev);
+    p->libev_present = ev_run_fn != NULL;
+}
+
 static void preload_init(void)
 {
     struct evt__preload *p = &evt__preload_g;
-    resolve_real(&p->real);
+    resolve_libev(p);
     read_environment(p);
-    void *ev_run_fn = next_sym("ev_run");
-    p->libev_present = ev_run_fn != NULL;
-    range_of(ev_run_fn, &p->libev);
     range_of((void *)preload_init, &p->self);
     p->trampoline = learn_trampoline();
     evt__conn_init(p);
     evt__preload_status(p, "loaded");
     if (p->libev_present)
         evt__preload_status(p, "libev");
-    atomic_store_explicit(&evt__preload_ready, 1, memory_order_release);
+    atomic_store_explicit(&evt__preload_ready, p->libev_present ? EVT__PRELOAD_LIBEV : EVT__PRELOAD_READY,
+                          memory_order_release);
 }
 
 struct evt__preload *evt__preload_init(void)
 {
     pthread_once(&g_init_once, preload_init);
+    return &evt__preload_g;
+}
+
+/* libev was not loaded at start-up and a libev hook runs: it has been
+ * since (dlopen). Runs once, before that hook forwards: the pointers it
+ * fills were NULL and are only read after this, or by another thread's
+ * hook that then waits here. A libev hook called with no libev anywhere
+ * cannot forward: say so and stop rather than jump to NULL. */
+static void late_libev(void)
+{
+    struct evt__preload *p = &evt__preload_g;
+    resolve_libev(p);
+    if (!p->libev_present) {
+        evt__preload_status(p, "error a libev function was called, but libev.so.4 is not loaded");
+        fprintf(stderr, "evtrace: a libev function was called, but libev.so.4 is not loaded\n");
+        abort();
+    }
+    evt__preload_status(p, "libev");
+    atomic_store_explicit(&evt__preload_ready, EVT__PRELOAD_LIBEV, memory_order_release);
+}
+
+struct evt__preload *evt__preload_libev(void)
+{
+    evt__preload_init();
+    pthread_once(&g_libev_once, late_libev);
     return &evt__preload_g;
 }
 
@@ -333,8 +369,6 @@ evt_tracer *evt__preload_tracer(struct evt__preload *p)
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     if (t || atomic_load(&p->open_failed))
         return t;
-    if (!p->libev_present)     /* libev came later, through dlopen */
-        evt__preload_status(p, "libev");
     pthread_once(&g_open_once, open_trace);
     return atomic_load_explicit(&p->tracer, memory_order_acquire);
 }

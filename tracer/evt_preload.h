@@ -76,7 +76,7 @@ struct evt__preload {
     struct evt__range libev, self;   /* callbacks in here are internal */
     const void *trampoline;          /* evt_wrap.c's, learnt at init */
     int status_fd;                   /* EVTRACE_STATUS_FD, or -1 */
-    int libev_present;               /* libev was loaded at init */
+    int libev_present;               /* libev's functions are resolved */
     char output[4096];               /* trace path for this process */
     _Atomic(evt_tracer *) tracer;    /* set once the trace is open */
     _Atomic int open_failed;
@@ -96,13 +96,28 @@ extern __thread int evt__preload_depth __attribute__((tls_model("initial-exec"),
  * load of a flag: every hook starts here. */
 extern struct evt__preload evt__preload_g __attribute__((visibility("hidden")));
 extern _Atomic int evt__preload_ready __attribute__((visibility("hidden")));
+#define EVT__PRELOAD_READY 1    /* initialised: the libc hooks can run */
+#define EVT__PRELOAD_LIBEV 2    /* and libev's functions are known */
 struct evt__preload *evt__preload_init(void);
+struct evt__preload *evt__preload_libev(void);
 
+/* For the libc hooks (accept, close), which run in any program. */
 static inline struct evt__preload *evt__preload_get(void)
 {
-    if (__builtin_expect(atomic_load_explicit(&evt__preload_ready, memory_order_acquire), 1))
+    if (__builtin_expect(atomic_load_explicit(&evt__preload_ready, memory_order_acquire) != 0, 1))
         return &evt__preload_g;
     return evt__preload_init();
+}
+
+/* For libev's hooks. A program may load libev after start-up, through
+ * dlopen: Python does, for gevent's extension, with RTLD_LOCAL, so libev is
+ * not even in the global scope. The first libev hook called then finds
+ * libev's functions where the extension's libev is (evt__libev_sym). */
+static inline struct evt__preload *evt__preload_ev(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&evt__preload_ready, memory_order_acquire) == EVT__PRELOAD_LIBEV, 1))
+        return &evt__preload_g;
+    return evt__preload_libev();
 }
 
 /* The open tracer, opening it on the first call (the first loop). NULL if

@@ -127,7 +127,7 @@ static evt__start_fn real_for(const struct evt__preload *p, int kind, enum hook_
 static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *loop, ev_watcher *w, int kind,
                                                                int fd, enum hook_op op)
 {
-    struct evt__preload *p = evt__preload_get();
+    struct evt__preload *p = evt__preload_ev();
     evt__start_fn real = real_for(p, kind, op);
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     const void *cb = (const void *)w->cb;
@@ -207,7 +207,7 @@ struct once_call {
 static void once_trampoline(int revents, void *arg)
 {
     struct once_call *c = arg;
-    evt_tracer *t = atomic_load_explicit(&evt__preload_get()->tracer, memory_order_acquire);
+    evt_tracer *t = atomic_load_explicit(&evt__preload_ev()->tracer, memory_order_acquire);
     evt__record_inline(t, EVT_REC_WSTOP, (uint8_t)c->kind, (uintptr_t)c, (uint32_t)c->fd);
     evt__record_inline(t, EVT_REC_CB_BEGIN, 0, (uintptr_t)c, (uint32_t)revents);
     c->cb(revents, c->arg);
@@ -218,7 +218,7 @@ static void once_trampoline(int revents, void *arg)
 void ev_once(struct ev_loop *loop, int fd, int events, ev_tstamp timeout, void (*cb)(int revents, void *arg),
              void *arg)
 {
-    struct evt__preload *p = evt__preload_get();
+    struct evt__preload *p = evt__preload_ev();
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     int saved = errno;
     struct once_call *c = t && cb && !evt__preload_depth ? malloc(sizeof *c) : NULL;
@@ -253,12 +253,12 @@ static void attach(struct evt__preload *p, struct ev_loop *loop)
 static void default_loop_gone(struct ev_loop *loop, ev_cleanup *w, int revents)
 {
     struct ev_loop *expected = loop;
-    atomic_compare_exchange_strong(&evt__preload_get()->default_loop, &expected, NULL);
+    atomic_compare_exchange_strong(&evt__preload_ev()->default_loop, &expected, NULL);
 }
 
 struct ev_loop *ev_default_loop(unsigned int flags)
 {
-    struct evt__preload *p = evt__preload_get();
+    struct evt__preload *p = evt__preload_ev();
     struct ev_loop *loop = p->real.default_loop(flags);
     if (!loop || evt__preload_depth || atomic_load_explicit(&p->default_loop, memory_order_acquire) == loop)
         return loop;
@@ -271,7 +271,7 @@ struct ev_loop *ev_default_loop(unsigned int flags)
 
 struct ev_loop *ev_loop_new(unsigned int flags)
 {
-    struct evt__preload *p = evt__preload_get();
+    struct evt__preload *p = evt__preload_ev();
     struct ev_loop *loop = p->real.loop_new(flags);
     if (loop && !evt__preload_depth)
         attach(p, loop);
@@ -282,20 +282,20 @@ struct ev_loop *ev_loop_new(unsigned int flags)
 
 void ev_invoke_pending(struct ev_loop *loop)
 {
-    evt__preload_get()->real.invoke_pending(loop);
+    evt__preload_ev()->real.invoke_pending(loop);
 }
 
 unsigned int ev_depth(struct ev_loop *loop)
 {
-    return evt__preload_get()->real.depth(loop);
+    return evt__preload_ev()->real.depth(loop);
 }
 
 void ev_ref(struct ev_loop *loop)
 {
-    evt__preload_get()->real.ref(loop);
+    evt__preload_ev()->real.ref(loop);
 }
 
 void ev_unref(struct ev_loop *loop)
 {
-    evt__preload_get()->real.unref(loop);
+    evt__preload_ev()->real.unref(loop);
 }
