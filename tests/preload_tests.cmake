@@ -27,12 +27,28 @@ if(EVT_LIBEV_STATIC)
   target_link_options(trap_probe_static PRIVATE -static -fno-sanitize=all)
 endif()
 
+# A host that links no libev and dlopens (RTLD_LOCAL) a plugin that does:
+# libev arrives after start-up and outside the global scope, as it does
+# for Python's gevent.
+add_library(dl_loop MODULE dl_loop.c)
+target_link_libraries(dl_loop PRIVATE evt_libev)
+add_executable(dl_host dl_host.c)
+target_link_libraries(dl_host PRIVATE ${CMAKE_DL_LIBS})
+if(EVT_SANITIZE)
+  foreach(t dl_loop dl_host)
+    target_compile_options(${t} PRIVATE -fno-sanitize=all)
+    target_link_options(${t} PRIVATE -fno-sanitize=all)
+  endforeach()
+endif()
+
 evt_add_test(test_record test_record.c TIMEOUT 180)
 target_compile_definitions(test_record PRIVATE
   EVTRACE_BIN="$<TARGET_FILE:evtrace_cli>"
   PLAIN_SERVER="$<TARGET_FILE:plain_server>"
-  TRAP_PROBE="$<TARGET_FILE:trap_probe>")
-add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe)
+  TRAP_PROBE="$<TARGET_FILE:trap_probe>"
+  DL_HOST="$<TARGET_FILE:dl_host>"
+  DL_LOOP="$<TARGET_FILE:dl_loop>")
+add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe dl_host dl_loop)
 if(EVT_LIBEV_STATIC)
   target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>")
   add_dependencies(test_record trap_probe_static)

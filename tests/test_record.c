@@ -467,6 +467,43 @@ static void test_trap_probe_identical(void **state)
     assert_int_equal(c.bad, 0);
 }
 
+/* Callbacks of watchers of kind with revents ev. */
+static size_t kind_callbacks(const struct evt_model *m, int kind, int ev)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_callbacks; i++) {
+        const struct evt_m_callback *c = &m->callbacks[i];
+        n += m->watchers[c->watcher].kind == kind && (c->revents & ev) && c->complete;
+    }
+    return n;
+}
+
+/* libev loaded after start-up by dlopen(RTLD_LOCAL), as Python loads
+ * gevent's extension: the program runs as untraced (it crashed, calling
+ * NULL, when the shim only looked for libev at start-up) and its loop is
+ * traced: every timer and io callback. */
+static void test_libev_dlopened_later(void **state)
+{
+    enum { N = 20 };
+    static char plain[256], traced[256], err[4096];
+    char n[16];
+    snprintf(n, sizeof n, "%d", N);
+    char *argv_plain[] = {DL_HOST, DL_LOOP, n, NULL};
+    char *argv_traced[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", DL_HOST, DL_LOOP, n, NULL};
+    assert_int_equal(run(argv_plain, plain, sizeof plain, NULL, 0), 0);
+    assert_string_equal(plain, "read 20\n");
+    assert_int_equal(run(argv_traced, traced, sizeof traced, err, sizeof err), 0);
+    assert_string_equal(plain, traced);
+    assert_non_null(strstr(err, "trace written to"));
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    assert_int_equal(kind_callbacks(&m, EVT_KIND_TIMER, EV_TIMER), N);
+    assert_int_equal(kind_callbacks(&m, EVT_KIND_IO, EV_READ), N);
+    assert_true(m.n_iterations > 0);
+    evt_model_free(&m);
+}
+
 /* The program sees the environment it would see untraced: no LD_PRELOAD,
  * no EVTRACE_* variables. */
 static void test_environment_untouched(void **state)
@@ -568,6 +605,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_sigkill, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_stall_summary, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_trap_probe_identical, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_libev_dlopened_later, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),
