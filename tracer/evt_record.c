@@ -45,6 +45,7 @@ struct rec_opts {
 struct rec_status {           /* what the preload said on the status pipe */
     int loaded, libev;
     int exec_failed;          /* execvp failed: record printed why */
+    int signal;               /* the signal the program died of, 0: none */
     int consumer;             /* pid of the tracer's consumer process, 0: none */
     int consumer_of;          /* ...and of the process it writes for */
     char trace[PATH_MAX];
@@ -281,6 +282,8 @@ static void print_summary(const char *path, long stall_ms)
 static void report(const struct rec_opts *o, const struct rec_status *st)
 {
     const char *prog = o->argv[0];
+    if (st->signal)   /* first: a crash explains what follows ("never loaded libev"...) */
+        fprintf(stderr, "evtrace record: %s died of signal %d (%s)\n", prog, st->signal, strsignal(st->signal));
     if (st->error[0])
         fprintf(stderr, "evtrace record: the tracer failed in %s: %s\n", prog, st->error);
     if (!st->loaded)
@@ -334,6 +337,7 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     close(sp[1]);
     close(ep[1]);
     int status = pid < 0 ? -1 : wait_program(pid, &set);
+    st->signal = status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
     int err = 0;
     ssize_t n = pid < 0 ? 0 : read(ep[0], &err, sizeof err);

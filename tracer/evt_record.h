@@ -19,7 +19,8 @@
  * load or the program never created a libev loop, instead of leaving an
  * empty trace behind, and otherwise prints the trace's path and a short
  * summary (events, callbacks, connections, stalls >= --stall-ms, default
- * 100) on stderr -- stdout belongs to the program.
+ * 100) on stderr -- stdout belongs to the program. A program that died of
+ * a signal gets a line saying which, first.
  *
  * Exit status: the program's; 128 + signal when a signal killed it; 127
  * when PROGRAM cannot be found (126 when it cannot be executed), as a shell
