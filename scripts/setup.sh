@@ -14,6 +14,7 @@ PKGS=(
   libhttp-parser-dev libjansson-dev        # HTTP parser, JSON
   libsqlite3-dev                           # crud_api sample
   libcmocka-dev valgrind                   # tests
+  python3-gevent                           # a gevent program under record (test_record)
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
   libfontconfig-dev fonts-dejavu-core      # viewer text: DejaVu via fontconfig
   xvfb xauth                               # the viewer's window test

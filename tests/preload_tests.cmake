@@ -47,7 +47,8 @@ target_compile_definitions(test_record PRIVATE
   PLAIN_SERVER="$<TARGET_FILE:plain_server>"
   TRAP_PROBE="$<TARGET_FILE:trap_probe>"
   DL_HOST="$<TARGET_FILE:dl_host>"
-  DL_LOOP="$<TARGET_FILE:dl_loop>")
+  DL_LOOP="$<TARGET_FILE:dl_loop>"
+  GEVENT_SERVER="${PROJECT_SOURCE_DIR}/samples/gevent_server.py")
 add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe dl_host dl_loop)
 if(EVT_LIBEV_STATIC)
   target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>")

@@ -162,12 +162,16 @@ static int client_connect(int port)
     return fd;
 }
 
-/* Sends one request and appends the whole reply (headers + body) to out. */
-static void client_request(int fd, const char *path, char *out, size_t *len)
+static void client_send(int fd, const char *path)
 {
     char req[256];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path);
     assert_int_equal(write(fd, req, (size_t)n), n);
+}
+
+/* Appends one whole reply (headers + body) to out. */
+static void client_receive(int fd, char *out, size_t *len)
+{
     size_t start = *len, body = 0;
     long clen = -1;
     while (clen < 0 || *len - body < (size_t)clen) {
@@ -182,6 +186,13 @@ static void client_request(int fd, const char *path, char *out, size_t *len)
             body = (size_t)(end + 4 - out);
         }
     }
+}
+
+/* Sends one request and appends the whole reply to out. */
+static void client_request(int fd, const char *path, char *out, size_t *len)
+{
+    client_send(fd, path);
+    client_receive(fd, out, len);
 }
 
 /* conns connections, reqs requests on each, interleaved so that the
@@ -504,6 +515,92 @@ static void test_libev_dlopened_later(void **state)
     evt_model_free(&m);
 }
 
+/* ---- Python's gevent ------------------------------------------------------------ */
+
+#define PYTHON3 "/usr/bin/python3"
+
+/* Debian's python3-gevent, whose loop is the system's libev.so.4. */
+static int have_gevent(void)
+{
+    static char out[256];
+    char *argv[] = {PYTHON3, "-c", "import gevent.libev.corecext", NULL};
+    return access(PYTHON3, X_OK) == 0 && run(argv, out, sizeof out, NULL, 0) == 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* n connections send path at once, then all replies are read: returns
+ * the seconds that took. */
+static double client_burst(int port, int n, const char *path)
+{
+    int fds[16];
+    size_t len = 0;
+    double t0 = now_s();
+    for (int c = 0; c < n; c++)
+        client_send(fds[c] = client_connect(port), path);
+    for (int c = 0; c < n; c++) {
+        client_receive(fds[c], g_replies_traced, &len);
+        close(fds[c]);
+    }
+    return now_s() - t0;
+}
+
+/* The time spent in callbacks of at least min_ns each: the loop blocked. */
+static uint64_t blocked_ns(const struct evt_model *m, uint64_t min_ns)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < m->n_callbacks; i++) {
+        uint64_t d = m->callbacks[i].t1 - m->callbacks[i].t0;
+        sum += m->callbacks[i].complete && d >= min_ns ? d : 0;
+    }
+    return sum;
+}
+
+/* samples/gevent_server.py, an unmodified gevent program, under record:
+ * replies byte-identical to an untraced run; four gevent.sleep(0.15)
+ * requests still overlap (well under 4 x 150 ms); two time.sleep(0.15)
+ * requests block the loop: callbacks of 150 ms or more, 300 ms in all;
+ * one lane per connection. Skipped without python3-gevent. */
+static void test_gevent_server(void **state)
+{
+    if (!have_gevent())
+        skip();
+    char *argv_plain[] = {PYTHON3, GEVENT_SERVER, NULL};
+    char *argv_traced[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", PYTHON3, GEVENT_SERVER, NULL};
+    struct proc p;
+    proc_start(&p, argv_plain);
+    int port = read_port(p.out);
+    size_t plain = client_session(port, 3, 3, g_replies_plain);
+    client_quit(port);
+    assert_int_equal(exit_code(proc_wait(&p, NULL, 0)), 0);
+
+    proc_start(&p, argv_traced);
+    port = read_port(p.out);
+    size_t traced = client_session(port, 3, 3, g_replies_traced);
+    assert_int_equal(plain, traced);
+    assert_memory_equal(g_replies_plain, g_replies_traced, plain);
+    assert_true(client_burst(port, 4, "/nap") < 0.45);
+    assert_true(client_burst(port, 2, "/slow") >= 0.3);
+    client_quit(port);
+    char err[4096];
+    assert_int_equal(exit_code(proc_wait(&p, err, sizeof err)), 0);
+    assert_non_null(strstr(err, "trace written to"));
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    assert_int_equal(complete_requests(&m, "conn"), 3 + 4 + 2 + 1);
+    uint64_t blocked = blocked_ns(&m, 140000000);   /* the two time.sleeps, not the naps */
+    assert_true(blocked >= 290000000 && blocked < 450000000);
+    assert_true(m.n_iterations > 0);
+    assert_int_equal(m.lost, 0);
+    evt_model_free(&m);
+}
+
 /* The program sees the environment it would see untraced: no LD_PRELOAD,
  * no EVTRACE_* variables. */
 static void test_environment_untouched(void **state)
@@ -607,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stall_summary, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_trap_probe_identical, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_libev_dlopened_later, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_gevent_server, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),
