@@ -53,13 +53,15 @@
  * EVTRACE_FLUSH=process in the environment skips the size check (the
  * benchmarks do, under valgrind, whose own memory counts as the program's).
  * In all those cases, and when the region or the process cannot be had,
- * evt_open falls back to the flusher thread. Linux only. A program that closes
- * every descriptor after evt_open (some daemons do) closes the socket too:
- * the consumer then writes what it has and ends, as it would at exit. The
- * consumer shares the program's cgroup and CPU quota (killing the whole
- * group kills it too, and the last interval is lost) and shows in ps as
- * "evtrace-flush". Under valgrind it is traced as well (valgrind follows
- * forks) and exits quickly because it unmaps the region first.
+ * evt_open falls back to the flusher thread.
+ *
+ * Limits. Linux only. A program that closes every descriptor after
+ * evt_open (some daemons do) closes the socket too: the consumer then
+ * writes what it has and ends, as it would at exit. The consumer shares
+ * the program's cgroup and CPU quota (killing the whole group kills it
+ * too, and the last interval is lost) and shows in ps as "evtrace-flush".
+ * Under valgrind it is traced as well (valgrind follows forks) and exits
+ * quickly because it unmaps the region first.
  */
 #define _GNU_SOURCE
 #include <errno.h>

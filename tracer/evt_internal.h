@@ -151,9 +151,9 @@ static inline evt_tracer *evt__current(void)
 /* evt_consumer.c: the consumer process. suits says whether a copy of the
  * process can write the trace (one thread, and unless any_size at most
  * EVT__CONSUMER_MAX_ANON of anonymous memory: evt_consumer.c says why);
- * start forks it (the
- * caller must be the only thread); request asks it to flush now and waits
- * (cmd 'f'), or to do the final flush and exit (cmd 'c'; also reaps it). */
+ * start forks it (the caller must be the only thread); request asks it to
+ * flush now and waits (cmd 'f'), or to do the final flush and exit (cmd
+ * 'c'; also reaps it). */
 #define EVT__CONSUMER_MAX_ANON ((size_t)16 << 20)
 int evt__consumer_suits(int any_size);
 int evt__consumer_start(evt_tracer *t);
