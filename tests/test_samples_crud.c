@@ -48,7 +48,8 @@ static double run_latency(struct ts_fixture *f, const char *mode, struct evt_mod
     snprintf(url, sizeof url, "http://127.0.0.1:%d/books", f->server.port);
     const char *lg[] = {"-n", "10", "-c", "10", "--json", url, NULL};
     assert_int_equal(ts_loadgen(lg, out, sizeof out), 0);
-    assert_true(ts_json_number(out, "errors") == 0);
+    if (ts_json_number(out, "errors") != 0)
+        fail_msg("loadgen: %s", out);
     assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
     assert_int_equal(evt_model_load_file(m, f->trace, NULL, NULL), 0);
     assert_int_equal(m->n_requests, 10);
