@@ -4,7 +4,7 @@
 # and nothing of evtrace, and are built without sanitizers even in an
 # EVT_SANITIZE build (an ASan program would refuse the uninstrumented
 # preload library, see tracer/preload.cmake).
-foreach(prog plain_server trap_probe)
+foreach(prog plain_server trap_probe daemon_probe)
   add_executable(${prog} ${prog}.c)
   target_link_libraries(${prog} PRIVATE evt_libev Threads::Threads)
   if(EVT_SANITIZE)
@@ -48,8 +48,9 @@ target_compile_definitions(test_record PRIVATE
   TRAP_PROBE="$<TARGET_FILE:trap_probe>"
   DL_HOST="$<TARGET_FILE:dl_host>"
   DL_LOOP="$<TARGET_FILE:dl_loop>"
+  DAEMON_PROBE="$<TARGET_FILE:daemon_probe>"
   GEVENT_SERVER="${PROJECT_SOURCE_DIR}/samples/gevent_server.py")
-add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe dl_host dl_loop)
+add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe daemon_probe dl_host dl_loop)
 if(EVT_LIBEV_STATIC)
   target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>")
   add_dependencies(test_record trap_probe_static)

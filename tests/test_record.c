@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -601,6 +602,48 @@ static void test_gevent_server(void **state)
     evt_model_free(&m);
 }
 
+/* A daemon: the program forks and exits, and its child makes its first loop
+ * only after record has exited. The child then opens a trace of its own
+ * (NAME.PID.evtrace, in record's directory) and reports it on record's
+ * status channel, which nobody reads any more: the child must live on. */
+static void test_daemon_outlives_record(void **state)
+{
+    char go[64], marker[64], cmd[512];
+    snprintf(go, sizeof go, "/tmp/evt_daemon_go_%d", (int)getpid());
+    snprintf(marker, sizeof marker, "/tmp/evt_daemon_alive_%d", (int)getpid());
+    unlink(go);
+    unlink(marker);
+    snprintf(cmd, sizeof cmd, "cd /tmp && exec %s record -o %s -- %s %s %s", EVTRACE_BIN, g_trace, DAEMON_PROBE,
+             go, marker);
+    static char out[4096], err[4096];
+    assert_int_equal(run((char *[]){"/bin/sh", "-c", cmd, NULL}, out, sizeof out, err, sizeof err), 0);
+    FILE *f = fopen(go, "w");   /* record is gone: now the child makes its loop */
+    assert_non_null(f);
+    fclose(f);
+    for (int i = 0; i < 500 && access(marker, F_OK) != 0; i++)
+        sleep_ms(10);
+    assert_int_equal(access(marker, F_OK), 0);
+    unlink(go);
+    unlink(marker);
+    /* and its own trace holds its timer's callback (its consumer writes
+     * the end a moment after the child exits) */
+    size_t timers = 0;
+    glob_t g = {0};
+    for (int i = 0; i < 200 && timers == 0; i++, sleep_ms(10)) {
+        struct evt_model m;
+        globfree(&g);
+        if (glob("/tmp/daemon_probe.*.evtrace", 0, NULL, &g) == 0 && g.gl_pathc == 1 &&
+            evt_model_load_file(&m, g.gl_pathv[0], NULL, NULL) == 0) {
+            timers = kind_callbacks(&m, EVT_KIND_TIMER, EV_TIMER);
+            evt_model_free(&m);
+        }
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        unlink(g.gl_pathv[i]);
+    globfree(&g);
+    assert_int_equal(timers, 1);
+}
+
 /* The program sees the environment it would see untraced: no LD_PRELOAD,
  * no EVTRACE_* variables. */
 static void test_environment_untouched(void **state)
@@ -705,6 +748,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trap_probe_identical, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_libev_dlopened_later, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_gevent_server, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_daemon_outlives_record, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),

@@ -202,17 +202,30 @@ static void drop_self_from_ld_preload(const char *self_path)
         drop_self_by_name(cur, self_path);
 }
 
-/* Where this process's trace goes: EVTRACE_OUTPUT if the variable was meant
- * for this pid, else DIR/NAME.PID.evtrace (an exec'd child, --follow-exec). */
+/* Remembers where traces go (the variables are gone after start-up):
+ * EVTRACE_OUTPUT for the pid EVTRACE_PID names, DIR for the others. */
 static void choose_output(struct evt__preload *p)
 {
     const char *out = getenv(EVT_ENV_OUTPUT), *pid = getenv(EVT_ENV_PID), *dir = getenv(EVT_ENV_DIR);
     if (out && pid && atoi(pid) == (int)getpid()) {
         snprintf(p->output, sizeof p->output, "%s", out);
-        return;
+        p->output_pid = (int)getpid();
     }
-    snprintf(p->output, sizeof p->output, "%s%s%s.%d.evtrace", dir ? dir : "", dir ? "/" : "",
-             program_invocation_short_name, (int)getpid());
+    snprintf(p->dir, sizeof p->dir, "%s", dir ? dir : "");
+}
+
+/* This process's trace: EVTRACE_OUTPUT if it is the process record
+ * started, else DIR/NAME.PID.evtrace -- an exec'd child (--follow-exec),
+ * or a forked child that makes its first loop (a daemon; its parent had
+ * none at the fork, or the child would not trace) and must not write over
+ * its parent's file. Decided when the trace opens, by the pid then. */
+static const char *output_path(const struct evt__preload *p, char *buf, size_t n)
+{
+    if (p->output_pid == (int)getpid())
+        return p->output;
+    snprintf(buf, n, "%s%s%s.%d.evtrace", p->dir, p->dir[0] ? "/" : "", program_invocation_short_name,
+             (int)getpid());
+    return buf;
 }
 
 static void read_environment(struct evt__preload *p)
@@ -248,8 +261,12 @@ void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
         return;
     n = n < (int)sizeof line - 2 ? n : (int)sizeof line - 2;
     line[n++] = '\n';
+    /* A socket (record makes one), sent to with MSG_NOSIGNAL: a daemon's
+     * child can still get here after record has gone -- its first loop
+     * opens its own trace -- and a write to a pipe with no reader would
+     * kill it with SIGPIPE. If it is not a socket, nothing is sent. */
     int saved = errno;
-    if (write(p->status_fd, line, (size_t)n) < 0) {
+    if (send(p->status_fd, line, (size_t)n, MSG_NOSIGNAL) < 0) {
         /* record went away: nothing to tell */
     }
     errno = saved;
@@ -340,7 +357,9 @@ __attribute__((constructor)) static void preload_constructor(void)
 static void open_trace(void)
 {
     struct evt__preload *p = &evt__preload_g;
-    struct evt_options opt = {.path = p->output};   /* evt_open reads EVTRACE_FLUSH */
+    char buf[sizeof p->output + 64];
+    const char *path = output_path(p, buf, sizeof buf);
+    struct evt_options opt = {.path = path};   /* evt_open reads EVTRACE_FLUSH */
     evt_tracer *t = NULL;
     if (dlsym(RTLD_DEFAULT, "evt_open")) {
         /* libevtrace.so is in the process (our own evt_* are not exported):
@@ -353,13 +372,13 @@ static void open_trace(void)
     int rc = evt_open(&t, &opt);
     if (rc < 0) {
         atomic_store(&p->open_failed, 1);
-        evt__preload_status(p, "error cannot open %s: %s", p->output, evt_strerror(rc));
+        evt__preload_status(p, "error cannot open %s: %s", path, evt_strerror(rc));
         return;
     }
     p->names = (struct evt__preload_names){
         .conn = evt_intern(t, "conn"), .open = evt_intern(t, "open"), .active = evt_intern(t, "active")};
     atomic_store(&p->tracer, t);
-    evt__preload_status(p, "trace %s", p->output);
+    evt__preload_status(p, "trace %s", path);
     if (t->consumer_pid)   /* record waits for it: it may finish after the program */
         evt__preload_status(p, "consumer %d %d", t->consumer_pid, (int)getpid());
 }

@@ -77,7 +77,9 @@ struct evt__preload {
     const void *trampoline;          /* evt_wrap.c's, learnt at init */
     int status_fd;                   /* EVTRACE_STATUS_FD, or -1 */
     int libev_present;               /* libev's functions are resolved */
-    char output[4096];               /* trace path for this process */
+    char output[4096];               /* trace path for the process record started */
+    int output_pid;                  /* ...which is this pid (0: not this one) */
+    char dir[4096];                  /* where the others' NAME.PID.evtrace go */
     _Atomic(evt_tracer *) tracer;    /* set once the trace is open */
     _Atomic int open_failed;
     struct evt__preload_names names;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,7 +315,10 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
 {
     int sp[2], ep[2];
     sigset_t set, old;
-    if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+    /* The status channel is a socket so that the preload can send with
+     * MSG_NOSIGNAL: a daemon's child may write to it after record is gone,
+     * and a pipe would kill it with SIGPIPE (evt_preload.c). */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
         fprintf(stderr, "evtrace record: pipe: %s\n", strerror(errno));
         return 1;
     }
