@@ -5,12 +5,14 @@
  * (evt_record.h), takes the shim out of LD_PRELOAD and the EVTRACE_*
  * variables out of the environment (so the program sees the environment it
  * would see untraced, and what it execs is not traced, unless
- * EVTRACE_FOLLOW_EXEC=1), says "loaded" on the status pipe and, when libev
+ * EVTRACE_FOLLOW_EXEC=1), says "loaded" on the status socket and, when libev
  * is in the process, "libev". The trace file is not created yet: a program
  * that never creates a libev loop gets no file at all, and `record` says so.
  * The first ev_default_loop/ev_loop_new opens it ("trace PATH").
  *
- * Fork. A forked child does not trace. The writer's own pthread_atfork
+ * Fork. A child forked while the trace is open does not trace (pre-fork
+ * servers such as nghttpx do their work in such children: their trace then
+ * shows only the parent). The writer's own pthread_atfork
  * child handler (evt_tracer.c) marks the inherited tracer closed (the hot
  * path then drops everything, the trampolines just call the callbacks) and
  * closes the child's copies of the file descriptor and of the socket to the
@@ -18,9 +20,13 @@
  * never delays the consumer's end, and its exit() does not try to reach a
  * writer that is not its own; test_record checks that the fork watcher's
  * callback, which only runs in trap_probe's child, is not in the trace.
- * Tracing a forked child would need a second tracer in the child, which the
- * one-tracer-per-process rule does not allow; an exec'd child with
- * --follow-exec gets its own trace (NAME.PID.evtrace).
+ * Following such a child would need its loops re-attached and its
+ * watchers defined again in a trace of its own: not done. A child forked
+ * before the first loop (a daemon: fork, the parent exits, the child runs
+ * the loop) opens a trace of its own at its first loop, DIR/NAME.PID.evtrace
+ * in record's directory, never the parent's -o file; by then record may
+ * have gone, so it reports nothing (test_record's daemon_probe). An exec'd
+ * child with --follow-exec gets its own trace (NAME.PID.evtrace) too.
  *
  * Signals and ends. The trace is written by a consumer process, a copy of
  * the program made when the trace opens (evt_consumer.c), which sees the
@@ -44,7 +50,7 @@
  *     which calls the program's;
  *   - the first loop opens the trace file and the socket to the consumer:
  *     fds the program opens after that are numbered 2 higher (3 with a
- *     flusher thread: its wake pipe; record moves its status pipe to a high
+ *     flusher thread: its wake pipe; record moves its status socket to a high
  *     fd, so before that nothing shifts);
  *   - ev_walk also sees the tracer's prepare watcher on every loop and a
  *     cleanup watcher on the default loop;

@@ -20,7 +20,7 @@
  * What libev does at depth 0 on the program's watchers is recorded: ev_run
  * stopping a one-shot timer before its callback is a real WSTOP.
  *
- * Files: evt_preload.c (constructor, environment, status pipe, the lazy
+ * Files: evt_preload.c (constructor, environment, status socket, the lazy
  * tracer, fork), evt_preload_hooks.c (the libev hooks), evt_preload_conn.c
  * (accept/close: one request lane per connection).
  *
@@ -123,10 +123,10 @@ static inline struct evt__preload *evt__preload_ev(void)
 }
 
 /* The open tracer, opening it on the first call (the first loop). NULL if
- * the trace could not be opened (the status pipe says why). */
+ * the trace could not be opened (the status socket says why). */
 evt_tracer *evt__preload_tracer(struct evt__preload *p);
 
-/* Writes one line ("libev", "trace PATH"...) to the status pipe. */
+/* Writes one line ("libev", "trace PATH"...) to the status socket. */
 void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -43,7 +43,7 @@ struct rec_opts {
     char **argv;              /* PROGRAM ARGS, NULL-terminated */
 };
 
-struct rec_status {           /* what the preload said on the status pipe */
+struct rec_status {           /* what the preload said on the status socket */
     int loaded, libev;
     int exec_failed;          /* execvp failed: record printed why */
     int signal;               /* the signal the program died of, 0: none */
@@ -156,7 +156,7 @@ static int child_environment(const struct rec_opts *o, const char *preload, int 
     return rc ? -1 : 0;
 }
 
-/* The status pipe moves to a high fd, so the program's own fds get the
+/* The status socket moves to a high fd, so the program's own fds get the
  * numbers they would get untraced (the lowest free ones). */
 static int status_fd_high(int fd)
 {

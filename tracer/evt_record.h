@@ -13,8 +13,11 @@
  * The library is looked up, in order: $EVTRACE_PRELOAD; next to the evtrace
  * binary (the build tree); EVT_PRELOAD_INSTALL_PATH (the install path).
  *
- * The preload reports what happened on a pipe (fd in $EVTRACE_STATUS_FD),
- * one line per fact: "loaded", "libev", "trace PATH", "error MESSAGE".
+ * The preload reports what happened on a socket (fd in $EVTRACE_STATUS_FD;
+ * a socket so that it can send with MSG_NOSIGNAL: a daemon's child that
+ * reports after record has gone must not die of SIGPIPE), one line per
+ * fact: "loaded", "libev", "trace PATH", "consumer CPID PID", "error
+ * MESSAGE".
  * After the program exits, record says plainly when the library did not
  * load or the program never created a libev loop, instead of leaving an
  * empty trace behind, and otherwise prints the trace's path and a short
