@@ -464,6 +464,8 @@ static void test_trap_probe_identical(void **state)
     assert_int_equal(run(argv_traced, traced, sizeof traced, err, sizeof err), 0);
     assert_true(count_lines(plain) > 20);
     assert_string_equal(plain, traced);
+    /* its forked child runs the loop (the fork watcher): untraced, and said */
+    assert_non_null(strstr(err, "1 child process forked by " TRAP_PROBE " after its trace opened ran libev untraced"));
 
     struct evt_model m;
     assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);

@@ -307,9 +307,31 @@ static void resolve_libev(struct evt__preload *p)
     p->libev_present = ev_run_fn != NULL;
 }
 
+/* pthread_atfork child handler. A child forked while the trace is open
+ * does not trace: the writer shut its copy of the tracer (evt_tracer.c).
+ * The hooks stop looking at it, nothing opens another, and the child's
+ * first watcher start or stop reports it, so that record can say why a
+ * pre-fork server's trace shows only its parent. */
+static void preload_fork_child(void)
+{
+    struct evt__preload *p = &evt__preload_g;
+    if (!atomic_load_explicit(&p->tracer, memory_order_relaxed))
+        return;   /* no trace yet: the child opens its own at its first loop */
+    atomic_store_explicit(&p->tracer, NULL, memory_order_relaxed);
+    atomic_store_explicit(&p->open_failed, 1, memory_order_relaxed);
+    p->fork_unreported = 1;
+}
+
+void evt__preload_fork_report(struct evt__preload *p)
+{
+    p->fork_unreported = 0;
+    evt__preload_status(p, "untraced-fork %d", (int)getpid());
+}
+
 static void preload_init(void)
 {
     struct evt__preload *p = &evt__preload_g;
+    pthread_atfork(NULL, NULL, preload_fork_child);
     resolve_libev(p);
     read_environment(p);
     range_of((void *)preload_init, &p->self);

@@ -82,6 +82,8 @@ struct evt__preload {
     char dir[4096];                  /* where the others' NAME.PID.evtrace go */
     _Atomic(evt_tracer *) tracer;    /* set once the trace is open */
     _Atomic int open_failed;
+    int fork_unreported;             /* a child forked with the trace open that
+                                        has not said so on the status socket */
     struct evt__preload_names names;
     _Atomic(struct ev_loop *) default_loop;   /* attached default loop */
     ev_cleanup default_cleanup;      /* on it: forgets it at ev_loop_destroy */
@@ -125,6 +127,10 @@ static inline struct evt__preload *evt__preload_ev(void)
 /* The open tracer, opening it on the first call (the first loop). NULL if
  * the trace could not be opened (the status socket says why). */
 evt_tracer *evt__preload_tracer(struct evt__preload *p);
+
+/* In a child forked while the trace was open (it does not trace): says so
+ * once on the status socket, "untraced-fork PID" (a hook's first call). */
+void evt__preload_fork_report(struct evt__preload *p);
 
 /* Writes one line ("libev", "trace PATH"...) to the status socket. */
 void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)

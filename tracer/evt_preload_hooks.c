@@ -132,6 +132,8 @@ static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *l
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     const void *cb = (const void *)w->cb;
     if (EVT_UNLIKELY(!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb))) {
+        if (EVT_UNLIKELY(p->fork_unreported))
+            evt__preload_fork_report(p);
         real(loop, w);
         return;
     }

@@ -47,6 +47,8 @@ struct rec_status {           /* what the preload said on the status socket */
     int loaded, libev;
     int exec_failed;          /* execvp failed: record printed why */
     int signal;               /* the signal the program died of, 0: none */
+    int untraced_forks;       /* children forked with the trace open that ran libev */
+    int untraced_pid[4];      /* the first of them */
     int consumer;             /* pid of the tracer's consumer process, 0: none */
     int consumer_of;          /* ...and of the process it writes for */
     char trace[PATH_MAX];
@@ -231,6 +233,8 @@ static void read_status(int fd, struct rec_status *st)
             snprintf(st->trace, sizeof st->trace, "%s", line + 6);
         else if (strncmp(line, "consumer ", 9) == 0 && !st->consumer)
             sscanf(line + 9, "%d %d", &st->consumer, &st->consumer_of);
+        else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
+            st->untraced_pid[st->untraced_forks - 1] = atoi(line + 14);
         else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
             snprintf(st->error, sizeof st->error, "%s", line + 6);
     }
@@ -279,6 +283,21 @@ static void print_summary(const char *path, long stall_ms)
     evt_model_free(&m);
 }
 
+/* Children forked after the trace opened run libev untraced (a pre-fork
+ * server's workers): say so, or their work is simply missing. */
+static void print_untraced_forks(const char *prog, const struct rec_status *st)
+{
+    if (!st->untraced_forks)
+        return;
+    char pids[64] = "";
+    for (int i = 0; i < st->untraced_forks && i < 4; i++)
+        snprintf(pids + strlen(pids), sizeof pids - strlen(pids), "%s%d", i ? ", " : "", st->untraced_pid[i]);
+    fprintf(stderr, "evtrace record: %d child process%s forked by %s after its trace opened ran libev untraced "
+                    "(pid %s%s): forked children are not followed\n",
+            st->untraced_forks, st->untraced_forks == 1 ? "" : "es", prog, pids,
+            st->untraced_forks > 4 ? ", ..." : "");
+}
+
 /* Says plainly why there is no trace, or summarises the one there is. */
 static void report(const struct rec_opts *o, const struct rec_status *st)
 {
@@ -300,6 +319,7 @@ static void report(const struct rec_opts *o, const struct rec_status *st)
         fprintf(stderr, "evtrace record: %s: trace missing: %s\n", st->trace, strerror(errno));
     else
         print_summary(st->trace, o->stall_ms);
+    print_untraced_forks(prog, st);
 }
 
 static int exit_code(int status)
