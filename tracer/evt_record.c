@@ -339,7 +339,7 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
      * MSG_NOSIGNAL: a daemon's child may write to it after record is gone,
      * and a pipe would kill it with SIGPIPE (evt_preload.c). */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-        fprintf(stderr, "evtrace record: pipe: %s\n", strerror(errno));
+        fprintf(stderr, "evtrace record: cannot make the status channel: %s\n", strerror(errno));
         return 1;
     }
     sigemptyset(&set);
