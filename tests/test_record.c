@@ -605,7 +605,8 @@ static void test_gevent_server(void **state)
 }
 
 /* A daemon: the program forks and exits, and its child makes its first loop
- * only after record has exited. The child then opens a trace of its own
+ * only after record has exited (record says it left a process running and
+ * where that one will trace). The child then opens a trace of its own
  * (NAME.PID.evtrace, in record's directory) and reports it on record's
  * status channel, which nobody reads any more: the child must live on. */
 static void test_daemon_outlives_record(void **state)
@@ -622,6 +623,8 @@ static void test_daemon_outlives_record(void **state)
     int rc = run((char *[]){"/bin/sh", "-c", cmd, NULL}, out, sizeof out, err, sizeof err);
     signal(SIGPIPE, SIG_IGN);
     assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, DAEMON_PROBE " left 1 process running"));   /* and says where it traces */
+    assert_non_null(strstr(err, "writes /tmp/daemon_probe.PID.evtrace"));
     FILE *f = fopen(go, "w");   /* record is gone: now the child makes its loop */
     assert_non_null(f);
     fclose(f);

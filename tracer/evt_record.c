@@ -49,6 +49,8 @@ struct rec_status {           /* what the preload said on the status socket */
     int signal;               /* the signal the program died of, 0: none */
     int untraced_forks;       /* children forked with the trace open that ran libev */
     int untraced_pid[4];      /* the first of them */
+    int left;                 /* processes the program left running (ours now) */
+    int left_pid[4];          /* the first of them */
     int consumer;             /* pid of the tracer's consumer process, 0: none */
     int consumer_of;          /* ...and of the process it writes for */
     char trace[PATH_MAX];
@@ -283,6 +285,39 @@ static void print_summary(const char *path, long stall_ms)
     evt_model_free(&m);
 }
 
+/* The pids in /proc/self/task/TID/children, up to max in pids; returns
+ * how many there are. Once the program is gone, its orphans are record's
+ * (a subreaper): a daemon's process, for one. */
+static int children_of_record(int *pids, int max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
+    FILE *f = fopen(path, "r");
+    int n = 0, pid;
+    while (f && fscanf(f, "%d", &pid) == 1)
+        if (n++ < max)
+            pids[n - 1] = pid;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* A process left running (a daemon) traces itself once it makes a loop,
+ * after record has gone: say where its trace will be. */
+static void print_left_running(const char *prog, const struct rec_status *st)
+{
+    if (!st->left)
+        return;
+    char pids[64] = "", cwd[PATH_MAX];
+    for (int i = 0; i < st->left && i < 4; i++)
+        snprintf(pids + strlen(pids), sizeof pids - strlen(pids), "%s%d", i ? ", " : "", st->left_pid[i]);
+    const char *base = strrchr(prog, '/');
+    fprintf(stderr, "evtrace record: %s left %d process%s running (pid %s%s); one that makes its first "
+                    "loop now writes %s/%s.PID.evtrace\n",
+            prog, st->left, st->left == 1 ? "" : "es", pids, st->left > 4 ? ", ..." : "",
+            getcwd(cwd, sizeof cwd) ? cwd : ".", base ? base + 1 : prog);
+}
+
 /* Children forked after the trace opened run libev untraced (a pre-fork
  * server's workers): say so, or their work is simply missing. */
 static void print_untraced_forks(const char *prog, const struct rec_status *st)
@@ -320,6 +355,7 @@ static void report(const struct rec_opts *o, const struct rec_status *st)
     else
         print_summary(st->trace, o->stall_ms);
     print_untraced_forks(prog, st);
+    print_left_running(prog, st);
 }
 
 static int exit_code(int status)
@@ -371,6 +407,7 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
      * parent gone) ends when the daemon does, and record must not wait. */
     if (st->consumer_of == pid)
         wait_consumer(st->consumer);
+    st->left = children_of_record(st->left_pid, 4);
     close(sp[0]);
     close(ep[0]);
     if (pid < 0)
