@@ -23,7 +23,10 @@
  * empty trace behind, and otherwise prints the trace's path and a short
  * summary (events, callbacks, connections, stalls >= --stall-ms, default
  * 100) on stderr -- stdout belongs to the program. A program that died of
- * a signal gets a line saying which, first.
+ * a signal gets a line saying which, first; children it forked after its
+ * trace opened that ran libev (untraced: forks are not followed) and
+ * processes it left running (a daemon, which traces itself into
+ * NAME.PID.evtrace once it makes a loop) get a line each.
  *
  * Exit status: the program's; 128 + signal when a signal killed it; 127
  * when PROGRAM cannot be found (126 when it cannot be executed), as a shell
