@@ -651,6 +651,40 @@ static void test_daemon_outlives_record(void **state)
     assert_int_equal(timers, 1);
 }
 
+/* --follow-fork: trap_probe's forked child, which runs its loop, writes a
+ * trace of its own (NAME.PID.evtrace in record's directory; record names
+ * it), holding the child's idle callback; the program's output and the
+ * parent's trace are as without it (no fork callback in the parent's). */
+static void test_follow_fork(void **state)
+{
+    static char plain[16384], traced[16384], err[4096];
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cd /tmp && exec %s record --follow-fork -o %s -- %s", EVTRACE_BIN, g_trace,
+             TRAP_PROBE);
+    assert_int_equal(run((char *[]){TRAP_PROBE, NULL}, plain, sizeof plain, NULL, 0), 0);
+    assert_int_equal(run((char *[]){"/bin/sh", "-c", cmd, NULL}, traced, sizeof traced, err, sizeof err), 0);
+    assert_string_equal(plain, traced);
+    const char *line = strstr(err, "1 forked child process traced too: /tmp/trap_probe.");
+    assert_non_null(line);
+    char path[256];
+    assert_int_equal(sscanf(strstr(line, ": ") + 2, "%255s", path), 1);
+
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
+    check_kinds(&m);   /* the fork callback is not in the parent's */
+    evt_model_free(&m);
+    size_t idle = 0;   /* the child's consumer writes its end a moment after it exits */
+    for (int i = 0; i < 200 && idle == 0; i++, sleep_ms(10)) {
+        if (evt_model_load_file(&m, path, NULL, NULL) == 0) {
+            idle = kind_callbacks(&m, EVT_KIND_IDLE, EV_IDLE);
+            assert_true(m.n_iterations >= 1);
+            evt_model_free(&m);
+        }
+    }
+    unlink(path);
+    assert_true(idle >= 1);
+}
+
 /* The program sees the environment it would see untraced: no LD_PRELOAD,
  * no EVTRACE_* variables. */
 static void test_environment_untouched(void **state)
@@ -756,6 +790,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_libev_dlopened_later, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_gevent_server, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_daemon_outlives_record, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_follow_fork, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),

@@ -219,6 +219,11 @@ int evt__is_wrapped(const ev_watcher *w);
 int evt__loop_attach(evt_tracer *t, struct ev_loop *loop);
 int evt__loop_detach(evt_tracer *t, struct ev_loop *loop);
 void evt__loops_forget(evt_tracer *t);
+/* In a forked child that traces on its own: every loop that recorded into
+ * the parent's tracer records into t (their hooks are in place already).
+ * Takes the loops' lock: a parent thread holding it at the fork would hang
+ * the child here -- it is taken only to attach, detach or destroy a loop. */
+void evt__loops_adopt(evt_tracer *t);
 /* libev's definition of name: the next one after the caller's object in
  * the lookup order, else the one in an already loaded libev.so.4 that is
  * not in the global scope (a library dlopen'ed with RTLD_LOCAL that links

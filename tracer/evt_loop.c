@@ -309,6 +309,20 @@ void evt__loops_forget(evt_tracer *t)
     pthread_mutex_unlock(&g_loops_mu);
 }
 
+void evt__loops_adopt(evt_tracer *t)
+{
+    pthread_mutex_lock(&g_loops_mu);
+    int n = atomic_load(&g_nloops);
+    for (int i = 0; i < n; i++) {
+        struct loop_state *st = &g_loops[i];
+        if (atomic_load(&st->loop) && atomic_load(&st->tracer)) {
+            st->polled = 0;
+            atomic_store_explicit(&st->tracer, t, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&g_loops_mu);
+}
+
 evt_tracer *evt__loop_tracer(struct ev_loop *loop)
 {
     struct loop_state *st = loop_find(loop);

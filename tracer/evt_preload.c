@@ -238,6 +238,7 @@ static void read_environment(struct evt__preload *p)
 {
     const char *fd = getenv(EVT_ENV_STATUS_FD);
     int follow = getenv(EVT_ENV_FOLLOW_EXEC) && strcmp(getenv(EVT_ENV_FOLLOW_EXEC), "1") == 0;
+    p->follow_fork = getenv(EVT_ENV_FOLLOW_FORK) && strcmp(getenv(EVT_ENV_FOLLOW_FORK), "1") == 0;
     p->status_fd = fd ? atoi(fd) : -1;
     if (p->status_fd >= 0 && fcntl(p->status_fd, F_GETFD) < 0)
         p->status_fd = -1;
@@ -249,7 +250,8 @@ static void read_environment(struct evt__preload *p)
         fcntl(p->status_fd, F_SETFD, FD_CLOEXEC);
     if (dladdr((void *)read_environment, &self) && self.dli_fname)
         drop_self_from_ld_preload(self.dli_fname);
-    const char *vars[] = {EVT_ENV_OUTPUT, EVT_ENV_PID, EVT_ENV_DIR, EVT_ENV_STATUS_FD, EVT_ENV_FOLLOW_EXEC};
+    const char *vars[] = {EVT_ENV_OUTPUT, EVT_ENV_PID, EVT_ENV_DIR, EVT_ENV_STATUS_FD, EVT_ENV_FOLLOW_EXEC,
+                          EVT_ENV_FOLLOW_FORK};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
         unsetenv(vars[i]);
 }
@@ -308,24 +310,42 @@ static void resolve_libev(struct evt__preload *p)
 }
 
 /* pthread_atfork child handler. A child forked while the trace is open
- * does not trace: the writer shut its copy of the tracer (evt_tracer.c).
- * The hooks stop looking at it, nothing opens another, and the child's
- * first watcher start or stop reports it, so that record can say why a
- * pre-fork server's trace shows only its parent. */
+ * does not trace into it: the writer shut its copy of the tracer
+ * (evt_tracer.c), and the hooks stop looking at it. Without --follow-fork
+ * nothing opens another, and the child's first watcher start or stop
+ * reports it, so that record can say why a pre-fork server's trace shows
+ * only its parent. With it, that first hook opens the child's own trace
+ * (the open once is reset here: nothing else runs in the child yet). Only
+ * plain stores here; the work waits for the hook. */
 static void preload_fork_child(void)
 {
+    static const pthread_once_t once_init = PTHREAD_ONCE_INIT;
     struct evt__preload *p = &evt__preload_g;
     if (!atomic_load_explicit(&p->tracer, memory_order_relaxed))
         return;   /* no trace yet: the child opens its own at its first loop */
     atomic_store_explicit(&p->tracer, NULL, memory_order_relaxed);
-    atomic_store_explicit(&p->open_failed, 1, memory_order_relaxed);
-    p->fork_unreported = 1;
+    if (p->follow_fork) {
+        memcpy(&g_open_once, &once_init, sizeof g_open_once);
+        atomic_store_explicit(&p->open_failed, 0, memory_order_relaxed);
+        p->forked = EVT__FORKED_FOLLOW;
+    } else {
+        atomic_store_explicit(&p->open_failed, 1, memory_order_relaxed);
+        p->forked = EVT__FORKED_REPORT;
+    }
 }
 
-void evt__preload_fork_report(struct evt__preload *p)
+evt_tracer *evt__preload_forked(struct evt__preload *p)
 {
-    p->fork_unreported = 0;
-    evt__preload_status(p, "untraced-fork %d", (int)getpid());
+    int what = p->forked;
+    p->forked = EVT__FORKED_NO;
+    if (what == EVT__FORKED_REPORT) {
+        evt__preload_status(p, "untraced-fork %d", (int)getpid());
+        return NULL;
+    }
+    evt_tracer *t = evt__preload_tracer(p);   /* DIR/NAME.PID.evtrace */
+    if (t)
+        evt__loops_adopt(t);
+    return t;
 }
 
 static void preload_init(void)

@@ -82,8 +82,9 @@ struct evt__preload {
     char dir[4096];                  /* where the others' NAME.PID.evtrace go */
     _Atomic(evt_tracer *) tracer;    /* set once the trace is open */
     _Atomic int open_failed;
-    int fork_unreported;             /* a child forked with the trace open that
-                                        has not said so on the status socket */
+    int follow_fork;                 /* EVTRACE_FOLLOW_FORK=1 (record --follow-fork) */
+    int forked;                      /* enum evt__forked: in a child forked with
+                                        the trace open, what its first hook does */
     struct evt__preload_names names;
     _Atomic(struct ev_loop *) default_loop;   /* attached default loop */
     ev_cleanup default_cleanup;      /* on it: forgets it at ev_loop_destroy */
@@ -128,9 +129,13 @@ static inline struct evt__preload *evt__preload_ev(void)
  * the trace could not be opened (the status socket says why). */
 evt_tracer *evt__preload_tracer(struct evt__preload *p);
 
-/* In a child forked while the trace was open (it does not trace): says so
- * once on the status socket, "untraced-fork PID" (a hook's first call). */
-void evt__preload_fork_report(struct evt__preload *p);
+/* A child forked while the trace was open does not trace in it (the
+ * writer shut the copy, evt_tracer.c). Its first hook either reports that,
+ * "untraced-fork PID" on the status socket, or with --follow-fork opens a
+ * trace of the child's own and moves the loops it inherited into it. */
+enum evt__forked { EVT__FORKED_NO, EVT__FORKED_REPORT, EVT__FORKED_FOLLOW };
+/* Does what p->forked says, once; returns the child's tracer or NULL. */
+evt_tracer *evt__preload_forked(struct evt__preload *p);
 
 /* Writes one line ("libev", "trace PATH"...) to the status socket. */
 void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)

@@ -131,9 +131,9 @@ static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *l
     evt__start_fn real = real_for(p, kind, op);
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     const void *cb = (const void *)w->cb;
+    if (EVT_UNLIKELY(!t) && EVT_UNLIKELY(p->forked))
+        t = evt__preload_forked(p);
     if (EVT_UNLIKELY(!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb))) {
-        if (EVT_UNLIKELY(p->fork_unreported))
-            evt__preload_fork_report(p);
         real(loop, w);
         return;
     }
@@ -241,7 +241,7 @@ void ev_once(struct ev_loop *loop, int fd, int events, ev_tstamp timeout, void (
 static void attach(struct evt__preload *p, struct ev_loop *loop)
 {
     int saved = errno;
-    evt_tracer *t = evt__preload_tracer(p);
+    evt_tracer *t = p->forked ? evt__preload_forked(p) : evt__preload_tracer(p);
     if (t) {
         evt__preload_depth++;
         evt_attach_loop(t, loop);

@@ -40,6 +40,7 @@ struct rec_opts {
     const char *out;          /* -o, or NULL for NAME.PID.evtrace */
     long stall_ms;
     int follow_exec;
+    int follow_fork;
     char **argv;              /* PROGRAM ARGS, NULL-terminated */
 };
 
@@ -49,6 +50,8 @@ struct rec_status {           /* what the preload said on the status socket */
     int signal;               /* the signal the program died of, 0: none */
     int untraced_forks;       /* children forked with the trace open that ran libev */
     int untraced_pid[4];      /* the first of them */
+    int child_traces;         /* forked children traced too (--follow-fork) */
+    char child_trace[PATH_MAX];   /* the first one's file */
     int left;                 /* processes the program left running (ours now) */
     int left_pid[4];          /* the first of them */
     int consumer;             /* pid of the tracer's consumer process, 0: none */
@@ -60,7 +63,7 @@ struct rec_status {           /* what the preload said on the status socket */
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "evtrace record: %s%s%s (usage: evtrace record [-o FILE] [--stall-ms N] "
-                    "[--follow-exec] -- PROGRAM [ARGS])\n",
+                    "[--follow-exec] [--follow-fork] -- PROGRAM [ARGS])\n",
             msg, arg ? ": " : "", arg ? arg : "");
     return -1;
 }
@@ -94,6 +97,8 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
                 return usage_error("--stall-ms needs a number of milliseconds", i < argc ? argv[i] : NULL);
         } else if (strcmp(a, "--follow-exec") == 0) {
             o->follow_exec = 1;
+        } else if (strcmp(a, "--follow-fork") == 0) {
+            o->follow_fork = 1;
         } else {
             return usage_error("unknown option", a);
         }
@@ -156,6 +161,7 @@ static int child_environment(const struct rec_opts *o, const char *preload, int 
     snprintf(num, sizeof num, "%d", (int)getpid());
     rc |= setenv(EVT_ENV_PID, num, 1);
     rc |= o->follow_exec ? setenv(EVT_ENV_FOLLOW_EXEC, "1", 1) : unsetenv(EVT_ENV_FOLLOW_EXEC);
+    rc |= o->follow_fork ? setenv(EVT_ENV_FOLLOW_FORK, "1", 1) : unsetenv(EVT_ENV_FOLLOW_FORK);
     free(both);
     return rc ? -1 : 0;
 }
@@ -233,6 +239,8 @@ static void read_status(int fd, struct rec_status *st)
             st->libev = 1;
         else if (strncmp(line, "trace ", 6) == 0 && !st->trace[0])
             snprintf(st->trace, sizeof st->trace, "%s", line + 6);
+        else if (strncmp(line, "trace ", 6) == 0 && st->child_traces++ == 0)   /* a forked child's */
+            snprintf(st->child_trace, sizeof st->child_trace, "%s", line + 6);
         else if (strncmp(line, "consumer ", 9) == 0 && !st->consumer)
             sscanf(line + 9, "%d %d", &st->consumer, &st->consumer_of);
         else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
@@ -319,9 +327,13 @@ static void print_left_running(const char *prog, const struct rec_status *st)
 }
 
 /* Children forked after the trace opened run libev untraced (a pre-fork
- * server's workers): say so, or their work is simply missing. */
+ * server's workers): say so, or their work is simply missing; with
+ * --follow-fork they trace themselves: say where. */
 static void print_untraced_forks(const char *prog, const struct rec_status *st)
 {
+    if (st->child_traces)
+        fprintf(stderr, "evtrace record: %d forked child process%s traced too: %s%s\n", st->child_traces,
+                st->child_traces == 1 ? "" : "es", st->child_trace, st->child_traces > 1 ? " and others" : "");
     if (!st->untraced_forks)
         return;
     char pids[64] = "";

@@ -1,6 +1,6 @@
 /* evt_record.h -- `evtrace record`: trace an unmodified libev program.
  *
- *   evtrace record [-o FILE] [--stall-ms N] [--follow-exec] -- PROGRAM [ARGS]
+ *   evtrace record [-o FILE] [--stall-ms N] [--follow-exec] [--follow-fork] -- PROGRAM [ARGS]
  *
  * Runs PROGRAM with LD_PRELOAD set to the preload library (evt_preload.c),
  * which hooks libev's exported functions and writes the trace. Only
@@ -43,6 +43,7 @@
 #define EVT_ENV_DIR "EVTRACE_DIR"                 /* directory for NAME.PID.evtrace */
 #define EVT_ENV_STATUS_FD "EVTRACE_STATUS_FD"     /* pipe for status lines */
 #define EVT_ENV_FOLLOW_EXEC "EVTRACE_FOLLOW_EXEC" /* "1": stay in LD_PRELOAD */
+#define EVT_ENV_FOLLOW_FORK "EVTRACE_FOLLOW_FORK" /* "1": forked children trace too */
 
 #define EVT_PRELOAD_NAME "libevtrace_preload.so"
 

@@ -28,8 +28,22 @@ __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visi
 
 _Atomic(evt_tracer *) evt__g_current;   /* evt__current() reads it */
 static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
-static int g_forked;                     /* this process is a fork of a traced one */
+static uint64_t g_fork_gen;               /* tracers up to this gen came by fork: the parent's */
 static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
+
+/* t is this process's copy of its parent's tracer (it came by fork, as
+ * memory: the parent's file, rings and lock, not ours to touch). */
+static int tracer_inherited(const evt_tracer *t)
+{
+    uint64_t gen = atomic_load_explicit(&t->gen, memory_order_relaxed);
+    return gen != EVT__GEN_CLOSED && gen <= g_fork_gen;
+}
+
+/* Nothing may be recorded into t: closed, or inherited. */
+static int tracer_dead(const evt_tracer *t)
+{
+    return atomic_load_explicit(&t->gen, memory_order_relaxed) == EVT__GEN_CLOSED || tracer_inherited(t);
+}
 
 /* ---- per-thread buffers ------------------------------------------------- */
 
@@ -125,7 +139,7 @@ static struct evt__tbuf *tbuf_new(evt_tracer *t)
 struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
 {
     uint64_t gen = atomic_load_explicit(&t->gen, memory_order_acquire);
-    if (gen == EVT__GEN_CLOSED || g_forked)
+    if (gen == EVT__GEN_CLOSED || gen <= g_fork_gen)
         return NULL;
     if (evt__tls.gen == gen)
         return evt__tls.buf;
@@ -156,7 +170,7 @@ void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, u
     struct evt__tbuf *b = evt__tbuf_get(t);
     if (b)
         evt__ring_put(&b->ring, type, kind, obj, arg);
-    else if (!g_forked && atomic_load_explicit(&t->gen, memory_order_relaxed) != EVT__GEN_CLOSED)
+    else if (!tracer_dead(t))
         atomic_fetch_add_explicit(&t->lost_nobuf, 1, memory_order_relaxed);
 }
 
@@ -207,7 +221,7 @@ uint32_t evt_intern(evt_tracer *t, const char *name)
 {
     /* closed (or a fork child's copy, whose lock may be held forever by a
      * thread that did not come along): no lock, no id */
-    if (!t || g_forked || atomic_load(&t->gen) == EVT__GEN_CLOSED)
+    if (!t || tracer_dead(t))
         return 0;
     return evt__strings_intern(&t->strings, name);
 }
@@ -286,7 +300,7 @@ static int tracer_finish(evt_tracer *t);
 static void atexit_close(void)
 {
     evt_tracer *t = evt__current();
-    if (t && !g_forked && atomic_load(&t->gen) != EVT__GEN_CLOSED)
+    if (t && !tracer_dead(t))
         tracer_finish(t);
 }
 
@@ -299,10 +313,10 @@ static void atexit_close(void)
  * too before its final flush. Only plain stores and close here. */
 static void fork_child(void)
 {
+    g_fork_gen = atomic_load(&g_generation);   /* every tracer so far is the parent's */
     evt_tracer *t = evt__current();
     if (!t)
         return;
-    g_forked = 1;
     evt__tls.buf = NULL;
     evt__tls.gen = 0;
     atomic_store(&evt__g_current, NULL);
@@ -468,7 +482,7 @@ int evt_open_file(evt_tracer **out, const char *path)
 
 int evt_flush(evt_tracer *t)
 {
-    if (!t || g_forked || atomic_load(&t->gen) == EVT__GEN_CLOSED)
+    if (!t || tracer_dead(t))
         return 0;
     pthread_mutex_lock(&t->flush_mu);
     int rc = 0;
@@ -504,7 +518,7 @@ static int tracer_finish(evt_tracer *t)
 
 int evt_close(evt_tracer *t)
 {
-    if (!t || g_forked)   /* a fork child's tracer is its parent's */
+    if (!t || tracer_inherited(t))   /* a fork child's copy is its parent's */
         return 0;
     int rc = tracer_finish(t);
     atomic_store(&evt__g_current, NULL);
