@@ -10,22 +10,31 @@
  * that never creates a libev loop gets no file at all, and `record` says so.
  * The first ev_default_loop/ev_loop_new opens it ("trace PATH").
  *
- * Fork. A child forked while the trace is open does not trace (pre-fork
- * servers such as nghttpx do their work in such children: their trace then
- * shows only the parent). The writer's own pthread_atfork
- * child handler (evt_tracer.c) marks the inherited tracer closed (the hot
- * path then drops everything, the trampolines just call the callbacks) and
+ * Fork. A child forked while the trace is open never writes into it. The
+ * writer's own pthread_atfork child handler (evt_tracer.c) makes the
+ * inherited tracer dead in the child (told by its generation: the hot path
+ * then drops everything, the trampolines just call the callbacks) and
  * closes the child's copies of the file descriptor and of the socket to the
  * consumer process, so the child can never write into the parent's file,
  * never delays the consumer's end, and its exit() does not try to reach a
  * writer that is not its own; test_record checks that the fork watcher's
  * callback, which only runs in trap_probe's child, is not in the trace.
- * Following such a child would need its loops re-attached and its
- * watchers defined again in a trace of its own: not done. A child forked
- * before the first loop (a daemon: fork, the parent exits, the child runs
- * the loop) opens a trace of its own at its first loop, DIR/NAME.PID.evtrace
- * in record's directory, never the parent's -o file; by then record may
- * have gone, so it reports nothing (test_record's daemon_probe). An exec'd
+ *   - By default the child does not trace, and its first watcher start or
+ *     stop says so on the status socket ("untraced-fork PID"), for record
+ *     to print: a pre-fork server such as nghttpx does its work in such
+ *     children, and its trace shows only the parent.
+ *   - With --follow-fork (EVTRACE_FOLLOW_FORK=1) the child's first hook
+ *     opens a trace of its own, DIR/NAME.PID.evtrace, and moves the loops it
+ *     inherited into it (evt__loops_adopt). What it misses: what ran before
+ *     that first hook (ev_loop_fork's fork watchers, say), and the names of
+ *     watchers wrapped in the parent (they are defined again from their next
+ *     start or stop, without a name). record names the child's file but does
+ *     not wait for it. Tested with trap_probe; nghttpx's worker process, with
+ *     its three loop threads, traced this way by hand.
+ * A child forked before the first loop (a daemon: fork, the parent exits,
+ * the child runs the loop) opens a trace of its own at its first loop,
+ * DIR/NAME.PID.evtrace in record's directory, never the parent's -o file;
+ * by then record may have gone (test_record's daemon_probe). An exec'd
  * child with --follow-exec gets its own trace (NAME.PID.evtrace) too.
  *
  * Signals and ends. The trace is written by a consumer process, a copy of

@@ -7,8 +7,9 @@
  * PROGRAM's own environment gets LD_PRELOAD (set between fork and execvp),
  * and the library takes itself out of LD_PRELOAD again in its constructor,
  * so the program's own exec'd children are not traced (--follow-exec keeps
- * it; each traced process then writes NAME.PID.evtrace). Forked children
- * (no exec) are not traced (evt_preload.c says why).
+ * it; each traced process then writes NAME.PID.evtrace). A child forked
+ * after the trace opened is traced only with --follow-fork (it then writes
+ * NAME.PID.evtrace; evt_preload.c says how, and what it misses).
  *
  * The library is looked up, in order: $EVTRACE_PRELOAD; next to the evtrace
  * binary (the build tree); EVT_PRELOAD_INSTALL_PATH (the install path).
