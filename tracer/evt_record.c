@@ -340,7 +340,7 @@ static void print_untraced_forks(const char *prog, const struct rec_status *st)
     for (int i = 0; i < st->untraced_forks && i < 4; i++)
         snprintf(pids + strlen(pids), sizeof pids - strlen(pids), "%s%d", i ? ", " : "", st->untraced_pid[i]);
     fprintf(stderr, "evtrace record: %d child process%s forked by %s after its trace opened ran libev untraced "
-                    "(pid %s%s): forked children are not followed\n",
+                    "(pid %s%s): --follow-fork traces them\n",
             st->untraced_forks, st->untraced_forks == 1 ? "" : "es", prog, pids,
             st->untraced_forks > 4 ? ", ..." : "");
 }
