@@ -281,9 +281,12 @@ void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
     /* A socket (record makes one), sent to with MSG_NOSIGNAL: a daemon's
      * child can still get here after record has gone -- its first loop
      * opens its own trace -- and a write to a pipe with no reader would
-     * kill it with SIGPIPE. If it is not a socket, nothing is sent. */
+     * kill it with SIGPIPE. MSG_DONTWAIT: record reads only once the
+     * program has ended, so a full buffer (thousands of forked children
+     * reporting) drops the line rather than hang the process. If it is
+     * not a socket, nothing is sent. */
     int saved = errno;
-    if (send(p->status_fd, line, (size_t)n, MSG_NOSIGNAL) < 0) {
+    if (send(p->status_fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         /* record went away: nothing to tell */
     }
     errno = saved;
