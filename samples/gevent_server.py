@@ -12,7 +12,7 @@ change to it:
     QUIT          stops the server; the program returns from main
 
 Listens on 127.0.0.1 (port 0 = any; the first argument sets it) and prints
-"port N". Replies "hello PATH #K" (K counts requests on the connection),
+"port N", then "listening on 127.0.0.1:N" as the C samples do. Replies "hello PATH #K" (K counts requests on the connection),
 like tests/plain_server.c, so a traced run's replies can be compared byte
 for byte with an untraced one's.
 """
@@ -49,4 +49,5 @@ def handle(sock, addr):
 server = StreamServer(('127.0.0.1', int(sys.argv[1]) if len(sys.argv) > 1 else 0), handle)
 server.start()
 print('port %d' % server.server_port, flush=True)
+print('listening on 127.0.0.1:%d' % server.server_port, flush=True)
 server.serve_forever()

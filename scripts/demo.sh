@@ -9,6 +9,8 @@
 #   OUT/NAME.png               the load client's and the server's timelines
 #                              on one time axis (if evview was built)
 #   OUT/NAME.loadgen.json, OUT/NAME.stats.json   the table's inputs
+# and then runs samples/gevent_server.py under `evtrace record` (an
+# unmodified Python program): OUT/gevent.evtrace, OUT/gevent.png.
 # Takes about 20 seconds.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -73,3 +75,33 @@ run crud-inline crud_api "--db $OUT/demo-inline.db --db-mode inline --db-latency
 run crud-offload crud_api "--db $OUT/demo-offload.db --db-mode offload --db-latency-ms 50" --scenario crud -n 20 -c 10
 echo
 "$S/demo_table" "${ROWS[@]}"
+
+# The same lesson in an unmodified program: samples/gevent_server.py
+# (Python, gevent on Debian's libev), traced from outside by `evtrace
+# record`. 20 requests that gevent.sleep(0.15) overlap; 4 that
+# time.sleep(0.15) block the loop one after another: a wall in gevent.png.
+record_gevent() {
+  local log="$OUT/gevent.server.log"
+  echo >&2
+  echo "== gevent: evtrace record -- python3 samples/gevent_server.py | loadgen -n 20 -c 20 /nap; -n 4 -c 4 /slow" >&2
+  "$EVTRACE" record -o "$OUT/gevent.evtrace" -- /usr/bin/python3 samples/gevent_server.py >"$log" \
+    2>"$OUT/gevent.record.log" &
+  SERVER_PID=$!
+  PORT=$(wait_port "$log") || { echo "demo.sh: gevent_server did not start (see $log)" >&2; return 0; }
+  "$S/loadgen" -n 20 -c 20 "http://127.0.0.1:$PORT/nap" | sed -n 's/^wall_time: /  \/nap:  20 requests, wall /p'
+  "$S/loadgen" -n 4 -c 4 "http://127.0.0.1:$PORT/slow" | sed -n 's/^wall_time: /  \/slow: 4 requests, wall /p'
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf 'QUIT\r\n\r\n' >&3 && cat <&3 >/dev/null
+  exec 3>&-
+  wait "$SERVER_PID" || echo "demo.sh: gevent_server exited with status $?" >&2
+  SERVER_PID=
+  sed 's/^evtrace record: /  /' "$OUT/gevent.record.log"
+  if [ -x "$EVVIEW" ]; then
+    "$EVVIEW" --png "$OUT/gevent.png" --stall-ms 20 "gevent_server.py=$OUT/gevent.evtrace" >&2 \
+      || echo "demo.sh: evview failed for gevent" >&2
+  fi
+}
+if /usr/bin/python3 -c 'import gevent' 2>/dev/null; then
+  record_gevent
+else
+  echo "demo.sh: python3-gevent is not installed: the gevent run is skipped" >&2
+fi
