@@ -1,16 +1,24 @@
-/* daemon_probe.c -- a libev program that daemonizes before its first loop,
- * for test_record: the parent exits at once; the child waits until the
- * file GO exists (the test makes it once `evtrace record` has exited),
- * then runs a loop with one 10 ms timer and writes "alive" into MARKER.
- * Under record, the child's first loop opens a trace of its own and the
- * preload reports it on record's status channel, whose reader is gone by
- * then: that must not kill the child (it did, with SIGPIPE, when the
- * channel was a pipe).
+/* daemon_probe.c -- a libev program that forks before its first loop, for
+ * test_record.
  *
- *   daemon_probe GO MARKER
+ *   daemon_probe GO MARKER       a daemon: the parent exits at once; the
+ *                                child waits until the file GO exists (the
+ *                                test makes it once `evtrace record` has
+ *                                exited), then runs its loop
+ *   daemon_probe --prefork MARKER  a pre-fork master (gunicorn's arbiter):
+ *                                the parent makes no loop and waits for
+ *                                the child, which runs its loop at once
+ *
+ * The child's loop: one 10 ms timer, then "alive" into MARKER. Under
+ * record, the child's first loop opens a trace of its own and the preload
+ * reports it on record's status channel. A daemon's reader is gone by then:
+ * that must not kill it (it did, with SIGPIPE, when the channel was a
+ * pipe). A master's record is still there, and names the child's trace.
  */
 #include <ev.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *g_marker;
@@ -28,15 +36,21 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: daemon_probe GO MARKER\n");
+        fprintf(stderr, "usage: daemon_probe GO|--prefork MARKER\n");
         return 2;
     }
     g_marker = argv[2];
-    if (fork() != 0)
-        return 0;                       /* the parent: done at once */
-    setsid();
-    for (int i = 0; i < 1000 && access(argv[1], F_OK) != 0; i++)
-        usleep(10000);                  /* at most 10 s */
+    int prefork = strcmp(argv[1], "--prefork") == 0;
+    pid_t pid = fork();
+    if (pid != 0 && prefork)
+        return waitpid(pid, NULL, 0) == pid ? 0 : 1;
+    if (pid != 0)
+        return 0;                       /* the daemon's parent: done at once */
+    if (!prefork) {
+        setsid();
+        for (int i = 0; i < 1000 && access(argv[1], F_OK) != 0; i++)
+            usleep(10000);              /* at most 10 s */
+    }
     struct ev_loop *loop = ev_default_loop(0);
     ev_timer t;
     ev_timer_init(&t, on_timer, 0.01, 0.);

@@ -651,6 +651,32 @@ static void test_daemon_outlives_record(void **state)
     assert_int_equal(timers, 1);
 }
 
+/* A pre-fork master that makes no loop itself (gunicorn's arbiter): its
+ * child traces itself into NAME.PID.evtrace, record says so and sums that
+ * trace up, and no -o file is made. */
+static void test_prefork_master(void **state)
+{
+    char marker[64], cmd[512];
+    snprintf(marker, sizeof marker, "/tmp/evt_prefork_alive_%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "cd /tmp && exec %s record -o %s -- %s --prefork %s", EVTRACE_BIN, g_trace,
+             DAEMON_PROBE, marker);
+    static char out[4096], err[4096];
+    assert_int_equal(run((char *[]){"/bin/sh", "-c", cmd, NULL}, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(access(marker, F_OK), 0);
+    unlink(marker);
+    const char *line = strstr(err, DAEMON_PROBE " made no loop itself; 1 process it forked traced itself: ");
+    assert_non_null(line);
+    char path[256];
+    assert_int_equal(sscanf(strstr(line, "itself: ") + 8, "%255s", path), 1);
+    assert_non_null(strstr(err, " loop iterations, "));   /* and sums it up */
+    assert_int_equal(access(g_trace, F_OK), -1);
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, path, NULL, NULL), 0);
+    assert_int_equal(kind_callbacks(&m, EVT_KIND_TIMER, EV_TIMER), 1);
+    evt_model_free(&m);
+    unlink(path);
+}
+
 /* --follow-fork: trap_probe's forked child, which runs its loop, writes a
  * trace of its own (NAME.PID.evtrace in record's directory; record names
  * it), holding the child's idle callback; the program's output and the
@@ -791,6 +817,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gevent_server, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_daemon_outlives_record, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_fork, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_prefork_master, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),

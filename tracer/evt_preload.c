@@ -438,7 +438,7 @@ static void open_trace(void)
     p->names = (struct evt__preload_names){
         .conn = evt_intern(t, "conn"), .open = evt_intern(t, "open"), .active = evt_intern(t, "active")};
     atomic_store(&p->tracer, t);
-    evt__preload_status(p, "trace %s", path);
+    evt__preload_status(p, "trace %d %s", (int)getpid(), path);
     if (t->consumer_pid)   /* record waits for it: it may finish after the program */
         evt__preload_status(p, "consumer %d %d", t->consumer_pid, (int)getpid());
 }

@@ -45,6 +45,7 @@ struct rec_opts {
 };
 
 struct rec_status {           /* what the preload said on the status socket */
+    int pid;                  /* the program's */
     int loaded, libev;
     int exec_failed;          /* execvp failed: record printed why */
     int signal;               /* the signal the program died of, 0: none */
@@ -54,8 +55,9 @@ struct rec_status {           /* what the preload said on the status socket */
     char child_trace[PATH_MAX];   /* the first one's file */
     int left;                 /* processes the program left running (ours now) */
     int left_pid[4];          /* the first of them */
-    int consumer;             /* pid of the tracer's consumer process, 0: none */
-    int consumer_of;          /* ...and of the process it writes for */
+    int n_consumers;          /* the tracers' consumer processes (evt_consumer.c) */
+    int consumer[16];         /* ...their pids */
+    int consumer_of[16];      /* ...and the pids of the processes they write for */
     char trace[PATH_MAX];
     char error[256];
 };
@@ -224,6 +226,18 @@ static void wait_consumer(int pid)
         ;
 }
 
+/* "PID PATH": the program's own trace, or one of a child it forked. */
+static void read_trace_line(const char *s, struct rec_status *st)
+{
+    int pid = 0, at = 0;
+    if (sscanf(s, "%d %n", &pid, &at) != 1 || !at)
+        return;
+    if (pid == st->pid && !st->trace[0])
+        snprintf(st->trace, sizeof st->trace, "%s", s + at);
+    else if (pid != st->pid && st->child_traces++ == 0)
+        snprintf(st->child_trace, sizeof st->child_trace, "%s", s + at);
+}
+
 static void read_status(int fd, struct rec_status *st)
 {
     char buf[8192];
@@ -237,12 +251,11 @@ static void read_status(int fd, struct rec_status *st)
             st->loaded = 1;
         else if (strcmp(line, "libev") == 0)
             st->libev = 1;
-        else if (strncmp(line, "trace ", 6) == 0 && !st->trace[0])
-            snprintf(st->trace, sizeof st->trace, "%s", line + 6);
-        else if (strncmp(line, "trace ", 6) == 0 && st->child_traces++ == 0)   /* a forked child's */
-            snprintf(st->child_trace, sizeof st->child_trace, "%s", line + 6);
-        else if (strncmp(line, "consumer ", 9) == 0 && !st->consumer)
-            sscanf(line + 9, "%d %d", &st->consumer, &st->consumer_of);
+        else if (strncmp(line, "trace ", 6) == 0)
+            read_trace_line(line + 6, st);
+        else if (strncmp(line, "consumer ", 9) == 0 && st->n_consumers < 16 &&
+                 sscanf(line + 9, "%d %d", &st->consumer[st->n_consumers], &st->consumer_of[st->n_consumers]) == 2)
+            st->n_consumers++;
         else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
             st->untraced_pid[st->untraced_forks - 1] = atoi(line + 14);
         else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
@@ -331,7 +344,7 @@ static void print_left_running(const char *prog, const struct rec_status *st)
  * --follow-fork they trace themselves: say where. */
 static void print_untraced_forks(const char *prog, const struct rec_status *st)
 {
-    if (st->child_traces)
+    if (st->child_traces && st->trace[0])
         fprintf(stderr, "evtrace record: %d forked child process%s traced too: %s%s\n", st->child_traces,
                 st->child_traces == 1 ? "" : "es", st->child_trace, st->child_traces > 1 ? " and others" : "");
     if (!st->untraced_forks)
@@ -358,7 +371,12 @@ static void report(const struct rec_opts *o, const struct rec_status *st)
                         "program?): nothing traced\n", prog);
     else if (!st->libev)
         fprintf(stderr, "evtrace record: %s never loaded libev (libev.so.4): no trace written\n", prog);
-    else if (!st->trace[0] && !st->error[0])
+    else if (!st->trace[0] && st->child_traces) {   /* a pre-fork server's master, say */
+        fprintf(stderr, "evtrace record: %s made no loop itself; %d process%s it forked traced %s: %s%s\n", prog,
+                st->child_traces, st->child_traces == 1 ? "" : "es", st->child_traces == 1 ? "itself" : "themselves",
+                st->child_trace, st->child_traces > 1 ? " and others" : "");
+        print_summary(st->child_trace, o->stall_ms);
+    } else if (!st->trace[0] && !st->error[0])
         fprintf(stderr, "evtrace record: %s loaded libev but never created a loop: no trace written\n", prog);
     else if (!st->trace[0])
         return;
@@ -414,11 +432,15 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     int err = 0;
     ssize_t n = pid < 0 ? 0 : read(ep[0], &err, sizeof err);
     fcntl(sp[0], F_SETFL, O_NONBLOCK);
+    st->pid = (int)pid;
     read_status(sp[0], st);
-    /* Only the program's own: a daemon's (a forked child that traces, its
-     * parent gone) ends when the daemon does, and record must not wait. */
-    if (st->consumer_of == pid)
-        wait_consumer(st->consumer);
+    /* The consumers of processes that have ended: the program's own, and a
+     * forked child's that ended before it (a pre-fork master's worker). A
+     * process still running (a daemon) ends when it likes, and record must
+     * not wait for it or its consumer. */
+    for (int i = 0; i < st->n_consumers; i++)
+        if (st->consumer_of[i] == pid || (kill(st->consumer_of[i], 0) < 0 && errno == ESRCH))
+            wait_consumer(st->consumer[i]);
     st->left = children_of_record(st->left_pid, 4);
     close(sp[0]);
     close(ep[0]);

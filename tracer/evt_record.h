@@ -17,17 +17,22 @@
  * The preload reports what happened on a socket (fd in $EVTRACE_STATUS_FD;
  * a socket so that it can send with MSG_NOSIGNAL: a daemon's child that
  * reports after record has gone must not die of SIGPIPE), one line per
- * fact: "loaded", "libev", "trace PATH", "consumer CPID PID", "error
- * MESSAGE".
+ * fact: "loaded", "libev", "trace PID PATH", "consumer CPID PID",
+ * "untraced-fork PID", "error MESSAGE".
  * After the program exits, record says plainly when the library did not
  * load or the program never created a libev loop, instead of leaving an
  * empty trace behind, and otherwise prints the trace's path and a short
  * summary (events, callbacks, connections, stalls >= --stall-ms, default
  * 100) on stderr -- stdout belongs to the program. A program that died of
  * a signal gets a line saying which, first; children it forked after its
- * trace opened that ran libev (untraced: forks are not followed) and
+ * trace opened that ran libev (untraced unless --follow-fork) and
  * processes it left running (a daemon, which traces itself into
- * NAME.PID.evtrace once it makes a loop) get a line each.
+ * NAME.PID.evtrace once it makes a loop) get a line each. A program that
+ * made no loop itself but whose forked children did (a pre-fork master
+ * such as gunicorn's arbiter) gets their files named and the first summed
+ * up. record waits for the consumer processes (evt_consumer.c) of the
+ * program and of the children that ended before it, so those traces are
+ * complete when it reports; a process still running is not waited for.
  *
  * Exit status: the program's; 128 + signal when a signal killed it; 127
  * when PROGRAM cannot be found (126 when it cannot be executed), as a shell
