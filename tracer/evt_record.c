@@ -323,19 +323,29 @@ static int children_of_record(int *pids, int max)
     return n;
 }
 
+/* "12, 13, 14, 15, ...": the first (at most 4) of count pids. */
+static const char *pid_list(char *buf, size_t n, int count, const int *pids)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < count && i < 4 && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%d", i ? ", " : "", pids[i]);
+    if (count > 4 && len < n)
+        snprintf(buf + len, n - len, ", ...");
+    return buf;
+}
+
 /* A process left running (a daemon) traces itself once it makes a loop,
  * after record has gone: say where its trace will be. */
 static void print_left_running(const char *prog, const struct rec_status *st)
 {
     if (!st->left)
         return;
-    char pids[64] = "", cwd[PATH_MAX];
-    for (int i = 0; i < st->left && i < 4; i++)
-        snprintf(pids + strlen(pids), sizeof pids - strlen(pids), "%s%d", i ? ", " : "", st->left_pid[i]);
+    char pids[64], cwd[PATH_MAX];
     const char *base = strrchr(prog, '/');
-    fprintf(stderr, "evtrace record: %s left %d process%s running (pid %s%s); one that makes its first "
+    fprintf(stderr, "evtrace record: %s left %d process%s running (pid %s); one that makes its first "
                     "loop now writes %s/%s.PID.evtrace\n",
-            prog, st->left, st->left == 1 ? "" : "es", pids, st->left > 4 ? ", ..." : "",
+            prog, st->left, st->left == 1 ? "" : "es", pid_list(pids, sizeof pids, st->left, st->left_pid),
             getcwd(cwd, sizeof cwd) ? cwd : ".", base ? base + 1 : prog);
 }
 
@@ -349,13 +359,11 @@ static void print_untraced_forks(const char *prog, const struct rec_status *st)
                 st->child_traces == 1 ? "" : "es", st->child_trace, st->child_traces > 1 ? " and others" : "");
     if (!st->untraced_forks)
         return;
-    char pids[64] = "";
-    for (int i = 0; i < st->untraced_forks && i < 4; i++)
-        snprintf(pids + strlen(pids), sizeof pids - strlen(pids), "%s%d", i ? ", " : "", st->untraced_pid[i]);
+    char pids[64];
     fprintf(stderr, "evtrace record: %d child process%s forked by %s after its trace opened ran libev untraced "
-                    "(pid %s%s): --follow-fork traces them\n",
-            st->untraced_forks, st->untraced_forks == 1 ? "" : "es", prog, pids,
-            st->untraced_forks > 4 ? ", ..." : "");
+                    "(pid %s): --follow-fork traces them\n",
+            st->untraced_forks, st->untraced_forks == 1 ? "" : "es", prog,
+            pid_list(pids, sizeof pids, st->untraced_forks, st->untraced_pid));
 }
 
 /* Says plainly why there is no trace, or summarises the one there is. */

@@ -342,9 +342,10 @@ static void register_atexit(void)
 }
 
 /* A consumer process (evt_consumer.c) writes a file trace unless told not
- * to (flush_thread, EVTRACE_FLUSH=thread) or unsuited: sinks are called in the program, a copy made while other
- * threads run could inherit a lock one of them holds, and copying a big
- * program costs it a page fault for each page it writes afterwards. */
+ * to (flush_thread, EVTRACE_FLUSH=thread) or unsuited: sinks are called in
+ * the program, a copy made while other threads run could inherit a lock
+ * one of them holds, and copying a big program costs it a page fault for
+ * each page it writes afterwards. */
 static int want_consumer(const struct evt_options *opt)
 {
     const char *env = getenv("EVTRACE_FLUSH");   /* thread, process, or the default */
