@@ -25,6 +25,14 @@ if(EVT_LIBEV_STATIC)
   target_link_libraries(trap_probe_static PRIVATE ${EVT_LIBEV_STATIC} m Threads::Threads)
   target_compile_options(trap_probe_static PRIVATE -fno-sanitize=all)
   target_link_options(trap_probe_static PRIVATE -static -fno-sanitize=all)
+  # And one with libev compiled in but libc shared, as Perl's EV has it:
+  # the preload loads, libev.so.4 never does, and record must name the
+  # object that has libev inside.
+  add_executable(trap_probe_embedded trap_probe.c)
+  target_include_directories(trap_probe_embedded PRIVATE $<TARGET_PROPERTY:evt_libev,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_link_libraries(trap_probe_embedded PRIVATE ${EVT_LIBEV_STATIC} m Threads::Threads)
+  target_compile_options(trap_probe_embedded PRIVATE -fno-sanitize=all)
+  target_link_options(trap_probe_embedded PRIVATE -fno-sanitize=all)
 endif()
 
 # A host that links no libev and dlopens (RTLD_LOCAL) a plugin that does:
@@ -52,6 +60,7 @@ target_compile_definitions(test_record PRIVATE
   GEVENT_SERVER="${PROJECT_SOURCE_DIR}/samples/gevent_server.py")
 add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe daemon_probe dl_host dl_loop)
 if(EVT_LIBEV_STATIC)
-  target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>")
-  add_dependencies(test_record trap_probe_static)
+  target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>"
+    TRAP_PROBE_EMBEDDED="$<TARGET_FILE:trap_probe_embedded>")
+  add_dependencies(test_record trap_probe_static trap_probe_embedded)
 endif()

@@ -800,6 +800,30 @@ static void test_static_program(void **state)
 #endif
 }
 
+/* libev compiled into the program (libev.a, libc shared): the preload
+ * loads but can hook nothing; record names the object with libev inside,
+ * and a program with no libev at all gets no such line. */
+static void test_builtin_libev(void **state)
+{
+#ifdef TRAP_PROBE_EMBEDDED
+    static char out[16384], err[4096];
+    char *argv[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", TRAP_PROBE_EMBEDDED, "--iterations", "3", NULL};
+    char *plain[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", "/bin/true", NULL};
+    char *plain_out[] = {TRAP_PROBE_EMBEDDED, "--iterations", "3", NULL};
+    static char expected[16384], unused[4096];
+    assert_int_equal(run(plain_out, expected, sizeof expected, unused, sizeof unused), 0);
+    assert_int_equal(run(argv, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, expected);   /* and it ran as it does untraced */
+    assert_non_null(strstr(err, "libev is compiled into " TRAP_PROBE_EMBEDDED ","));
+    assert_int_equal(count_lines(err), 1);
+    assert_int_equal(access(g_trace, F_OK), -1);
+    assert_int_equal(run(plain, out, sizeof out, err, sizeof err), 0);
+    assert_null(strstr(err, "compiled into"));
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -824,6 +848,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_output, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_preload_override, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_static_program, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_builtin_libev, setup_trace, teardown_trace),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_replies_plain);

@@ -68,10 +68,13 @@
  *     thread), and 4 MiB per traced thread.
  *
  * Limits: a static or setuid program ignores LD_PRELOAD (record reports that
- * the library did not load); libev loaded with dlopen(RTLD_LOCAL) is not
- * seen (its functions are not in the global scope the hooks interpose on);
- * a program that links libevtrace itself is left alone (record says so):
- * two tracers would fight over the loop hooks.
+ * the library did not load); a program with libev compiled in (Perl's EV,
+ * a link with libev.a) calls its own internal copy, which no preload
+ * reaches: nothing is traced, and record names the object that has it
+ * (builtin_libev, below); a program that links libevtrace itself is left
+ * alone (record says so): two tracers would fight over the loop hooks.
+ * libev loaded later with dlopen, even RTLD_LOCAL (Python's gevent), is
+ * traced: the first libev hook finds it (late_libev).
  */
 #define _GNU_SOURCE
 #include "evt_preload.h"
@@ -410,6 +413,67 @@ struct evt__preload *evt__preload_libev(void)
 __attribute__((constructor)) static void preload_constructor(void)
 {
     evt__preload_init();
+}
+
+/* ---- libev built in --------------------------------------------------------
+ * libev is made to be compiled into a program (EV_STANDALONE): Perl's EV
+ * does it, and so does any link with libev.a. Its functions are then
+ * internal to that object, its own calls never reach the dynamic linker,
+ * and no preload can hook them. "Never loaded libev.so.4" is true there,
+ * and no help; so at a normal exit, if libev.so.4 never came, the shim
+ * looks through the loaded objects' read-only segments for the prefix
+ * every copy of libev puts on its fatal messages, and tells record which
+ * object has it ("builtin PATH"). Only in the process record started, and
+ * only at exit() (a signal death or _exit runs no destructor: record then
+ * says just "never loaded"). Cost: one memmem over those bytes, once. The
+ * shim's own segments are skipped: this very string is in them. */
+#define BUILTIN_MARK "(libev) "
+
+struct builtin_find {
+    struct evt__range self;
+    char path[4096];
+};
+
+static int has_mark(const struct dl_phdr_info *info, const struct evt__range *self)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || !(ph->p_flags & PF_R) ||
+            (a >= self->lo && a < self->hi))
+            continue;
+        if (memmem((const void *)a, ph->p_filesz, BUILTIN_MARK, sizeof BUILTIN_MARK - 1))
+            return 1;
+    }
+    return 0;
+}
+
+static int builtin_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    struct builtin_find *f = ctx;
+    const char *base = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+    if ((base && strncmp(base + 1, "libev.so", 8) == 0) || !has_mark(info, &f->self))
+        return 0;   /* libev.so.4 itself (loaded, never called) is not "built in" */
+    if (info->dlpi_name && info->dlpi_name[0])
+        snprintf(f->path, sizeof f->path, "%s", info->dlpi_name);
+    else {   /* the program itself */
+        ssize_t n = readlink("/proc/self/exe", f->path, sizeof f->path - 1);
+        f->path[n > 0 ? n : 0] = '\0';
+    }
+    return f->path[0] != '\0';
+}
+
+__attribute__((destructor)) static void builtin_libev(void)
+{
+    struct evt__preload *p = &evt__preload_g;
+    if (p->status_fd < 0 || p->output_pid != (int)getpid() ||
+        atomic_load(&evt__preload_ready) == EVT__PRELOAD_LIBEV)
+        return;
+    struct builtin_find f = {.self = p->self};
+    int saved = errno;
+    if (dl_iterate_phdr(builtin_cb, &f))
+        evt__preload_status(p, "builtin %s", f.path);
+    errno = saved;
 }
 
 /* ---- the trace ------------------------------------------------------------ */

@@ -59,6 +59,7 @@ struct rec_status {           /* what the preload said on the status socket */
     int consumer[16];         /* ...their pids */
     int consumer_of[16];      /* ...and the pids of the processes they write for */
     char trace[PATH_MAX];
+    char builtin[PATH_MAX];   /* an object with libev compiled in (evt_preload.c) */
     char error[256];
 };
 
@@ -258,6 +259,8 @@ static void read_status(int fd, struct rec_status *st)
             st->n_consumers++;
         else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
             st->untraced_pid[st->untraced_forks - 1] = atoi(line + 14);
+        else if (strncmp(line, "builtin ", 8) == 0)
+            snprintf(st->builtin, sizeof st->builtin, "%s", line + 8);
         else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
             snprintf(st->error, sizeof st->error, "%s", line + 6);
     }
@@ -377,6 +380,9 @@ static void report(const struct rec_opts *o, const struct rec_status *st)
     if (!st->loaded)
         fprintf(stderr, "evtrace record: the preload library did not load into %s (static or setuid "
                         "program?): nothing traced\n", prog);
+    else if (!st->libev && st->builtin[0])
+        fprintf(stderr, "evtrace record: %s never loaded libev.so.4: libev is compiled into %s, where no preload "
+                        "can reach it; no trace written (link it with -lev, or use evtrace.h)\n", prog, st->builtin);
     else if (!st->libev)
         fprintf(stderr, "evtrace record: %s never loaded libev (libev.so.4): no trace written\n", prog);
     else if (!st->trace[0] && st->child_traces) {   /* a pre-fork server's master, say */
