@@ -171,26 +171,43 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t);
 void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
     __attribute__((noinline, visibility("hidden")));
 
-/* The hot path, inlined into every recording function of the library: one
- * compare for "this thread has a buffer for this open tracer", one for room
- * in the ring, one for the TSC, then rdtsc, four stores and a release store
- * of head. No call, so no stack frame: the monotonic clock (a call to
- * clock_gettime) takes the slow path. */
+/* The hot path's test: this thread's buffer for t if it is current (the
+ * thread has one for this open tracer), has room for one event and stamps
+ * with the TSC; else NULL, and the event takes the slow path. One compare
+ * each, no call. */
+static inline struct evt__tbuf *evt__fast_buf(const evt_tracer *t)
+{
+    struct evt__tbuf *b = evt__tls.buf;
+    if (EVT_UNLIKELY(evt__tls.gen != atomic_load_explicit(&t->gen, memory_order_relaxed)) ||
+        EVT_UNLIKELY(!evt__ring_has_room(&b->ring)) || EVT_UNLIKELY(b->ring.clock_source != EVT__CLOCK_TSC))
+        return NULL;
+    return b;
+}
+
+/* One event into a buffer evt__fast_buf gave: rdtsc, four stores and a
+ * release store of head. */
+static inline void evt__fast_push(struct evt__tbuf *b, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
+{
+#if defined(__x86_64__)
+    evt__ring_push_ts(&b->ring, __rdtsc(), type, kind, obj, arg);
+#else
+    (void)b, (void)type, (void)kind, (void)obj, (void)arg;   /* not reached: no TSC, no fast buffer */
+#endif
+}
+
+/* The hot path, inlined into every recording function of the library: the
+ * fast buffer's three compares, then the push. No call, so no stack frame:
+ * the monotonic clock (a call to clock_gettime) takes the slow path. */
 static inline void evt__record_inline(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
     if (EVT_UNLIKELY(!t))
         return;
-    struct evt__tbuf *b = evt__tls.buf;
-    if (EVT_UNLIKELY(evt__tls.gen != atomic_load_explicit(&t->gen, memory_order_relaxed)) ||
-        EVT_UNLIKELY(!evt__ring_has_room(&b->ring)) || EVT_UNLIKELY(b->ring.clock_source != EVT__CLOCK_TSC)) {
+    struct evt__tbuf *b = evt__fast_buf(t);
+    if (EVT_UNLIKELY(!b)) {
         evt__record_slow(t, type, kind, obj, arg);
         return;
     }
-#if defined(__x86_64__)
-    evt__ring_push_ts(&b->ring, __rdtsc(), type, kind, obj, arg);
-#else
-    evt__record_slow(t, type, kind, obj, arg);   /* not reached: no TSC here */
-#endif
+    evt__fast_push(b, type, kind, obj, arg);
 }
 
 /* ---- for the preload shim (and the rest of the library) -----------------

@@ -2,19 +2,21 @@
  * them: record, then forward to the real one (evt_preload.h says how the
  * hooks tell the program's calls from libev's own).
  *
- * Watchers. Every ev_TYPE_start, ev_TYPE_stop, ev_timer_again and
- * ev_periodic_again goes through hook_watcher(): it runs the real function
- * and compares ev_is_active() before and after, so what is recorded is
- * what libev did, not what was asked -- starting an active watcher or
- * stopping an inactive one records nothing, ev_timer_again records a WSTART
- * or a WSTOP only when it changes the timer's state. When a watcher becomes
- * active, its callback is wrapped (evt_wrap.c) unless it already is; a
- * fresh wrap also writes the watcher's definition (kind, fd, loop, name).
- * Re-checking at every start is what handles heap watchers freed and reused
- * for another watcher (ev_init wrote a new callback: it is wrapped and
- * defined again) and ev_set_cb (the new callback is wrapped at the next
- * start; until then it runs unrecorded). Wrapping after the real start is
- * safe: callbacks only run from ev_run on this same thread.
+ * Watchers. What is recorded is what libev does, not what was asked:
+ * starting an active watcher or stopping an inactive one records nothing,
+ * ev_timer_again records a WSTART or a WSTOP only when it changes the
+ * timer's state. Every ev_TYPE_start and ev_TYPE_stop goes through
+ * hook_state(), which knows the outcome from ev_is_active() before the call
+ * and records before it jumps to libev; ev_timer_again and
+ * ev_periodic_again go through hook_again(), which compares the state
+ * before and after. A started watcher's callback is wrapped (evt_wrap.c)
+ * unless it already is; a fresh wrap also writes the watcher's definition
+ * (kind, fd, loop, name). Re-checking at every start is what handles heap
+ * watchers freed and reused for another watcher (ev_init wrote a new
+ * callback: it is wrapped and defined again) and ev_set_cb (the new
+ * callback is wrapped at the next start; until then it runs unrecorded).
+ * Wrapping around the real start is safe: callbacks only run from ev_run
+ * on this same thread.
  *
  * A watcher is never unwrapped at stop: libev stops a one-shot timer before
  * it calls its callback, so the trampoline must stay.
@@ -104,31 +106,78 @@ static __attribute__((noinline)) void watcher_wrap(evt_tracer *t, struct ev_loop
     errno = saved;
 }
 
-enum hook_op { OP_START, OP_STOP, OP_TIMER_AGAIN, OP_PERIODIC_AGAIN };
-
-static evt__start_fn real_for(const struct evt__preload *p, int kind, enum hook_op op)
-{
-    switch (op) {
-    case OP_START: return p->real.start[kind];
-    case OP_STOP: return p->real.stop[kind];
-    case OP_TIMER_AGAIN: return p->real.timer_again;
-    default: return p->real.periodic_again;
-    }
-}
-
-/* Runs the real function and records the change of state it made. The
- * recording itself makes no system call (a thread's very first event
- * allocates its buffer, whose failure could set errno: then nothing is
- * recorded anyway). Inlined into each hook, where kind and op are
- * constants: what is left per call is a few loads and compares around the
- * real call and one event -- about 70 instructions with the event, 45
- * without (callgrind, plain_server), against 60-90 for the shared
- * function it was. */
-static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *loop, ev_watcher *w, int kind,
-                                                               int fd, enum hook_op op)
+/* Start and stop. What libev will do is known before the call: a start
+ * makes an inactive watcher active (or fails an assertion: a negative fd,
+ * a bad signal number), a stop makes an active one inactive, and on a
+ * watcher already in that state neither changes anything. So the hook
+ * records first and then jumps to the real function, a tail call: libev
+ * runs with no frame of the shim's around it, and depth is not raised --
+ * what a real start or stop calls back into the shim is libev starting its
+ * own watchers (the signal pipe, an embed's prepare, a stat's timer),
+ * whose callbacks are internal and are forwarded by the check below. A
+ * start wraps the callback even of an active watcher: ev_set_cb on a
+ * running watcher followed by a start is how a program changes it.
+ *
+ * hook_state_slow is the whole of it; hook_state, inlined into each hook
+ * with kind and start constant, is the common case alone -- libev known,
+ * tracing, a wrapped watcher, the thread's buffer ready, a connection lane
+ * with nothing new -- with no call but the jumps to libev or to the slow
+ * path, so it needs no stack frame: about 30 instructions with the event
+ * (callgrind, plain_server), against 70-90 when every hook called libev in
+ * the middle and compared the state after. */
+static __attribute__((noinline)) void hook_state_slow(struct ev_loop *loop, ev_watcher *w, int kind, int fd,
+                                                      int start)
 {
     struct evt__preload *p = evt__preload_ev();
-    evt__start_fn real = real_for(p, kind, op);
+    evt__start_fn real = start ? p->real.start[kind] : p->real.stop[kind];
+    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
+    const void *cb = (const void *)w->cb;
+    if (EVT_UNLIKELY(!t) && EVT_UNLIKELY(p->forked))
+        t = evt__preload_forked(p);
+    if (EVT_UNLIKELY(!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb))) {
+        real(loop, w);
+        return;
+    }
+    int active = ev_is_active(w) != 0;
+    if (start && EVT_UNLIKELY(cb != p->trampoline))
+        watcher_wrap(t, loop, w, kind, fd);
+    if (active != start) {
+        evt__record_inline(t, start ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)fd);
+        if (start && kind == EVT_KIND_IO && EVT_UNLIKELY(!evt__conn_settled(p, fd)))
+            evt__conn_io_start(p, t, fd);
+    }
+    real(loop, w);
+}
+
+static inline __attribute__((always_inline)) void hook_state(struct ev_loop *loop, ev_watcher *w, int kind, int fd,
+                                                             int start)
+{
+    if (EVT_UNLIKELY(atomic_load_explicit(&evt__preload_ready, memory_order_acquire) != EVT__PRELOAD_LIBEV)) {
+        hook_state_slow(loop, w, kind, fd, start);
+        return;
+    }
+    struct evt__preload *p = &evt__preload_g;
+    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
+    struct evt__tbuf *b;
+    /* the trampoline as callback: a program's watcher, wrapped already */
+    if (EVT_UNLIKELY(!t || evt__preload_depth || (const void *)w->cb != p->trampoline) ||
+        EVT_UNLIKELY(start && kind == EVT_KIND_IO && !evt__conn_settled(p, fd)) || EVT_UNLIKELY(!(b = evt__fast_buf(t)))) {
+        hook_state_slow(loop, w, kind, fd, start);
+        return;
+    }
+    if ((ev_is_active(w) != 0) != start)
+        evt__fast_push(b, start ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)fd);
+    (start ? p->real.start[kind] : p->real.stop[kind])(loop, w);
+}
+
+/* ev_timer_again and ev_periodic_again may start, stop or just move the
+ * timer, and call ev_timer_start/stop themselves: the hook raises depth
+ * around the real call (those inner calls then only forward) and records
+ * the change it sees in ev_is_active before and after -- a WSTART or a
+ * WSTOP only when the state changed. */
+static void hook_again(struct ev_loop *loop, ev_watcher *w, int kind, evt__start_fn real)
+{
+    struct evt__preload *p = evt__preload_ev();
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     const void *cb = (const void *)w->cb;
     if (EVT_UNLIKELY(!t) && EVT_UNLIKELY(p->forked))
@@ -143,11 +192,9 @@ static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *l
     evt__preload_depth--;
     int now = ev_is_active(w);
     if (now && EVT_UNLIKELY((const void *)w->cb != p->trampoline))
-        watcher_wrap(t, loop, w, kind, fd);
+        watcher_wrap(t, loop, w, kind, -1);
     if (now != was)
-        evt__record_inline(t, now ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)fd);
-    if (now && kind == EVT_KIND_IO && EVT_UNLIKELY(!evt__conn_settled(p, fd)))
-        evt__conn_io_start(p, t, fd);
+        evt__record_inline(t, now ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)-1);
 }
 
 /* ---- the watcher hooks: one start and one stop per kind ------------------ */
@@ -155,11 +202,11 @@ static inline __attribute__((always_inline)) void hook_watcher(struct ev_loop *l
 #define EVT_PRELOAD_HOOK(type, KIND, fd)                                                           \
     void ev_##type##_start(struct ev_loop *loop, ev_##type *w)                                     \
     {                                                                                              \
-        hook_watcher(loop, (ev_watcher *)w, EVT_KIND_##KIND, (fd), OP_START);                      \
+        hook_state(loop, (ev_watcher *)w, EVT_KIND_##KIND, (fd), 1);                               \
     }                                                                                              \
     void ev_##type##_stop(struct ev_loop *loop, ev_##type *w)                                      \
     {                                                                                              \
-        hook_watcher(loop, (ev_watcher *)w, EVT_KIND_##KIND, (fd), OP_STOP);                       \
+        hook_state(loop, (ev_watcher *)w, EVT_KIND_##KIND, (fd), 0);                               \
     }
 
 EVT_PRELOAD_HOOK(io, IO, w->fd)
@@ -176,14 +223,22 @@ EVT_PRELOAD_HOOK(fork, FORK, -1)
 EVT_PRELOAD_HOOK(cleanup, CLEANUP, -1)
 EVT_PRELOAD_HOOK(async, ASYNC, -1)
 
+/* The common use, a timeout pushed back on every request, is an active
+ * timer with a repeat: libev only moves it in its heap and calls nothing,
+ * so there is nothing to record and the hook jumps straight there. */
 void ev_timer_again(struct ev_loop *loop, ev_timer *w)
 {
-    hook_watcher(loop, (ev_watcher *)w, EVT_KIND_TIMER, -1, OP_TIMER_AGAIN);
+    struct evt__preload *p = evt__preload_ev();
+    if (EVT_LIKELY(ev_is_active(w) && w->repeat != 0.0 && (const void *)w->cb == p->trampoline)) {
+        p->real.timer_again(loop, w);
+        return;
+    }
+    hook_again(loop, (ev_watcher *)w, EVT_KIND_TIMER, p->real.timer_again);
 }
 
 void ev_periodic_again(struct ev_loop *loop, ev_periodic *w)
 {
-    hook_watcher(loop, (ev_watcher *)w, EVT_KIND_PERIODIC, -1, OP_PERIODIC_AGAIN);
+    hook_again(loop, (ev_watcher *)w, EVT_KIND_PERIODIC, evt__preload_ev()->real.periodic_again);
 }
 
 /* ---- ev_once ----------------------------------------------------------------
