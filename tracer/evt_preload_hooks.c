@@ -47,7 +47,9 @@
  * takes ev_invoke_pending's address, a relocation the dynamic linker
  * resolves at load time even in programs that never load libev (it failed
  * /usr/bin/env with "undefined symbol"). Defined here, they resolve to the
- * shim, which forwards to libev when there is one.
+ * shim, which forwards to libev when there is one. ev_ref and ev_unref are
+ * not exported (evt_preload.map): libev calls them for every watcher start
+ * and stop, and those calls go straight to libev's own.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -157,8 +159,13 @@ static inline __attribute__((always_inline)) void hook_state(struct ev_loop *loo
         return;
     }
     struct evt__preload *p = &evt__preload_g;
+    evt__start_fn real = start ? p->real.start[kind] : p->real.stop[kind];
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
     struct evt__tbuf *b;
+    if (EVT_UNLIKELY(!t) && EVT_LIKELY(!p->forked)) {   /* not tracing: only forward */
+        real(loop, w);
+        return;
+    }
     /* the trampoline as callback: a program's watcher, wrapped already */
     if (EVT_UNLIKELY(!t || evt__preload_depth || (const void *)w->cb != p->trampoline) ||
         EVT_UNLIKELY(start && kind == EVT_KIND_IO && !evt__conn_settled(p, fd)) || EVT_UNLIKELY(!(b = evt__fast_buf(t)))) {
@@ -167,7 +174,7 @@ static inline __attribute__((always_inline)) void hook_state(struct ev_loop *loo
     }
     if ((ev_is_active(w) != 0) != start)
         evt__fast_push(b, start ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)fd);
-    (start ? p->real.start[kind] : p->real.stop[kind])(loop, w);
+    real(loop, w);
 }
 
 /* ev_timer_again and ev_periodic_again may start, stop or just move the
