@@ -229,6 +229,8 @@ int evt__wrap(ev_watcher *w);
 void evt__unwrap(ev_watcher *w);
 /* 1 if w's callback is currently wrapped. */
 int evt__is_wrapped(const ev_watcher *w);
+/* The trampoline's address: what a wrapped watcher's callback is. */
+const void *evt__trampoline(void);
 
 /* evt_loop.c: installs / removes the loop hooks for t. evt_close calls
  * evt__loops_forget(t), which stops recording without touching any loop

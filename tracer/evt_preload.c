@@ -297,22 +297,6 @@ void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
 
 /* ---- start-up ------------------------------------------------------------ */
 
-static void no_cb(struct ev_loop *loop, ev_watcher *w, int revents)
-{
-}
-
-/* evt_wrap.c's trampoline, learnt by wrapping a watcher of our own once, so
- * the hooks can tell a wrapped watcher with one compare. */
-static const void *learn_trampoline(void)
-{
-    ev_watcher w;
-    ev_init(&w, no_cb);
-    if (evt__wrap(&w) < 0)
-        return NULL;
-    const void *t = (const void *)w.cb;
-    evt__unwrap(&w);
-    return t;
-}
 
 /* libev's functions and the address range of its segments (its own
  * watchers' callbacks lie there); libev_present says whether it was found. */
@@ -370,7 +354,7 @@ static void preload_init(void)
     resolve_libev(p);
     read_environment(p);
     range_of((void *)preload_init, &p->self);
-    p->trampoline = learn_trampoline();
+    p->trampoline = evt__trampoline();
     evt__conn_init(p);
     evt__preload_status(p, "loaded");
     if (p->libev_present)

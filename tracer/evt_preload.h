@@ -74,7 +74,7 @@ struct evt__range {
 struct evt__preload {
     struct evt__preload_real real;
     struct evt__range libev, self;   /* callbacks in here are internal */
-    const void *trampoline;          /* evt_wrap.c's, learnt at init */
+    const void *trampoline;          /* evt__trampoline(): a wrapped watcher's cb; never NULL */
     int status_fd;                   /* EVTRACE_STATUS_FD, or -1 */
     int libev_present;               /* libev's functions are resolved */
     char output[4096];               /* trace path for the process record started */

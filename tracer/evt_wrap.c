@@ -162,6 +162,11 @@ int evt__is_wrapped(const ev_watcher *w)
     return (watcher_cb)w->cb == wrap_trampoline;
 }
 
+const void *evt__trampoline(void)
+{
+    return (const void *)wrap_trampoline;
+}
+
 /* ---- evtrace.h ------------------------------------------------------------ */
 
 int evt_watch_id(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, uint32_t name)
