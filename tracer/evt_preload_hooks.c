@@ -124,7 +124,7 @@ static __attribute__((noinline)) void watcher_wrap(evt_tracer *t, struct ev_loop
  * with kind and start constant, is the common case alone -- libev known,
  * tracing, a wrapped watcher, the thread's buffer ready, a connection lane
  * with nothing new -- with no call but the jumps to libev or to the slow
- * path, so it needs no stack frame: about 30 instructions with the event
+ * path, so it needs no stack frame: about 40-50 instructions with the event
  * (callgrind, plain_server), against 70-90 when every hook called libev in
  * the middle and compared the state after. */
 static __attribute__((noinline)) void hook_state_slow(struct ev_loop *loop, ev_watcher *w, int kind, int fd,
