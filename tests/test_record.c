@@ -491,6 +491,17 @@ static size_t kind_callbacks(const struct evt_model *m, int kind, int ev)
     return n;
 }
 
+/* Complete callbacks of watchers named name. */
+static size_t named_callbacks(const struct evt_model *m, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_callbacks; i++) {
+        const struct evt_m_watcher *w = &m->watchers[m->callbacks[i].watcher];
+        n += w->name && strcmp(w->name, name) == 0 && m->callbacks[i].complete;
+    }
+    return n;
+}
+
 /* libev loaded after start-up by dlopen(RTLD_LOCAL), as Python loads
  * gevent's extension: the program runs as untraced (it crashed, calling
  * NULL, when the shim only looked for libev at start-up) and its loop is
@@ -699,16 +710,20 @@ static void test_follow_fork(void **state)
     assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
     check_kinds(&m);   /* the fork callback is not in the parent's */
     evt_model_free(&m);
-    size_t idle = 0;   /* the child's consumer writes its end a moment after it exits */
+    size_t idle = 0, named = 0;   /* the child's consumer writes its end a moment after it exits */
     for (int i = 0; i < 200 && idle == 0; i++, sleep_ms(10)) {
         if (evt_model_load_file(&m, path, NULL, NULL) == 0) {
             idle = kind_callbacks(&m, EVT_KIND_IDLE, EV_IDLE);
+            named = named_callbacks(&m, "probe_named_idle");
             assert_true(m.n_iterations >= 1);
             evt_model_free(&m);
         }
     }
     unlink(path);
     assert_true(idle >= 1);
+    /* named in the child's own string table, though the parent named the
+     * same callback first */
+    assert_int_equal(named, idle);
 }
 
 /* The program sees the environment it would see untraced: no LD_PRELOAD,

@@ -477,6 +477,7 @@ static void open_trace(void)
         evt__preload_status(p, "error the program uses libevtrace itself; the preload does not trace it");
         return;
     }
+    evt__preload_names_forget();   /* a --follow-fork child's parent cached its own ids */
     int rc = evt_open(&t, &opt);
     if (rc < 0) {
         atomic_store(&p->open_failed, 1);

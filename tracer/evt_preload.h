@@ -150,6 +150,10 @@ static inline int evt__preload_internal_cb(const struct evt__preload *p, const v
            ((a >= p->libev.lo && a < p->libev.hi) || (a >= p->self.lo && a < p->self.hi));
 }
 
+/* evt_preload_hooks.c: empties the cache of callback names (their ids
+ * are the old tracer's) before a new tracer opens. */
+void evt__preload_names_forget(void);
+
 /* evt_preload_conn.c */
 int evt__conn_init(struct evt__preload *p);
 void evt__conn_accepted(struct evt__preload *p, evt_tracer *t, int fd);

@@ -96,6 +96,18 @@ static uint32_t name_of(evt_tracer *t, const void *cb)
     return name_lookup(t, cb);
 }
 
+/* A name id belongs to the tracer that interned it: a child traced with
+ * --follow-fork opens a tracer of its own, whose string table starts
+ * afresh, and the ids the parent cached would name its watchers wrongly.
+ * Called before a tracer is published, when no hook can be naming. */
+void evt__preload_names_forget(void)
+{
+    for (size_t i = 0; i < NAME_CACHE; i++) {
+        atomic_store_explicit(&g_names[i].cb, 0, memory_order_relaxed);
+        atomic_store_explicit(&g_names[i].name, 0, memory_order_relaxed);
+    }
+}
+
 /* w is active: make sure its current callback is the wrapped one, and
  * define the watcher when the wrap is new (a new watcher, or a new cb).
  * The slow path (a lock, maybe dladdr and an intern): errno is kept. */
