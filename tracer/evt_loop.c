@@ -117,6 +117,24 @@ struct loop_state {
 static struct loop_state g_loops[EVT__MAX_LOOPS];
 static _Atomic int g_nloops;          /* slots ever used */
 static pthread_mutex_t g_loops_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t g_loops_atfork = PTHREAD_ONCE_INIT;
+
+/* Held around fork(2), for the reason evt_wrap.c gives for its lock: a
+ * child copies a lock another thread held, without that thread. */
+static void loops_lock(void)
+{
+    pthread_mutex_lock(&g_loops_mu);
+}
+
+static void loops_unlock(void)
+{
+    pthread_mutex_unlock(&g_loops_mu);
+}
+
+static void loops_register_atfork(void)
+{
+    pthread_atfork(loops_lock, loops_unlock, loops_unlock);
+}
 
 static struct loop_state *loop_find(struct ev_loop *loop)
 {
@@ -130,6 +148,7 @@ static struct loop_state *loop_find(struct ev_loop *loop)
 /* Finds or makes loop's slot; g_loops_mu held. NULL if all are taken. */
 static struct loop_state *loop_get(struct ev_loop *loop)
 {
+    pthread_once(&g_loops_atfork, loops_register_atfork);
     struct loop_state *st = loop_find(loop);
     if (st)
         return st;

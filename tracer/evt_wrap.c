@@ -43,6 +43,29 @@ struct wrap_table {
 static _Atomic(struct wrap_table *) g_wrap;
 static struct wrap_table *g_wrap_retired;
 static pthread_mutex_t g_wrap_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t g_wrap_atfork = PTHREAD_ONCE_INIT;
+
+/* fork(2) copies the lock in whatever state it is in, but not the thread
+ * that may hold it: a child that then wraps a watcher (one traced with
+ * --follow-fork, or any that runs an evt_watch'ed loop) would wait forever
+ * (test_threads forks while another thread churns: 3 children in 100
+ * hung). So the lock is taken around fork and released on both sides.
+ * Registered at the first wrap; the consumer process is made with a raw
+ * clone(2), which runs no fork handlers. */
+static void wrap_lock(void)
+{
+    pthread_mutex_lock(&g_wrap_mu);
+}
+
+static void wrap_unlock(void)
+{
+    pthread_mutex_unlock(&g_wrap_mu);
+}
+
+static void wrap_register_atfork(void)
+{
+    pthread_atfork(wrap_lock, wrap_unlock, wrap_unlock);
+}
 
 static size_t wrap_hash(uintptr_t key, size_t cap)
 {
@@ -124,6 +147,7 @@ static int wrap_rebuild(void)
 int evt__wrap(ev_watcher *w)
 {
     int rc = 0;
+    pthread_once(&g_wrap_atfork, wrap_register_atfork);
     pthread_mutex_lock(&g_wrap_mu);
     if ((watcher_cb)w->cb != wrap_trampoline) {
         struct wrap_table *t = atomic_load_explicit(&g_wrap, memory_order_relaxed);
