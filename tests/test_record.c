@@ -710,11 +710,13 @@ static void test_follow_fork(void **state)
     assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
     check_kinds(&m);   /* the fork callback is not in the parent's */
     evt_model_free(&m);
-    size_t idle = 0, named = 0;   /* the child's consumer writes its end a moment after it exits */
+    size_t idle = 0, named = 0, check = 0;   /* the child's consumer writes its end a moment after it exits */
     for (int i = 0; i < 200 && idle == 0; i++, sleep_ms(10)) {
         if (evt_model_load_file(&m, path, NULL, NULL) == 0) {
             idle = kind_callbacks(&m, EVT_KIND_IDLE, EV_IDLE);
             named = named_callbacks(&m, "probe_named_idle");
+            check = kind_callbacks(&m, EVT_KIND_CHECK, EV_CHECK);
+            assert_int_equal(named_callbacks(&m, "probe_named_check"), check);
             assert_true(m.n_iterations >= 1);
             evt_model_free(&m);
         }
@@ -724,6 +726,9 @@ static void test_follow_fork(void **state)
     /* named in the child's own string table, though the parent named the
      * same callback first */
     assert_int_equal(named, idle);
+    /* the check watcher the parent wrapped and the child ran after its
+     * trace opened: defined there with its kind and name */
+    assert_true(check >= 1);
 }
 
 /* The program sees the environment it would see untraced: no LD_PRELOAD,

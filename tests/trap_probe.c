@@ -509,6 +509,14 @@ void probe_named_idle(struct ev_loop *loop, ev_idle *w, int revents)
     (*(int *)w->data)++;
 }
 
+/* Exported too: a check watcher the parent starts before the fork and the
+ * child runs, wrapped (and named) in the parent's trace only. */
+void probe_named_check(struct ev_loop *loop, ev_check *w, int revents);
+void probe_named_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+    (*(int *)w->data)++;
+}
+
 /* Runs one iteration with an idle watcher on probe_named_idle; returns its
  * call count. */
 static int named_idle_once(struct ev_loop *loop)
@@ -529,16 +537,23 @@ static void probe_fork(struct ev_loop *loop)
     ev_fork_init(&fw, fork_cb);
     ev_fork_start(loop, &fw);
     printf("fork: parent idle calls=%d\n", named_idle_once(loop));
+    int checks = 0;
+    ev_check ck;
+    ev_check_init(&ck, probe_named_check);
+    ck.data = &checks;
+    ev_check_start(loop, &ck);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         ev_loop_fork(loop);
         ev_run(loop, EVRUN_NOWAIT);
         printf("fork: child idle calls=%d\n", named_idle_once(loop));
+        printf("fork: child check calls=%d\n", checks);
         exit(0);
     }
     int status = 0;
     waitpid(pid, &status, 0);
+    ev_check_stop(loop, &ck);
     ev_fork_stop(loop, &fw);
     printf("fork: child exit=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }

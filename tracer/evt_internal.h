@@ -224,13 +224,23 @@ void evt__record_watcher(evt_tracer *t, const void *w, int kind, int fd, uint32_
  * the open tracer (whichever it is at call time). Safe to call again for the
  * same w (re-reads w->cb unless it is already the trampoline). Returns 0 or
  * EVT_ENOMEM. Does not record the definition: evt_watch does both. */
-int evt__wrap(ev_watcher *w);
+int evt__wrap(ev_watcher *w, int kind, int fd);
 /* Puts the original callback back and forgets w. */
 void evt__unwrap(ev_watcher *w);
 /* 1 if w's callback is currently wrapped. */
 int evt__is_wrapped(const ev_watcher *w);
 /* The trampoline's address: what a wrapped watcher's callback is. */
 const void *evt__trampoline(void);
+/* Every watcher wrapped now: its address, original callback, and the kind
+ * and fd it was wrapped with. *out is malloc'ed (the caller frees it; NULL
+ * if none or out of memory); returns the count. A fork child traced with
+ * --follow-fork defines its parent's watchers in its own trace with it. */
+struct evt__wrapped {
+    ev_watcher *w;
+    const void *cb;
+    int kind, fd;
+};
+size_t evt__wrapped(struct evt__wrapped **out);
 
 /* evt_loop.c: installs / removes the loop hooks for t. evt_close calls
  * evt__loops_forget(t), which stops recording without touching any loop

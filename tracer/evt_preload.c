@@ -342,8 +342,10 @@ evt_tracer *evt__preload_forked(struct evt__preload *p)
         return NULL;
     }
     evt_tracer *t = evt__preload_tracer(p);   /* DIR/NAME.PID.evtrace */
-    if (t)
+    if (t) {
         evt__loops_adopt(t);
+        evt__preload_define_wrapped(t);
+    }
     return t;
 }
 

@@ -153,6 +153,10 @@ static inline int evt__preload_internal_cb(const struct evt__preload *p, const v
 /* evt_preload_hooks.c: empties the cache of callback names (their ids
  * are the old tracer's) before a new tracer opens. */
 void evt__preload_names_forget(void);
+/* evt_preload_hooks.c: writes into t the definition (kind, fd, name) of
+ * every watcher wrapped so far: a --follow-fork child's watchers were
+ * wrapped in its parent, and defined in the parent's trace only. */
+void evt__preload_define_wrapped(evt_tracer *t);
 
 /* evt_preload_conn.c */
 int evt__conn_init(struct evt__preload *p);

@@ -108,6 +108,17 @@ void evt__preload_names_forget(void)
     }
 }
 
+void evt__preload_define_wrapped(evt_tracer *t)
+{
+    int saved = errno;
+    struct evt__wrapped *v;
+    size_t n = evt__wrapped(&v);
+    for (size_t i = 0; i < n; i++)
+        evt__record_watcher(t, v[i].w, v[i].kind, v[i].fd, name_of(t, v[i].cb), NULL);
+    free(v);
+    errno = saved;
+}
+
 /* w is active: make sure its current callback is the wrapped one, and
  * define the watcher when the wrap is new (a new watcher, or a new cb).
  * The slow path (a lock, maybe dladdr and an intern): errno is kept. */
@@ -115,7 +126,7 @@ static __attribute__((noinline)) void watcher_wrap(evt_tracer *t, struct ev_loop
 {
     int saved = errno;
     const void *cb = (const void *)w->cb;
-    if (evt__wrap(w) == 0)
+    if (evt__wrap(w, kind, fd) == 0)
         evt__record_watcher(t, w, kind, fd, name_of(t, cb), loop);
     errno = saved;
 }

@@ -32,6 +32,7 @@ typedef void (*watcher_cb)(struct ev_loop *, ev_watcher *, int);
 struct wrap_slot {
     _Atomic uintptr_t key;     /* watcher address; 0 empty; WRAP_TOMB removed */
     _Atomic uintptr_t cb;      /* its original callback */
+    uint64_t def;              /* kind << 32 | fd, as wrapped (under g_wrap_mu) */
 };
 
 struct wrap_table {
@@ -133,6 +134,7 @@ static int wrap_rebuild(void)
         struct wrap_slot *s = wrap_slot_for(t, k);
         atomic_store_explicit(&s->cb, atomic_load_explicit(&old->slots[i].cb, memory_order_relaxed),
                               memory_order_relaxed);
+        s->def = old->slots[i].def;
         atomic_store_explicit(&s->key, k, memory_order_relaxed);
         t->used++;
     }
@@ -144,7 +146,7 @@ static int wrap_rebuild(void)
     return 0;
 }
 
-int evt__wrap(ev_watcher *w)
+int evt__wrap(ev_watcher *w, int kind, int fd)
 {
     int rc = 0;
     pthread_once(&g_wrap_atfork, wrap_register_atfork);
@@ -158,6 +160,7 @@ int evt__wrap(ev_watcher *w)
             struct wrap_slot *s = wrap_slot_for(t, (uintptr_t)w);
             uintptr_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
             atomic_store_explicit(&s->cb, (uintptr_t)w->cb, memory_order_relaxed);
+            s->def = (uint64_t)(uint32_t)kind << 32 | (uint32_t)fd;
             atomic_store_explicit(&s->key, (uintptr_t)w, memory_order_release);
             t->used += (k == 0);
             ev_set_cb(w, wrap_trampoline);
@@ -191,6 +194,25 @@ const void *evt__trampoline(void)
     return (const void *)wrap_trampoline;
 }
 
+size_t evt__wrapped(struct evt__wrapped **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&g_wrap_mu);
+    struct wrap_table *t = atomic_load_explicit(&g_wrap, memory_order_relaxed);
+    size_t n = 0, cap = t ? t->used : 0;
+    struct evt__wrapped *v = cap ? malloc(cap * sizeof *v) : NULL;
+    for (size_t i = 0; v && i < t->cap; i++) {
+        uintptr_t k = atomic_load_explicit(&t->slots[i].key, memory_order_relaxed);
+        if (k <= WRAP_TOMB)
+            continue;
+        v[n++] = (struct evt__wrapped){(ev_watcher *)k, (const void *)atomic_load(&t->slots[i].cb),
+                                       (int)(t->slots[i].def >> 32), (int)(int32_t)t->slots[i].def};
+    }
+    pthread_mutex_unlock(&g_wrap_mu);
+    *out = v;
+    return n;
+}
+
 /* ---- evtrace.h ------------------------------------------------------------ */
 
 int evt_watch_id(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, uint32_t name)
@@ -199,7 +221,7 @@ int evt_watch_id(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, i
         return 0;
     if (!w || kind < 0 || kind >= EVT_KIND_COUNT)
         return EVT_EINVAL;
-    int rc = evt__wrap(w);
+    int rc = evt__wrap(w, kind, fd);
     if (rc == 0)
         evt__record_watcher(t, w, kind, fd, name, loop);
     return rc;
