@@ -717,6 +717,7 @@ static void test_follow_fork(void **state)
             named = named_callbacks(&m, "probe_named_idle");
             check = kind_callbacks(&m, EVT_KIND_CHECK, EV_CHECK);
             assert_int_equal(named_callbacks(&m, "probe_named_check"), check);
+            assert_int_equal(m.orphans, 0);   /* no LOOP_END of an iteration begun in the parent */
             assert_true(m.n_iterations >= 1);
             evt_model_free(&m);
         }

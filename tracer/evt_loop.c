@@ -9,7 +9,10 @@
  *   acquire (just after it returns)            -> POLL_END
  *   end of the first invoke_pending after that -> LOOP_END
  * Nested ev_run calls (a callback running the loop) are told apart by
- * ev_depth(), so an inner iteration does not end the outer one.
+ * ev_depth(), so an inner iteration does not end the outer one. An
+ * iteration whose LOOP_BEGIN was not recorded -- a loop attached, or
+ * adopted by a --follow-fork child, after its prepare watchers ran -- gets
+ * no LOOP_END either (its poll is recorded, a pair on its own).
  *
  * The program's own hooks keep working: libev has no getters for them, so
  * libevtrace INTERPOSES ev_set_loop_release_cb, ev_set_invoke_pending_cb and
@@ -110,6 +113,7 @@ struct loop_state {
     loop_fn prog_invoke;              /* NULL: ev_invoke_pending */
     _Atomic(evt_tracer *) tracer;     /* recording into; NULL: not recording */
     int hooked;                       /* our hooks and prepare are installed */
+    uint64_t begun;                   /* bit d: depth d's LOOP_BEGIN was recorded */
     uint64_t polled;                  /* bit d: depth d polled, iteration open */
     ev_prepare prepare;
 };
@@ -160,7 +164,7 @@ static struct loop_state *loop_get(struct ev_loop *loop)
         st->prog_release = st->prog_acquire = st->prog_invoke = NULL;
         atomic_store(&st->tracer, NULL);
         st->hooked = 0;
-        st->polled = 0;
+        st->begun = st->polled = 0;
         atomic_store_explicit(&st->loop, loop, memory_order_release);
         if (i == n)
             atomic_store_explicit(&g_nloops, n + 1, memory_order_release);
@@ -195,8 +199,9 @@ static void hook_acquire(struct ev_loop *loop)
         return;
     evt_tracer *t = atomic_load_explicit(&st->tracer, memory_order_acquire);
     evt__record_inline(t, EVT_REC_POLL_END, 0, (uintptr_t)loop, 0);
-    if (t)
-        st->polled |= depth_bit(loop);
+    uint64_t bit = t ? depth_bit(loop) : 0;
+    if (st->begun & bit)   /* an iteration with no LOOP_BEGIN gets no LOOP_END */
+        st->polled |= bit;
     if (st->prog_acquire)
         st->prog_acquire(loop);
 }
@@ -211,6 +216,7 @@ static void hook_invoke(struct ev_loop *loop)
     uint64_t bit = depth_bit(loop);
     if (st && (st->polled & bit)) {
         st->polled &= ~bit;
+        st->begun &= ~bit;
         evt__record_inline(atomic_load_explicit(&st->tracer, memory_order_acquire), EVT_REC_LOOP_END, 0,
                            (uintptr_t)loop, 0);
     }
@@ -219,8 +225,10 @@ static void hook_invoke(struct ev_loop *loop)
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct loop_state *st = (struct loop_state *)((char *)w - offsetof(struct loop_state, prepare));
-    evt__record_inline(atomic_load_explicit(&st->tracer, memory_order_acquire), EVT_REC_LOOP_BEGIN, 0,
-                       (uintptr_t)loop, 0);
+    evt_tracer *t = atomic_load_explicit(&st->tracer, memory_order_acquire);
+    evt__record_inline(t, EVT_REC_LOOP_BEGIN, 0, (uintptr_t)loop, 0);
+    if (t)
+        st->begun |= depth_bit(loop);
 }
 
 /* ---- interposed libev functions ------------------------------------------ */
@@ -260,7 +268,7 @@ static void loop_unhook(struct ev_loop *loop, struct loop_state *st)
     ev_ref(loop);
     ev_prepare_stop(loop, &st->prepare);
     st->hooked = 0;
-    st->polled = 0;
+    st->begun = st->polled = 0;
 }
 
 void ev_loop_destroy(struct ev_loop *loop)
@@ -335,7 +343,7 @@ void evt__loops_adopt(evt_tracer *t)
     for (int i = 0; i < n; i++) {
         struct loop_state *st = &g_loops[i];
         if (atomic_load(&st->loop) && atomic_load(&st->tracer)) {
-            st->polled = 0;
+            st->begun = st->polled = 0;   /* this iteration's LOOP_BEGIN went to the parent's */
             atomic_store_explicit(&st->tracer, t, memory_order_release);
         }
     }
