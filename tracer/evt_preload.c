@@ -25,12 +25,15 @@
  *     children, and its trace shows only the parent.
  *   - With --follow-fork (EVTRACE_FOLLOW_FORK=1) the child's first hook
  *     opens a trace of its own, DIR/NAME.PID.evtrace, and moves the loops it
- *     inherited into it (evt__loops_adopt). What it misses: what ran before
- *     that first hook (ev_loop_fork's fork watchers, say), and the names of
- *     watchers wrapped in the parent (they are defined again from their next
- *     start or stop, without a name). record names the child's file but does
- *     not wait for it. Tested with trap_probe; nghttpx's worker process, with
- *     its three loop threads, traced this way by hand.
+ *     inherited into it (evt__loops_adopt), with the definitions (kind, fd,
+ *     name) of every watcher wrapped in the parent, whose callbacks it may
+ *     run (evt__preload_define_wrapped); the callback-name cache is emptied
+ *     first, its ids being the parent's. What it misses: what ran before
+ *     that first hook (ev_loop_fork's fork watchers, say; the iteration the
+ *     hook falls in is recorded from there, without its begin and end).
+ *     record names the child's file but does not wait for it. Tested with
+ *     trap_probe; nghttpx's worker process, with its three loop threads,
+ *     traced this way by hand.
  * A child forked before the first loop (a daemon: fork, the parent exits,
  * the child runs the loop) opens a trace of its own at its first loop,
  * DIR/NAME.PID.evtrace in record's directory, never the parent's -o file;
