@@ -150,19 +150,32 @@ static __attribute__((noinline)) void watcher_wrap(evt_tracer *t, struct ev_loop
  * path, so it needs no stack frame: about 40-50 instructions with the event
  * (callgrind, plain_server), against 70-90 when every hook called libev in
  * the middle and compared the state after. */
+/* The tracer a hook records w's change into, or NULL if it only forwards:
+ * no trace open (in a fork child, its first hook is where one opens), a
+ * call from inside a hook's real call, a watcher of libev's or the shim's
+ * own, or one with no callback. */
+static evt_tracer *hook_tracer(struct evt__preload *p, const ev_watcher *w)
+{
+    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
+    const void *cb = (const void *)w->cb;
+    if (EVT_UNLIKELY(!t) && EVT_UNLIKELY(p->forked))
+        t = evt__preload_forked(p);
+    if (EVT_UNLIKELY(!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb)))
+        return NULL;
+    return t;
+}
+
 static __attribute__((noinline)) void hook_state_slow(struct ev_loop *loop, ev_watcher *w, int kind, int fd,
                                                       int start)
 {
     struct evt__preload *p = evt__preload_ev();
     evt__start_fn real = start ? p->real.start[kind] : p->real.stop[kind];
-    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
-    const void *cb = (const void *)w->cb;
-    if (EVT_UNLIKELY(!t) && EVT_UNLIKELY(p->forked))
-        t = evt__preload_forked(p);
-    if (EVT_UNLIKELY(!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb))) {
+    evt_tracer *t = hook_tracer(p, w);
+    if (!t) {
         real(loop, w);
         return;
     }
+    const void *cb = (const void *)w->cb;
     int active = ev_is_active(w) != 0;
     if (start && EVT_UNLIKELY(cb != p->trampoline))
         watcher_wrap(t, loop, w, kind, fd);
@@ -208,11 +221,8 @@ static inline __attribute__((always_inline)) void hook_state(struct ev_loop *loo
 static void hook_again(struct ev_loop *loop, ev_watcher *w, int kind, evt__start_fn real)
 {
     struct evt__preload *p = evt__preload_ev();
-    evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
-    const void *cb = (const void *)w->cb;
-    if (EVT_UNLIKELY(!t) && EVT_UNLIKELY(p->forked))
-        t = evt__preload_forked(p);
-    if (EVT_UNLIKELY(!t || evt__preload_depth || !cb || evt__preload_internal_cb(p, cb))) {
+    evt_tracer *t = hook_tracer(p, w);
+    if (!t) {
         real(loop, w);
         return;
     }
