@@ -199,7 +199,7 @@ static void hook_acquire(struct ev_loop *loop)
         return;
     evt_tracer *t = atomic_load_explicit(&st->tracer, memory_order_acquire);
     evt__record_inline(t, EVT_REC_POLL_END, 0, (uintptr_t)loop, 0);
-    uint64_t bit = t ? depth_bit(loop) : 0;
+    uint64_t bit = t && st->begun ? depth_bit(loop) : 0;
     if (st->begun & bit)   /* an iteration with no LOOP_BEGIN gets no LOOP_END */
         st->polled |= bit;
     if (st->prog_acquire)
@@ -213,7 +213,7 @@ static void hook_invoke(struct ev_loop *loop)
         ev_invoke_pending(loop);
     else
         st->prog_invoke(loop);
-    uint64_t bit = depth_bit(loop);
+    uint64_t bit = st && st->polled ? depth_bit(loop) : 0;   /* ev_depth is a call: only when it matters */
     if (st && (st->polled & bit)) {
         st->polled &= ~bit;
         st->begun &= ~bit;
