@@ -70,10 +70,16 @@ void *evt__libev_sym(const char *name)
     return f;
 }
 
+/* libev's own. The hooks call ev_invoke_pending and ev_depth through
+ * these too: in the preload shim those names are the shim's forwarders,
+ * one call more on every iteration. The hooks run only once a loop is
+ * attached, which resolved them (real_set_release). */
 static struct {
     void (*set_release)(struct ev_loop *, loop_fn, loop_fn);
     void (*set_invoke)(struct ev_loop *, loop_fn);
     void (*destroy)(struct ev_loop *);
+    loop_fn invoke;
+    unsigned (*depth)(struct ev_loop *);
 } g_real;
 static pthread_once_t g_real_once = PTHREAD_ONCE_INIT;
 
@@ -82,6 +88,8 @@ static void real_resolve(void)
     *(void **)&g_real.set_release = evt__libev_sym("ev_set_loop_release_cb");
     *(void **)&g_real.set_invoke = evt__libev_sym("ev_set_invoke_pending_cb");
     *(void **)&g_real.destroy = evt__libev_sym("ev_loop_destroy");
+    *(void **)&g_real.invoke = evt__libev_sym("ev_invoke_pending");
+    *(void **)&g_real.depth = evt__libev_sym("ev_depth");
 }
 
 static void real_set_release(struct ev_loop *loop, loop_fn rel, loop_fn acq)
@@ -175,7 +183,7 @@ static struct loop_state *loop_get(struct ev_loop *loop)
 
 static uint64_t depth_bit(struct ev_loop *loop)
 {
-    unsigned d = ev_depth(loop);
+    unsigned d = g_real.depth ? g_real.depth(loop) : ev_depth(loop);
     return 1ull << (d < 63 ? d : 63);
 }
 
@@ -210,7 +218,7 @@ static void hook_invoke(struct ev_loop *loop)
 {
     struct loop_state *st = loop_find(loop);
     if (!st || !st->prog_invoke)
-        ev_invoke_pending(loop);
+        (g_real.invoke ? g_real.invoke : ev_invoke_pending)(loop);
     else
         st->prog_invoke(loop);
     uint64_t bit = st && st->polled ? depth_bit(loop) : 0;   /* ev_depth is a call: only when it matters */
