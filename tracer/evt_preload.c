@@ -300,7 +300,6 @@ void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
 
 /* ---- start-up ------------------------------------------------------------ */
 
-
 /* libev's functions and the address range of its segments (its own
  * watchers' callbacks lie there); libev_present says whether it was found. */
 static void resolve_libev(struct evt__preload *p)
