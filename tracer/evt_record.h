@@ -18,7 +18,8 @@
  * a socket so that it can send with MSG_NOSIGNAL: a daemon's child that
  * reports after record has gone must not die of SIGPIPE), one line per
  * fact: "loaded", "libev", "trace PID PATH", "consumer CPID PID",
- * "untraced-fork PID", "error MESSAGE".
+ * "untraced-fork PID", "builtin PATH" (libev compiled into PATH),
+ * "error MESSAGE".
  * After the program exits, record says plainly when the library did not
  * load or the program never created a libev loop, instead of leaving an
  * empty trace behind, and otherwise prints the trace's path and a short
