@@ -8,6 +8,12 @@
  *   daemon_probe --prefork MARKER  a pre-fork master (gunicorn's arbiter):
  *                                the parent makes no loop and waits for
  *                                the child, which runs its loop at once
+ *   daemon_probe --linger MARKER  the parent makes its loop (its trace
+ *                                opens), forks, and exits once the child
+ *                                has started its timer (a byte on a pipe);
+ *                                the child runs the loop with a 300 ms
+ *                                timer instead of 10 ms: a worker that
+ *                                ends a moment after its master
  *
  * The child's loop: one 10 ms timer, then "alive" into MARKER. Under
  * record, the child's first loop opens a trace of its own and the preload
@@ -36,25 +42,36 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: daemon_probe GO|--prefork MARKER\n");
+        fprintf(stderr, "usage: daemon_probe GO|--prefork|--linger MARKER\n");
         return 2;
     }
     g_marker = argv[2];
-    int prefork = strcmp(argv[1], "--prefork") == 0;
+    int prefork = strcmp(argv[1], "--prefork") == 0, linger = strcmp(argv[1], "--linger") == 0;
+    struct ev_loop *loop = linger ? ev_default_loop(0) : NULL;
+    int started[2];
+    if (linger && pipe(started) < 0)
+        return 1;
     pid_t pid = fork();
     if (pid != 0 && prefork)
         return waitpid(pid, NULL, 0) == pid ? 0 : 1;
+    char byte = 0;
+    if (pid != 0 && linger)
+        return read(started[0], &byte, 1) == 1 ? 0 : 1;
     if (pid != 0)
         return 0;                       /* the daemon's parent: done at once */
-    if (!prefork) {
+    if (linger)
+        ev_loop_fork(loop);
+    if (!prefork && !linger) {
         setsid();
         for (int i = 0; i < 1000 && access(argv[1], F_OK) != 0; i++)
             usleep(10000);              /* at most 10 s */
     }
-    struct ev_loop *loop = ev_default_loop(0);
+    loop = ev_default_loop(0);
     ev_timer t;
-    ev_timer_init(&t, on_timer, 0.01, 0.);
+    ev_timer_init(&t, on_timer, linger ? 0.3 : 0.01, 0.);
     ev_timer_start(loop, &t);
+    if (linger && write(started[1], &byte, 1) != 1)
+        return 1;
     ev_run(loop, 0);
     return 0;
 }

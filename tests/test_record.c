@@ -688,6 +688,31 @@ static void test_prefork_master(void **state)
     unlink(path);
 }
 
+/* A traced worker that ends a moment (300 ms) after its master: record
+ * waits for it and its consumer, so the trace it names is whole when it
+ * returns, and does not call the worker left running. */
+static void test_worker_outlives_master(void **state)
+{
+    char marker[64], cmd[512];
+    snprintf(marker, sizeof marker, "/tmp/evt_linger_alive_%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "cd /tmp && exec %s record --follow-fork -o %s -- %s --linger %s", EVTRACE_BIN,
+             g_trace, DAEMON_PROBE, marker);
+    static char out[4096], err[4096];
+    assert_int_equal(run((char *[]){"/bin/sh", "-c", cmd, NULL}, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(access(marker, F_OK), 0);   /* the worker had finished */
+    unlink(marker);
+    assert_null(strstr(err, "running"));
+    const char *line = strstr(err, "1 forked child process traced too: ");
+    assert_non_null(line);
+    char path[256];
+    assert_int_equal(sscanf(strstr(line, "too: ") + 5, "%255s", path), 1);
+    struct evt_model m;
+    assert_int_equal(evt_model_load_file(&m, path, NULL, NULL), 0);   /* whole, at once */
+    assert_int_equal(kind_callbacks(&m, EVT_KIND_TIMER, EV_TIMER), 1);
+    evt_model_free(&m);
+    unlink(path);
+}
+
 /* --follow-fork: trap_probe's forked child, which runs its loop, writes a
  * trace of its own (NAME.PID.evtrace in record's directory; record names
  * it), holding the child's idle callback; the program's output and the
@@ -863,6 +888,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_daemon_outlives_record, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_fork, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_prefork_master, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_worker_outlives_master, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_exec, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_errors, setup_trace, teardown_trace),

@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evt_model.h"
@@ -35,6 +36,13 @@
 
 #define REC_DEFAULT_STALL_MS 100
 #define REC_STALLS_SHOWN 3
+/* How long record waits, once the program has ended, for traced processes
+ * it forked that still run: a pre-fork server's workers stop a moment after
+ * their master (the same Ctrl-C reaches them all), and their traces are
+ * named in the report, so they should be whole by then. A process still
+ * running after it (a daemon, say) is left alone, and named as left
+ * running. */
+#define REC_GRACE_MS 2000
 
 struct rec_opts {
     const char *out;          /* -o, or NULL for NAME.PID.evtrace */
@@ -225,6 +233,40 @@ static void wait_consumer(int pid)
 {
     while (pid > 0 && waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
         ;
+}
+
+/* 1 once pid has ended; reaps it if it is record's (a subreaper inherits
+ * the program's orphans). */
+static int ended(pid_t pid)
+{
+    return waitpid(pid, NULL, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The consumers (evt_consumer.c) of the program and of the traced
+ * processes it forked, once each of those has ended: a consumer finishes
+ * its file after its process is gone. Processes still running get
+ * REC_GRACE_MS in all to end. */
+static void wait_consumers(const struct rec_status *st, pid_t program)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < st->n_consumers; i++) {
+        pid_t of = st->consumer_of[i];
+        int done = of == program || ended(of);
+        while (!done && ms_since(&t0) < REC_GRACE_MS) {
+            usleep(10000);
+            done = ended(of);
+        }
+        if (done)
+            wait_consumer(st->consumer[i]);
+    }
 }
 
 /* "PID PATH": the program's own trace, or one of a child it forked. */
@@ -448,13 +490,8 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     fcntl(sp[0], F_SETFL, O_NONBLOCK);
     st->pid = (int)pid;
     read_status(sp[0], st);
-    /* The consumers of processes that have ended: the program's own, and a
-     * forked child's that ended before it (a pre-fork master's worker). A
-     * process still running (a daemon) ends when it likes, and record must
-     * not wait for it or its consumer. */
-    for (int i = 0; i < st->n_consumers; i++)
-        if (st->consumer_of[i] == pid || (kill(st->consumer_of[i], 0) < 0 && errno == ESRCH))
-            wait_consumer(st->consumer[i]);
+    if (pid > 0)
+        wait_consumers(st, pid);
     st->left = children_of_record(st->left_pid, 4);
     close(sp[0]);
     close(ep[0]);
