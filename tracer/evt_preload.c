@@ -31,7 +31,8 @@
  *     first, its ids being the parent's. What it misses: what ran before
  *     that first hook (ev_loop_fork's fork watchers, say; the iteration the
  *     hook falls in is recorded from there, without its begin and end).
- *     record names the child's file but does not wait for it. Tested with
+ *     record names the child's file and waits up to 2 s for the child to
+ *     end and its file to be finished (evt_record.c). Tested with
  *     trap_probe; nghttpx's worker process, with its three loop threads,
  *     traced this way by hand.
  * A child forked before the first loop (a daemon: fork, the parent exits,

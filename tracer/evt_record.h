@@ -32,8 +32,10 @@
  * made no loop itself but whose forked children did (a pre-fork master
  * such as gunicorn's arbiter) gets their files named and the first summed
  * up. record waits for the consumer processes (evt_consumer.c) of the
- * program and of the children that ended before it, so those traces are
- * complete when it reports; a process still running is not waited for.
+ * program and of the traced children that ended before it, so those traces
+ * are complete when it reports; traced children still running get up to
+ * 2 s to end (a pre-fork server's workers stop just after their master),
+ * and anything still running after that is not waited for.
  *
  * Exit status: the program's; 128 + signal when a signal killed it; 127
  * when PROGRAM cannot be found (126 when it cannot be executed), as a shell
