@@ -108,12 +108,18 @@ void evt__preload_names_forget(void)
     }
 }
 
+/* The wrap table also holds watchers freed since (their entries stay until
+ * the address is watched again), so a big server's table can be large; two
+ * events a definition, the cap keeps them well inside one ring (4 MiB,
+ * ~170,000 events). Watchers past it show as unnamed if they run. */
+#define DEFINE_WRAPPED_MAX 16384
+
 void evt__preload_define_wrapped(evt_tracer *t)
 {
     int saved = errno;
     struct evt__wrapped *v;
     size_t n = evt__wrapped(&v);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && i < DEFINE_WRAPPED_MAX; i++)
         evt__record_watcher(t, v[i].w, v[i].kind, v[i].fd, name_of(t, v[i].cb), NULL);
     free(v);
     errno = saved;
