@@ -28,11 +28,15 @@ if(EVT_LIBEV_STATIC)
   # And one with libev compiled in but libc shared, as Perl's EV has it:
   # the preload loads, libev.so.4 never does, and record must name the
   # object that has libev inside.
-  add_executable(trap_probe_embedded trap_probe.c)
-  target_include_directories(trap_probe_embedded PRIVATE $<TARGET_PROPERTY:evt_libev,INTERFACE_INCLUDE_DIRECTORIES>)
-  target_link_libraries(trap_probe_embedded PRIVATE ${EVT_LIBEV_STATIC} m Threads::Threads)
-  target_compile_options(trap_probe_embedded PRIVATE -fno-sanitize=all)
-  target_link_options(trap_probe_embedded PRIVATE -fno-sanitize=all)
+  # plain_server the same way: a server that dies by a signal, which runs
+  # no destructor; record must find the libev inside while it runs.
+  foreach(prog trap_probe plain_server)
+    add_executable(${prog}_embedded ${prog}.c)
+    target_include_directories(${prog}_embedded PRIVATE $<TARGET_PROPERTY:evt_libev,INTERFACE_INCLUDE_DIRECTORIES>)
+    target_link_libraries(${prog}_embedded PRIVATE ${EVT_LIBEV_STATIC} m Threads::Threads)
+    target_compile_options(${prog}_embedded PRIVATE -fno-sanitize=all)
+    target_link_options(${prog}_embedded PRIVATE -fno-sanitize=all)
+  endforeach()
 endif()
 
 # A host that links no libev and dlopens (RTLD_LOCAL) a plugin that does:
@@ -61,6 +65,7 @@ target_compile_definitions(test_record PRIVATE
 add_dependencies(test_record evtrace_cli evtrace_preload plain_server trap_probe daemon_probe dl_host dl_loop)
 if(EVT_LIBEV_STATIC)
   target_compile_definitions(test_record PRIVATE TRAP_PROBE_STATIC="$<TARGET_FILE:trap_probe_static>"
-    TRAP_PROBE_EMBEDDED="$<TARGET_FILE:trap_probe_embedded>")
-  add_dependencies(test_record trap_probe_static trap_probe_embedded)
+    TRAP_PROBE_EMBEDDED="$<TARGET_FILE:trap_probe_embedded>"
+    PLAIN_SERVER_EMBEDDED="$<TARGET_FILE:plain_server_embedded>")
+  add_dependencies(test_record trap_probe_static trap_probe_embedded plain_server_embedded)
 endif()

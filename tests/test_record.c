@@ -870,6 +870,26 @@ static void test_builtin_libev(void **state)
 #endif
 }
 
+/* The same for a server killed by a signal, which runs no destructor:
+ * record looks at the files the program maps while it runs (after 1 s). */
+static void test_builtin_libev_killed(void **state)
+{
+#ifdef PLAIN_SERVER_EMBEDDED
+    struct proc p;
+    static char err[4096];
+    char *argv[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", PLAIN_SERVER_EMBEDDED, NULL};
+    proc_start(&p, argv);
+    assert_true(read_port(p.out) > 0);
+    sleep_ms(1300);
+    kill(child_of(p.pid), SIGKILL);   /* the program, not record */
+    assert_int_equal(exit_code(proc_wait(&p, err, sizeof err)), 128 + SIGKILL);
+    assert_non_null(strstr(err, "libev is compiled into " PLAIN_SERVER_EMBEDDED ","));
+    assert_int_equal(access(g_trace, F_OK), -1);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -896,6 +916,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_preload_override, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_static_program, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_builtin_libev, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_builtin_libev_killed, setup_trace, teardown_trace),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_replies_plain);

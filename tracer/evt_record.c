@@ -22,7 +22,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +69,8 @@ struct rec_status {           /* what the preload said on the status socket */
     int consumer[16];         /* ...their pids */
     int consumer_of[16];      /* ...and the pids of the processes they write for */
     char trace[PATH_MAX];
-    char builtin[PATH_MAX];   /* an object with libev compiled in (evt_preload.c) */
+    char builtin[PATH_MAX];   /* an object with libev compiled in (the preload's
+                                 report at exit, or record's own look) */
     char error[256];
 };
 
@@ -210,19 +213,120 @@ static void child_exec(const struct rec_opts *o, const char *preload, int status
 
 /* Waits for the program, forwarding termination requests. Returns its
  * wait status, or -1. */
-static int wait_program(pid_t pid, const sigset_t *set)
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ---- libev compiled in, seen from outside ------------------------------
+ * The preload names an object that has libev compiled in when the program
+ * exits (evt_preload.c), but a server usually ends by a signal, which runs
+ * no destructor. So record looks too, once, while the program runs: after
+ * REC_SCAN_MS, or when a signal for it arrives first, if the preload has
+ * not reported libev, record reads the files the program has mapped
+ * (/proc/PID/maps) for the prefix every libev puts on its messages. */
+#define REC_SCAN_MS 1000
+#define REC_MARK "(libev) "
+
+static int file_has_mark(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            found = memmem(p, (size_t)sb.st_size, REC_MARK, sizeof REC_MARK - 1) != NULL;
+            munmap(p, (size_t)sb.st_size);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return found;
+}
+
+/* Into out: the first file pid maps, other than libev.so.* and the preload
+ * (which has the prefix too, to look for it), with the prefix in it. */
+static void scan_builtin(pid_t pid, char *out, size_t n)
+{
+    char path[64], line[PATH_MAX + 128], last[PATH_MAX] = "";
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && !out[0] && fgets(line, sizeof line, f)) {
+        char *file = strchr(line, '/');
+        if (!file)
+            continue;
+        file[strcspn(file, "\n")] = '\0';
+        const char *base = strrchr(file, '/') + 1;
+        if (strcmp(file, last) == 0 || strncmp(base, "libev.so", 8) == 0 || strcmp(base, EVT_PRELOAD_NAME) == 0)
+            continue;
+        snprintf(last, sizeof last, "%s", file);
+        if (file_has_mark(file))
+            snprintf(out, n, "%s", file);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* 1 if the preload has said "libev" on the status socket (peeked, not
+ * read: read_status reads it all at the end). */
+static int libev_reported(int status_fd)
+{
+    char buf[8192];
+    ssize_t n = recv(status_fd, buf, sizeof buf - 1, MSG_PEEK | MSG_DONTWAIT);
+    buf[n > 0 ? n : 0] = '\0';
+    return strncmp(buf, "libev\n", 6) == 0 || strstr(buf, "\nlibev\n") != NULL;
+}
+
+struct rec_wait {
+    pid_t pid;
+    int status_fd;
+    struct timespec start;
+    int scanned;
+    char *builtin;    /* what scan_builtin found, PATH_MAX bytes */
+};
+
+static void scan_once(struct rec_wait *w)
+{
+    if (!w->scanned && !libev_reported(w->status_fd))
+        scan_builtin(w->pid, w->builtin, PATH_MAX);
+    w->scanned = 1;
+}
+
+/* The next signal of set; until the scan is done, at most until it is due
+ * (then 0, having scanned). */
+static int next_signal(struct rec_wait *w, const sigset_t *set, siginfo_t *si)
+{
+    if (w->scanned)
+        return sigwaitinfo(set, si);
+    long left = REC_SCAN_MS - ms_since(&w->start);
+    if (left > 0) {
+        struct timespec to = {left / 1000, (left % 1000) * 1000000};
+        int sig = sigtimedwait(set, si, &to);
+        if (sig > 0 || errno != EAGAIN)
+            return sig;
+    }
+    scan_once(w);
+    return 0;
+}
+
+static int wait_program(struct rec_wait *w, const sigset_t *set)
 {
     for (;;) {
         int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
+        pid_t r = waitpid(w->pid, &status, WNOHANG);
+        if (r == w->pid)
             return status;
         if (r < 0 && errno != EINTR)
             return -1;
         siginfo_t si;
-        int sig = sigwaitinfo(set, &si);
-        if (sig == SIGTERM || sig == SIGHUP || ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0))
-            kill(pid, sig);
+        int sig = next_signal(w, set, &si);
+        int forward = sig == SIGTERM || sig == SIGHUP || ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0);
+        if (forward) {
+            scan_once(w);   /* while the program is still there */
+            kill(w->pid, sig);
+        }
     }
 }
 
@@ -240,13 +344,6 @@ static void wait_consumer(int pid)
 static int ended(pid_t pid)
 {
     return waitpid(pid, NULL, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH);
-}
-
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* The consumers (evt_consumer.c) of the program and of the traced
@@ -482,7 +579,9 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     }
     close(sp[1]);
     close(ep[1]);
-    int status = pid < 0 ? -1 : wait_program(pid, &set);
+    struct rec_wait w = {.pid = pid, .status_fd = sp[0], .builtin = st->builtin};
+    clock_gettime(CLOCK_MONOTONIC, &w.start);
+    int status = pid < 0 ? -1 : wait_program(&w, &set);
     st->signal = status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
     int err = 0;
