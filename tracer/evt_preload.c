@@ -413,9 +413,10 @@ __attribute__((constructor)) static void preload_constructor(void)
  * looks through the loaded objects' read-only segments for the prefix
  * every copy of libev puts on its fatal messages, and tells record which
  * object has it ("builtin PATH"). Only in the process record started, and
- * only at exit() (a signal death or _exit runs no destructor: record then
- * says just "never loaded"). Cost: one memmem over those bytes, once. The
- * shim's own segments are skipped: this very string is in them. */
+ * only at exit() (a signal death or _exit runs no destructor: record looks
+ * at the program's mapped files itself after a second of running, for
+ * servers). Cost: one memmem over those bytes, once. The shim's own
+ * segments are skipped: this very string is in them. */
 #define BUILTIN_MARK "(libev) "
 
 struct builtin_find {
