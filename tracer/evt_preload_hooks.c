@@ -210,7 +210,8 @@ static inline __attribute__((always_inline)) void hook_state(struct ev_loop *loo
     }
     /* the trampoline as callback: a program's watcher, wrapped already */
     if (EVT_UNLIKELY(!t || evt__preload_depth || (const void *)w->cb != p->trampoline) ||
-        EVT_UNLIKELY(start && kind == EVT_KIND_IO && !evt__conn_settled(p, fd)) || EVT_UNLIKELY(!(b = evt__fast_buf(t)))) {
+        EVT_UNLIKELY(start && kind == EVT_KIND_IO && !evt__conn_settled(p, fd)) ||
+        EVT_UNLIKELY(!(b = evt__fast_buf(t)))) {
         hook_state_slow(loop, w, kind, fd, start);
         return;
     }

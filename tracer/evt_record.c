@@ -228,13 +228,15 @@ static long ms_since(const struct timespec *t0)
  * not reported libev, record reads the files the program has mapped
  * (/proc/PID/maps) for the prefix every libev puts on its messages. */
 #define REC_SCAN_MS 1000
+#define REC_SCAN_MAX_BYTES ((off_t)256 << 20)   /* a bigger mapped file is data, not code */
 #define REC_MARK "(libev) "
 
 static int file_has_mark(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
     struct stat sb;
-    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+        sb.st_size <= REC_SCAN_MAX_BYTES) {
         void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p != MAP_FAILED) {
             found = memmem(p, (size_t)sb.st_size, REC_MARK, sizeof REC_MARK - 1) != NULL;
