@@ -211,8 +211,6 @@ static void child_exec(const struct rec_opts *o, const char *preload, int status
     _exit(err == ENOENT ? 127 : 126);
 }
 
-/* Waits for the program, forwarding termination requests. Returns its
- * wait status, or -1. */
 static long ms_since(const struct timespec *t0)
 {
     struct timespec now;
@@ -313,6 +311,8 @@ static int next_signal(struct rec_wait *w, const sigset_t *set, siginfo_t *si)
     return 0;
 }
 
+/* Waits for the program, forwarding termination requests, and looks for a
+ * compiled-in libev once on the way. Returns its wait status, or -1. */
 static int wait_program(struct rec_wait *w, const sigset_t *set)
 {
     for (;;) {
