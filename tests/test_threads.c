@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,7 +196,7 @@ static void test_thread_churn(void **state)
 
 struct churner {
     evt_tracer *t;
-    volatile int stop;
+    _Atomic int stop;
 };
 
 /* Takes the wrap table's lock and the loops' lock, over and over. */
@@ -205,7 +206,7 @@ static void *churn_locks(void *arg)
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     ev_timer w;
     ev_timer_init(&w, NULL, 1., 0.);
-    while (!c->stop) {
+    while (!atomic_load(&c->stop)) {
         evt_watch_timer(c->t, loop, &w, "churn");   /* g_wrap_mu */
         evt_unwatch(c->t, loop, (ev_watcher *)&w);
         evt_attach_loop(c->t, loop);                /* g_loops_mu */
@@ -260,7 +261,7 @@ static void test_fork_while_locked(void **state)
             child_uses_libev(c.t);
         hung += wait_child(pid) != 0;
     }
-    c.stop = 1;
+    atomic_store(&c.stop, 1);
     pthread_join(th, NULL);
     assert_int_equal(evt_close(c.t), 0);
     assert_int_equal(hung, 0);
