@@ -20,7 +20,11 @@
 #   server_cpu_untraced: X us/req  (the server's CPU time, all its threads,
 #   server_cpu_traced: X us/req     per request served, from the scheduler's
 #   server_cpu_ratio: X ratio       ns counts: less sensitive to other load
-#                                   than req/s)
+#                                   than req/s; the traced one's includes
+#                                   its consumer process)
+#   server_cpu_program_ratio: X ratio  (the traced server's own threads only,
+#                                   over the untraced: what the program pays)
+#   server_cpu_consumer: X us/req  (the consumer process's CPU per request)
 #   server_user_share: X ratio     (the untraced server's user-space time over
 #                                   its CPU time, from /proc/PID/stat's ticks:
 #                                   callgrind counts user space only, so an
@@ -84,6 +88,12 @@ cpu_us() {
     awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
 }
 
+# own_us PID: the same for the process's own threads only (the program,
+# without the tracer's consumer process).
+own_us() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
+}
+
 # ticks PID: "USER ALL", the clock ticks PID has run in user space and in
 # all (fields 14 and 15 of /proc/PID/stat; async_server's name holds no
 # space, so the fields split plainly).
@@ -97,6 +107,7 @@ start null; NULLP=$PORT
 rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null; rps "$NULLP" >/dev/null   # warm up
 : >"$TMP/rounds"
 CPU_P0=$(cpu_us "$PLAIN_PID"); CPU_T0=$(cpu_us "$TRACED_PID"); TICKS_P0=$(ticks "$PLAIN_PID")
+OWN_T0=$(own_us "$TRACED_PID")
 for i in $(seq "$ROUNDS"); do
   case $((i % 3)) in   # who goes first rotates
     0) P=$(rps "$PLAIN"); T=$(rps "$TRACED"); Q=$(rps "$NULLP") ;;
@@ -107,6 +118,7 @@ for i in $(seq "$ROUNDS"); do
 done
 [ -n "${ROUNDS_FILE:-}" ] && cp "$TMP/rounds" "$ROUNDS_FILE"
 CPU_P=$(( $(cpu_us "$PLAIN_PID") - CPU_P0 )); CPU_T=$(( $(cpu_us "$TRACED_PID") - CPU_T0 ))
+OWN_T=$(( $(own_us "$TRACED_PID") - OWN_T0 ))
 TICKS_P=$(ticks "$PLAIN_PID")
 
 # quantiles COLUMN NAME: median, q1 and q3 of the per-round ratios
@@ -130,9 +142,11 @@ awk '{ p += $1; t += $2 } END {
 }' "$TMP/rounds"
 quantiles 2 server_traced_ratio
 quantiles 3 server_null_ratio
-awk -v n="$((ROUNDS * REQUESTS))" -v cp="$CPU_P" -v ct="$CPU_T" 'BEGIN {
+awk -v n="$((ROUNDS * REQUESTS))" -v cp="$CPU_P" -v ct="$CPU_T" -v ot="$OWN_T" 'BEGIN {
   printf "server_cpu_untraced: %.2f us/req\n", cp / n
   printf "server_cpu_traced: %.2f us/req\n", ct / n
   printf "server_cpu_ratio: %.3f ratio\n", (cp > 0 ? ct / cp : 0)
+  printf "server_cpu_program_ratio: %.3f ratio\n", (cp > 0 ? ot / cp : 0)
+  printf "server_cpu_consumer: %.3f us/req\n", (ct - ot) / n
 }'
 echo "$TICKS_P0 $TICKS_P" | awk '$4 > $2 { printf "server_user_share: %.3f ratio\n", ($3 - $1) / ($4 - $2) }'
