@@ -322,13 +322,6 @@ static void test_flush_thread_option(void **state)
     assert_int_equal(marks_in(f->path), 200);
 }
 
-/* valgrind preloads its vgpreload_*.so into the program it runs. */
-static int under_valgrind(void)
-{
-    const char *pre = getenv("LD_PRELOAD");
-    return pre && strstr(pre, "vgpreload") != NULL;
-}
-
 /* In a fork: fills twice EVT__CONSUMER_MAX_ANON, opens a trace with
  * EVTRACE_FLUSH=flush_env (NULL: unset), records 300 marks, fills the
  * memory again and closes. Exits 0 if the writer was the consumer
@@ -377,7 +370,7 @@ static void run_big_program(struct fixture *f, const char *flush_env, int want_c
  * as the thread makes the process multi-threaded for good. */
 static void test_big_program_uses_the_flusher(void **state)
 {
-    if (under_valgrind())
+    if (tc_under_valgrind())
         skip();   /* its own memory would count as the test's */
     run_big_program(*state, NULL, 0);
     run_big_program(*state, "process", 1);   /* unless asked for the copy */
@@ -400,7 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads_at_open_use_the_flusher, setup, teardown),
     };
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    if (under_valgrind())   /* valgrind's tens of MiB would make this test look big */
+    if (tc_under_valgrind())   /* valgrind's tens of MiB would make this test look big */
         setenv("EVTRACE_FLUSH", "process", 1);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

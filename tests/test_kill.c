@@ -223,11 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_own_handler_then_exit_thread, setup_path, teardown_path),
     };
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    /* Under valgrind (it preloads its vgpreload_*.so) its own memory would
-     * make the child look too big for a consumer process (evt_consumer.c),
-     * and the consumer variants want one. */
-    const char *pre = getenv("LD_PRELOAD");
-    if (pre && strstr(pre, "vgpreload"))
+    if (tc_under_valgrind())   /* the consumer variants want a consumer */
         setenv("EVTRACE_FLUSH", "process", 1);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,12 @@ const char *tc_string(const struct tc_trace *tr, uint64_t id)
     return id < tr->n_strings ? tr->strings[id] : NULL;
 }
 
+int tc_under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "vgpreload") != NULL;
+}
+
 uint64_t tc_lost(const struct tc_trace *tr)
 {
     uint64_t n = 0;

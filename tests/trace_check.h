@@ -47,4 +47,9 @@ const char *tc_string(const struct tc_trace *tr, uint64_t id);
 /* Sum of LOST counts. */
 uint64_t tc_lost(const struct tc_trace *tr);
 
+/* 1 under valgrind (it preloads its vgpreload_*.so into the program it
+ * runs), whose own tens of MiB make any test program look too big for a
+ * consumer process (evt_consumer.c). */
+int tc_under_valgrind(void);
+
 #endif /* TRACE_CHECK_H */

@@ -417,8 +417,6 @@ __attribute__((constructor)) static void preload_constructor(void)
  * at the program's mapped files itself after a second of running, for
  * servers). Cost: one memmem over those bytes, once. The shim's own
  * segments are skipped: this very string is in them. */
-#define BUILTIN_MARK "(libev) "
-
 struct builtin_find {
     struct evt__range self;
     char path[4096];
@@ -432,7 +430,7 @@ static int has_mark(const struct dl_phdr_info *info, const struct evt__range *se
         if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || !(ph->p_flags & PF_R) ||
             (a >= self->lo && a < self->hi))
             continue;
-        if (memmem((const void *)a, ph->p_filesz, BUILTIN_MARK, sizeof BUILTIN_MARK - 1))
+        if (memmem((const void *)a, ph->p_filesz, EVT_LIBEV_MARK, sizeof EVT_LIBEV_MARK - 1))
             return 1;
     }
     return 0;

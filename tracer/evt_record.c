@@ -227,7 +227,6 @@ static long ms_since(const struct timespec *t0)
  * (/proc/PID/maps) for the prefix every libev puts on its messages. */
 #define REC_SCAN_MS 1000
 #define REC_SCAN_MAX_BYTES ((off_t)256 << 20)   /* a bigger mapped file is data, not code */
-#define REC_MARK "(libev) "
 
 static int file_has_mark(const char *path)
 {
@@ -237,7 +236,7 @@ static int file_has_mark(const char *path)
         sb.st_size <= REC_SCAN_MAX_BYTES) {
         void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p != MAP_FAILED) {
-            found = memmem(p, (size_t)sb.st_size, REC_MARK, sizeof REC_MARK - 1) != NULL;
+            found = memmem(p, (size_t)sb.st_size, EVT_LIBEV_MARK, sizeof EVT_LIBEV_MARK - 1) != NULL;
             munmap(p, (size_t)sb.st_size);
         }
     }

@@ -56,6 +56,12 @@
 
 #define EVT_PRELOAD_NAME "libevtrace_preload.so"
 
+/* The prefix every copy of libev puts on its fatal messages: a loaded
+ * object or mapped file holding it, other than libev.so.*, has libev
+ * compiled in. The preload looks for it at exit, record while the program
+ * runs. */
+#define EVT_LIBEV_MARK "(libev) "
+
 /* argv[0] is the subcommand's name ("record"); options follow. Returns the
  * process exit status described above. */
 int evt__record_main(int argc, char **argv);
