@@ -12,9 +12,10 @@ change to it:
     QUIT          stops the server; the program returns from main
 
 Listens on 127.0.0.1 (port 0 = any; the first argument sets it) and prints
-"port N", then "listening on 127.0.0.1:N" as the C samples do. Replies "hello PATH #K" (K counts requests on the connection),
-like tests/plain_server.c, so a traced run's replies can be compared byte
-for byte with an untraced one's.
+"port N", then "listening on 127.0.0.1:N" as the C samples do. Replies
+"hello PATH #K" (K counts requests on the connection), like
+tests/plain_server.c, so a traced run's replies can be compared byte for
+byte with an untraced one's.
 """
 import sys
 import time
