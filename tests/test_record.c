@@ -735,12 +735,13 @@ static void test_follow_fork(void **state)
     assert_int_equal(evt_model_load_file(&m, g_trace, NULL, NULL), 0);
     check_kinds(&m);   /* the fork callback is not in the parent's */
     evt_model_free(&m);
-    size_t idle = 0, named = 0, check = 0;   /* the child's consumer writes its end a moment after it exits */
+    size_t idle = 0, named = 0, check = 0, forkw = 0;   /* the child's consumer writes its end a moment after it exits */
     for (int i = 0; i < 200 && idle == 0; i++, sleep_ms(10)) {
         if (evt_model_load_file(&m, path, NULL, NULL) == 0) {
             idle = kind_callbacks(&m, EVT_KIND_IDLE, EV_IDLE);
             named = named_callbacks(&m, "probe_named_idle");
             check = kind_callbacks(&m, EVT_KIND_CHECK, EV_CHECK);
+            forkw = kind_callbacks(&m, EVT_KIND_FORK, EV_FORK);
             assert_int_equal(named_callbacks(&m, "probe_named_check"), check);
             assert_int_equal(m.orphans, 0);   /* no LOOP_END of an iteration begun in the parent */
             assert_true(m.n_iterations >= 1);
@@ -752,9 +753,16 @@ static void test_follow_fork(void **state)
     /* named in the child's own string table, though the parent named the
      * same callback first */
     assert_int_equal(named, idle);
-    /* the check watcher the parent wrapped and the child ran after its
-     * trace opened: defined there with its kind and name */
-    assert_true(check >= 1);
+    /* the check watcher the parent wrapped: defined in the child's trace
+     * with its kind and name, and every run of it there -- the child's
+     * trace starts at its first event (the fork watcher's callback, in
+     * ev_run's first iteration), not at its first watcher start */
+    int child_checks = -1;
+    assert_non_null(strstr(plain, "fork: child check calls="));
+    assert_int_equal(sscanf(strstr(plain, "fork: child check calls="), "fork: child check calls=%d", &child_checks), 1);
+    assert_true(child_checks >= 2);
+    assert_int_equal(check, (size_t)child_checks);
+    assert_int_equal(forkw, 1);
 }
 
 /* The program sees the environment it would see untraced: no LD_PRELOAD,

@@ -531,6 +531,23 @@ static int named_idle_once(struct ev_loop *loop)
     return n;
 }
 
+/* Forks from inside a callback, as a pre-fork server's master does when it
+ * replaces a worker: the child's trace starts after that callback, whose
+ * beginning is in the parent's (the child's holds no orphan end of it). */
+struct fork_at {
+    pid_t pid;
+    const int *checks;
+    int checks_then;   /* the check watcher's calls before the fork */
+};
+
+static void fork_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct fork_at *f = w->data;
+    fflush(stdout);
+    f->checks_then = *f->checks;
+    f->pid = fork();
+}
+
 static void probe_fork(struct ev_loop *loop)
 {
     ev_fork fw;
@@ -542,17 +559,21 @@ static void probe_fork(struct ev_loop *loop)
     ev_check_init(&ck, probe_named_check);
     ck.data = &checks;
     ev_check_start(loop, &ck);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
+    struct fork_at at = {.pid = -1, .checks = &checks};
+    ev_timer ft;
+    ev_timer_init(&ft, fork_timer_cb, 0., 0.);
+    ft.data = &at;
+    ev_timer_start(loop, &ft);
+    ev_run(loop, EVRUN_ONCE);   /* the timer forks; both processes come back here */
+    if (at.pid == 0) {
         ev_loop_fork(loop);
         ev_run(loop, EVRUN_NOWAIT);
         printf("fork: child idle calls=%d\n", named_idle_once(loop));
-        printf("fork: child check calls=%d\n", checks);
+        printf("fork: child check calls=%d\n", checks - at.checks_then);   /* its own, since the fork */
         exit(0);
     }
     int status = 0;
-    waitpid(pid, &status, 0);
+    waitpid(at.pid, &status, 0);
     ev_check_stop(loop, &ck);
     ev_fork_stop(loop, &fw);
     printf("fork: child exit=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);

@@ -171,6 +171,15 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t);
 void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
     __attribute__((noinline, visibility("hidden")));
 
+/* Fork children that follow: open_child is called in a child forked while a
+ * tracer was open, at the child's first event, once; it opens the child's
+ * own tracer (evt_open) and returns it, or NULL. Until then the inherited
+ * tracer stays current (dead: nothing goes into it). Without it (the
+ * default) a child never traces with its parent's tracer and nothing opens
+ * one for it. Set once, before the first fork (the preload does, for
+ * record --follow-fork). */
+void evt__fork_follow(evt_tracer *(*open_child)(void));
+
 /* The hot path's test: this thread's buffer for t if it is current (the
  * thread has one for this open tracer), has room for one event and stamps
  * with the TSC; else NULL, and the event takes the slow path. One compare

@@ -338,10 +338,11 @@ static void preload_fork_child(void)
 
 evt_tracer *evt__preload_forked(struct evt__preload *p)
 {
-    int what = p->forked;
+    int what = p->forked, saved = errno;
     p->forked = EVT__FORKED_NO;
     if (what == EVT__FORKED_REPORT) {
         evt__preload_status(p, "untraced-fork %d", (int)getpid());
+        errno = saved;
         return NULL;
     }
     evt_tracer *t = evt__preload_tracer(p);   /* DIR/NAME.PID.evtrace */
@@ -349,7 +350,21 @@ evt_tracer *evt__preload_forked(struct evt__preload *p)
         evt__loops_adopt(t);
         evt__preload_define_wrapped(t);
     }
+    errno = saved;   /* the first event may come from libev's acquire hook, before it reads errno */
     return t;
+}
+
+/* With --follow-fork, the writer calls this at a fork child's first event
+ * (evt__fork_follow), whether that is a callback's, the loop's or a hook's:
+ * the child's trace then starts there, not at its first watcher start or
+ * stop. A pre-fork worker that only runs its parent's watchers (ev_run on
+ * the inherited loop) is traced from its first iteration. */
+static evt_tracer *open_forked_child(void)
+{
+    struct evt__preload *p = &evt__preload_g;
+    if (p->forked == EVT__FORKED_FOLLOW)
+        return evt__preload_forked(p);
+    return atomic_load_explicit(&p->tracer, memory_order_acquire);
 }
 
 static void preload_init(void)
@@ -358,6 +373,8 @@ static void preload_init(void)
     pthread_atfork(NULL, NULL, preload_fork_child);
     resolve_libev(p);
     read_environment(p);
+    if (p->follow_fork)
+        evt__fork_follow(open_forked_child);
     range_of((void *)preload_init, &p->self);
     p->trampoline = evt__trampoline();
     evt__conn_init(p);

@@ -29,6 +29,12 @@ __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visi
 _Atomic(evt_tracer *) evt__g_current;   /* evt__current() reads it */
 static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
 static uint64_t g_fork_gen;               /* tracers up to this gen came by fork: the parent's */
+/* evt__fork_follow: who opens a fork child's own tracer (the preload's
+ * --follow-fork), and whether this process is a child that has not asked
+ * it yet. Process-wide like the fork itself; set once at start-up, and in
+ * the child by its fork handler, when it is the only thread. */
+static evt_tracer *(*g_fork_follow)(void);
+static int g_fork_follow_pending;
 static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
 
 /* t is this process's copy of its parent's tracer (it came by fork, as
@@ -165,6 +171,20 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
  * shared region full: more than ~256 threads recording at once) records
  * nothing, but its events are counted (evt_lost). They are not in the file:
  * a LOST record belongs to a thread's chunk, and this thread has none. */
+/* The first event of a fork child that follows forks, recorded into the
+ * inherited (dead) tracer: the opener makes the child's own tracer, and the
+ * event goes there -- unless it ends something (a callback, an iteration, a
+ * poll) whose beginning the parent's trace holds: the child was forked
+ * inside it, and its trace starts after. */
+static __attribute__((noinline)) void record_forked(uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
+{
+    g_fork_follow_pending = 0;
+    evt_tracer *n = g_fork_follow();
+    if (!n || type == EVT_REC_CB_END || type == EVT_REC_LOOP_END || type == EVT_REC_POLL_END)
+        return;
+    evt__record_inline(n, type, kind, obj, arg);
+}
+
 void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
     struct evt__tbuf *b = evt__tbuf_get(t);
@@ -172,6 +192,13 @@ void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, u
         evt__ring_put(&b->ring, type, kind, obj, arg);
     else if (!tracer_dead(t))
         atomic_fetch_add_explicit(&t->lost_nobuf, 1, memory_order_relaxed);
+    else if (EVT_UNLIKELY(g_fork_follow_pending) && tracer_inherited(t))
+        record_forked(type, kind, obj, arg);
+}
+
+void evt__fork_follow(evt_tracer *(*open_child)(void))
+{
+    g_fork_follow = open_child;
 }
 
 void evt__record(evt_tracer *t, int type, int kind, uint64_t obj, uint32_t arg)
@@ -319,7 +346,13 @@ static void fork_child(void)
         return;
     evt__tls.buf = NULL;
     evt__tls.gen = 0;
-    atomic_store(&evt__g_current, NULL);
+    /* Following forks, the inherited tracer stays current: the child's
+     * first event, wherever it comes from (a callback's trampoline, the
+     * loop's hooks), then reaches evt__record_slow, which has the child's
+     * own tracer opened (evt_open replaces an inherited one). */
+    g_fork_follow_pending = g_fork_follow != NULL;
+    if (!g_fork_follow_pending)
+        atomic_store(&evt__g_current, NULL);
     if (t->shm) {
         if (t->ctl_fd >= 0)
             close(t->ctl_fd);
@@ -457,9 +490,11 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     evt_tracer *t = tracer_alloc(opt);
     if (!t)
         return EVT_ENOMEM;
-    if (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
-        tracer_free(t);
-        return EVT_EBUSY;
+    while (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
+        if (!tracer_inherited(expected)) {   /* a fork child's copy of its parent's does not count */
+            tracer_free(t);
+            return EVT_EBUSY;
+        }
     }
     atomic_store(&t->gen, atomic_fetch_add(&g_generation, 1) + 1);
     int rc = tracer_init(t, opt);
