@@ -316,9 +316,10 @@ static void resolve_libev(struct evt__preload *p)
  * (evt_tracer.c), and the hooks stop looking at it. Without --follow-fork
  * nothing opens another, and the child's first watcher start or stop
  * reports it, so that record can say why a pre-fork server's trace shows
- * only its parent. With it, that first hook opens the child's own trace
- * (the open once is reset here: nothing else runs in the child yet). Only
- * plain stores here; the work waits for the hook. */
+ * only its parent. With it, the child's first event or hook opens the
+ * child's own trace (open_forked_child; the open once is reset here:
+ * nothing else runs in the child yet). Only plain stores here; the work
+ * waits for that first event. */
 static void preload_fork_child(void)
 {
     static const pthread_once_t once_init = PTHREAD_ONCE_INIT;
