@@ -157,10 +157,9 @@ static __attribute__((noinline)) void watcher_wrap(evt_tracer *t, struct ev_loop
  * (callgrind, plain_server), against 70-90 when every hook called libev in
  * the middle and compared the state after. */
 /* The tracer a hook records w's change into, or NULL if it only forwards:
- * no trace open (in a fork child, its first hook opens one if no event
- * has yet), a
- * call from inside a hook's real call, a watcher of libev's or the shim's
- * own, or one with no callback. */
+ * no trace open (in a fork child, its first hook opens one if no event has
+ * yet), a call from inside a hook's real call, a watcher of libev's or the
+ * shim's own, or one with no callback. */
 static evt_tracer *hook_tracer(struct evt__preload *p, const ev_watcher *w)
 {
     evt_tracer *t = atomic_load_explicit(&p->tracer, memory_order_acquire);
