@@ -32,23 +32,17 @@
 #                                   a time ratio of about 1 / (1 + (r - 1) *
 #                                   share); docs/OVERHEAD.md)
 #
-# Many short rounds rather than a few long ones: what moves the ratio on a
-# shared 2-core machine is other programs taking a core for a fraction of
-# a second to a few seconds, so the two halves of a pair should be close in
-# time, and the median should have many pairs to choose from. On this
-# project's 2-core machine, four runs of each, interleaved: 7 pairs of
-# 20000-request rounds gave medians from 0.955 to 0.982; 31 pairs of 5000
-# (rounds of ~110 ms, about the same total time) from 0.967 to 0.977. The
+# How the rounds go, and why many short ones: bench/lib/rounds.sh. The
 # median still follows the machine's load: under heavy outside load the
 # traced server (it has a second process, the tracer's consumer) loses more
 # rounds than the untraced one, and the ratio drops by a percent or two
-# (server_null_ratio shows how far the run's noise goes). Shorter
-# rounds (2500 requests, ~55 ms) were no steadier in the same tests.
+# (server_null_ratio shows how far the run's noise goes).
 # ROUNDS (default 31 rounds of the three), REQUESTS (5000 per round) and CONC
 # (50) override the sizes; ROUNDS_FILE=PATH keeps the per-round
 # "untraced traced untraced-2" req/s there, to look at the noise.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/lib/rounds.sh"
 BUILD=${1:-build}
 S="$BUILD/samples"
 ROUNDS=${ROUNDS:-31}
@@ -72,76 +66,24 @@ start() {
   exit 1
 }
 
-rps() {   # rps PORT: one loadgen round, prints its req/s
-  "$S/loadgen" -n "$REQUESTS" -c "$CONC" "http://127.0.0.1:$1/" | sed -n 's/^req_per_s: \([0-9.]*\).*/\1/p'
-}
-
-# cpu_us PID: CPU time the process's live threads and its children's (the
-# tracer's consumer process, evt_consumer.c) have run so far, in
-# microseconds: the scheduler's own ns counts (first field of each
-# /proc/PID/task/TID/schedstat), where /proc/PID/stat counts 10 ms ticks --
-# too coarse for rounds of ~100 ms, which made the ratio swing by 10 %.
-cpu_us() {
-  local kids
-  kids=$(cat /proc/"$1"/task/*/children 2>/dev/null || true)
-  for p in "$1" $kids; do cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; done |
-    awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
-}
-
-# own_us PID: the same for the process's own threads only (the program,
-# without the tracer's consumer process).
-own_us() {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.0f\n", ns / 1000 }'
-}
-
-# ticks PID: "USER ALL", the clock ticks PID has run in user space and in
-# all (fields 14 and 15 of /proc/PID/stat; async_server's name holds no
-# space, so the fields split plainly).
-ticks() {
-  awk '{ print $14, $14 + $15 }' /proc/"$1"/stat
-}
-
 start plain; PLAIN=$PORT; PLAIN_PID=$!
 start traced --trace "$TMP/bench.evtrace"; TRACED=$PORT; TRACED_PID=$!
 start null; NULLP=$PORT
-rps "$PLAIN" >/dev/null; rps "$TRACED" >/dev/null; rps "$NULLP" >/dev/null   # warm up
-: >"$TMP/rounds"
+rounds_warm "$PLAIN" "$TRACED" "$NULLP"
 CPU_P0=$(cpu_us "$PLAIN_PID"); CPU_T0=$(cpu_us "$TRACED_PID"); TICKS_P0=$(ticks "$PLAIN_PID")
 OWN_T0=$(own_us "$TRACED_PID")
-for i in $(seq "$ROUNDS"); do
-  case $((i % 3)) in   # who goes first rotates
-    0) P=$(rps "$PLAIN"); T=$(rps "$TRACED"); Q=$(rps "$NULLP") ;;
-    1) T=$(rps "$TRACED"); Q=$(rps "$NULLP"); P=$(rps "$PLAIN") ;;
-    2) Q=$(rps "$NULLP"); P=$(rps "$PLAIN"); T=$(rps "$TRACED") ;;
-  esac
-  echo "$P $T $Q" >>"$TMP/rounds"
-done
+rounds_run "$PLAIN" "$TRACED" "$NULLP"
 [ -n "${ROUNDS_FILE:-}" ] && cp "$TMP/rounds" "$ROUNDS_FILE"
 CPU_P=$(( $(cpu_us "$PLAIN_PID") - CPU_P0 )); CPU_T=$(( $(cpu_us "$TRACED_PID") - CPU_T0 ))
 OWN_T=$(( $(own_us "$TRACED_PID") - OWN_T0 ))
 TICKS_P=$(ticks "$PLAIN_PID")
 
-# quantiles COLUMN NAME: median, q1 and q3 of the per-round ratios
-# column/untraced, as NAME, NAME_q1, NAME_q3.
-quantiles() {
-  awk -v c="$1" '{ print ($1 > 0 ? $c / $1 : 0) }' "$TMP/rounds" | sort -n | awk -v name="$2" '
-    function pct(q,   x, i) {   # the q-quantile of r[1..NR] (sorted), linear between ranks
-      x = 1 + q * (NR - 1); i = int(x)
-      return i >= NR ? r[NR] : r[i] + (x - i) * (r[i + 1] - r[i])
-    }
-    { r[NR] = $1 }
-    END {
-      printf "%s: %.3f ratio\n", name, pct(0.5)
-      printf "%s_q1: %.3f ratio\n", name, pct(0.25)
-      printf "%s_q3: %.3f ratio\n", name, pct(0.75)
-    }'
-}
 awk '{ p += $1; t += $2 } END {
   printf "server_rps_untraced: %.1f req/s\n", p / NR
   printf "server_rps_traced: %.1f req/s\n", t / NR
 }' "$TMP/rounds"
-quantiles 2 server_traced_ratio
-quantiles 3 server_null_ratio
+rounds_quantiles 2 server_traced_ratio
+rounds_quantiles 3 server_null_ratio
 awk -v n="$((ROUNDS * REQUESTS))" -v cp="$CPU_P" -v ct="$CPU_T" -v ot="$OWN_T" 'BEGIN {
   printf "server_cpu_untraced: %.2f us/req\n", cp / n
   printf "server_cpu_traced: %.2f us/req\n", ct / n
