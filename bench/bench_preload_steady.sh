@@ -34,16 +34,7 @@ set -euo pipefail
 BUILD=${1:-build}
 S="$BUILD/samples"
 T="$BUILD/tests"
-ROUNDS=${ROUNDS:-31}
-REQUESTS=${REQUESTS:-5000}
-CONC=${CONC:-50}
-TMP=$(mktemp -d /tmp/evt_bench_preload.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+rounds_setup bench_preload
 
 # start NAME [record ARGS...]: a plain_server, maybe under evtrace record;
 # sets PORT and PID (the process started: record's, when recording).

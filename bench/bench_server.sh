@@ -45,16 +45,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/rounds.sh"
 BUILD=${1:-build}
 S="$BUILD/samples"
-ROUNDS=${ROUNDS:-31}
-REQUESTS=${REQUESTS:-5000}
-CONC=${CONC:-50}
-TMP=$(mktemp -d /tmp/evt_bench_server.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+rounds_setup bench_server
 
 # start NAME ARGS...: an async_server on a free port; sets PORT.
 start() {

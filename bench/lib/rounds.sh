@@ -19,8 +19,12 @@
 # (rounds of ~110 ms, about the same total time) from 0.967 to 0.977.
 # Shorter rounds (2500 requests, ~55 ms) were no steadier.
 #
-# The caller sets S (the samples directory, for loadgen), ROUNDS, REQUESTS,
-# CONC and TMP (a scratch directory), and calls:
+# The caller sets S (the samples directory, for loadgen) and calls:
+#   rounds_setup NAME             the sizes (ROUNDS, default 31; REQUESTS,
+#                                 5000; CONC, 50: the environment overrides
+#                                 them), TMP (a scratch directory) and PIDS
+#                                 (the servers started: they get SIGTERM,
+#                                 and TMP goes, when the script exits)
 #   rounds_warm PORT...           one round each, not counted (call it before
 #                                 taking the CPU counts the figures start from)
 #   rounds_run PORT...            the rounds; $TMP/rounds gets one line per
@@ -32,6 +36,21 @@
 #   own_us PID                    the same, PID's own threads only
 #   ticks PID                     "USER ALL" clock ticks of PID (user space,
 #                                 and user + kernel)
+
+rounds_setup() {
+  ROUNDS=${ROUNDS:-31}
+  REQUESTS=${REQUESTS:-5000}
+  CONC=${CONC:-50}
+  TMP=$(mktemp -d "/tmp/evt_$1.XXXXXX")
+  PIDS=()
+  trap rounds_cleanup EXIT
+}
+
+rounds_cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
 
 rps() {   # rps PORT: one loadgen round, prints its req/s
   "$S/loadgen" -n "$REQUESTS" -c "$CONC" "http://127.0.0.1:$1/" | sed -n 's/^req_per_s: \([0-9.]*\).*/\1/p'
