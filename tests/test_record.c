@@ -717,12 +717,12 @@ static void test_worker_outlives_master(void **state)
  * trace of its own (NAME.PID.evtrace in record's directory; record names
  * it), holding the child's idle callback; the program's output and the
  * parent's trace are as without it (no fork callback in the parent's). */
-static void test_follow_fork(void **state)
+static void follow_fork(const char *flush)
 {
     static char plain[16384], traced[16384], err[4096];
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cd /tmp && exec %s record --follow-fork -o %s -- %s", EVTRACE_BIN, g_trace,
-             TRAP_PROBE);
+    snprintf(cmd, sizeof cmd, "cd /tmp && EVTRACE_FLUSH=%s exec %s record --follow-fork -o %s -- %s", flush,
+             EVTRACE_BIN, g_trace, TRAP_PROBE);
     assert_int_equal(run((char *[]){TRAP_PROBE, NULL}, plain, sizeof plain, NULL, 0), 0);
     assert_int_equal(run((char *[]){"/bin/sh", "-c", cmd, NULL}, traced, sizeof traced, err, sizeof err), 0);
     assert_string_equal(plain, traced);
@@ -763,6 +763,18 @@ static void test_follow_fork(void **state)
     assert_true(child_checks >= 2);
     assert_int_equal(check, (size_t)child_checks);
     assert_int_equal(forkw, 1);
+}
+
+static void test_follow_fork(void **state)
+{
+    follow_fork("process");   /* the default for a program this small: a consumer process */
+}
+
+/* The same with a flusher thread: the tracer a child inherits is its own
+ * memory then, not shared with a consumer, and is shut another way. */
+static void test_follow_fork_thread(void **state)
+{
+    follow_fork("thread");
 }
 
 /* The program sees the environment it would see untraced: no LD_PRELOAD,
@@ -915,6 +927,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gevent_server, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_daemon_outlives_record, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_fork, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_follow_fork_thread, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_prefork_master, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_worker_outlives_master, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_environment_untouched, setup_trace, teardown_trace),

@@ -192,7 +192,7 @@ void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, u
         evt__ring_put(&b->ring, type, kind, obj, arg);
     else if (!tracer_dead(t))
         atomic_fetch_add_explicit(&t->lost_nobuf, 1, memory_order_relaxed);
-    else if (EVT_UNLIKELY(g_fork_follow_pending) && tracer_inherited(t))
+    else if (EVT_UNLIKELY(g_fork_follow_pending))
         record_forked(type, kind, obj, arg);
 }
 
@@ -491,7 +491,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     if (!t)
         return EVT_ENOMEM;
     while (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
-        if (!tracer_inherited(expected)) {   /* a fork child's copy of its parent's does not count */
+        if (!tracer_dead(expected)) {   /* a fork child's copy of its parent's does not count */
             tracer_free(t);
             return EVT_EBUSY;
         }
