@@ -35,6 +35,10 @@ static uint64_t g_fork_gen;               /* tracers up to this gen came by fork
  * the child by its fork handler, when it is the only thread. */
 static evt_tracer *(*g_fork_follow)(void);
 static int g_fork_follow_pending;
+/* A fork child's copy of the tracer its parent had open. Never freed (its
+ * locks may have been held by threads the child does not have); kept here
+ * so that it stays reachable once the child opens a tracer of its own. */
+static evt_tracer *volatile g_inherited;   /* volatile: written, never read */
 static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
 
 /* t is this process's copy of its parent's tracer (it came by fork, as
@@ -167,10 +171,6 @@ struct evt__tbuf *evt__tbuf_get(evt_tracer *t)
 
 /* ---- recording ---------------------------------------------------------- */
 
-/* A thread that could get no buffer (out of memory; with a consumer, the
- * shared region full: more than ~256 threads recording at once) records
- * nothing, but its events are counted (evt_lost). They are not in the file:
- * a LOST record belongs to a thread's chunk, and this thread has none. */
 /* The first event of a fork child that follows forks, recorded into the
  * inherited (dead) tracer: the opener makes the child's own tracer, and the
  * event goes there -- unless it ends something (a callback, an iteration, a
@@ -185,6 +185,10 @@ static __attribute__((noinline)) void record_forked(uint8_t type, uint8_t kind, 
     evt__record_inline(n, type, kind, obj, arg);
 }
 
+/* A thread that could get no buffer (out of memory; with a consumer, the
+ * shared region full: more than ~256 threads recording at once) records
+ * nothing, but its events are counted (evt_lost). They are not in the file:
+ * a LOST record belongs to a thread's chunk, and this thread has none. */
 void evt__record_slow(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
     struct evt__tbuf *b = evt__tbuf_get(t);
@@ -346,6 +350,7 @@ static void fork_child(void)
         return;
     evt__tls.buf = NULL;
     evt__tls.gen = 0;
+    g_inherited = t;
     /* Following forks, the inherited tracer stays current: the child's
      * first event, wherever it comes from (a callback's trampoline, the
      * loop's hooks), then reaches evt__record_slow, which has the child's
@@ -491,7 +496,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     if (!t)
         return EVT_ENOMEM;
     while (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
-        if (!tracer_dead(expected)) {   /* a fork child's copy of its parent's does not count */
+        if (!tracer_dead(expected)) {   /* a fork child's copy of its parent's is no longer one */
             tracer_free(t);
             return EVT_EBUSY;
         }
