@@ -136,6 +136,39 @@ static void help_and_version(void **state)
     run_free(&r);
 }
 
+/* Each command's own help, however asked, on stdout with status 0; record's
+ * --help after "--" belongs to the program. */
+static void command_help(void **state)
+{
+    struct fixture *fx = *state;
+    const struct { const char *args, *first; } cases[] = {
+        { "stats --help", "usage: evtrace stats [--json]" },
+        { "stats -h %s", "usage: evtrace stats [--json]" },
+        { "export --help", "usage: evtrace export --format chrome" },
+        { "export -o x.json -h", "usage: evtrace export --format chrome" },
+        { "record --help", "usage: evtrace record [-o FILE]" },
+        { "record -o x.evtrace -h -- /bin/true", "usage: evtrace record [-o FILE]" },
+        { "help stats", "usage: evtrace stats [--json]" },
+        { "help export", "usage: evtrace export --format chrome" },
+        { "help record", "usage: evtrace record [-o FILE]" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct run r = run(fx, cases[i].args, fx->good);
+        assert_int_equal(r.status, 0);
+        assert_ptr_equal(strstr(r.out, cases[i].first), r.out);   /* first, and nothing before it */
+        assert_string_equal(r.err, "");
+        run_free(&r);
+    }
+    struct run r = run(fx, "record -- /bin/echo --help");
+    assert_null(strstr(r.out, "usage: evtrace"));
+    run_free(&r);
+    r = run(fx, "help frobnicate");
+    assert_int_equal(r.status, 2);
+    assert_int_equal(lines(r.err), 1);
+    assert_string_equal(r.out, "");
+    run_free(&r);
+}
+
 static void bad_arguments(void **state)
 {
     struct fixture *fx = *state;
@@ -238,6 +271,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(help_and_version),
+        cmocka_unit_test(command_help),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(unreadable_files),
         cmocka_unit_test(stats_ok),

@@ -74,6 +74,23 @@ struct rec_status {           /* what the preload said on the status socket */
     char error[256];
 };
 
+const char evt__record_usage[] =
+    "usage: evtrace record [-o FILE] [--stall-ms N] [--follow-exec] [--follow-fork] -- PROGRAM [ARGS...]\n"
+    "\n"
+    "Runs PROGRAM with evtrace's preload library, which traces every libev loop,\n"
+    "watcher and callback in it, each connection as a lane, with no change to\n"
+    "PROGRAM (it must load libev.so.4). Then says where the trace is, what is in\n"
+    "it, and the stalls. The exit status is PROGRAM's. Manual: docs/RECORD.md.\n"
+    "\n"
+    "  -o, --output FILE   the trace (default: NAME.PID.evtrace in the current\n"
+    "                      directory, NAME being PROGRAM's)\n"
+    "  --stall-ms N        report callbacks of N ms or more (default 100)\n"
+    "  --follow-exec       trace the programs PROGRAM execs too, each into\n"
+    "                      NAME.PID.evtrace in the current directory\n"
+    "  --follow-fork       trace the children PROGRAM forks once its trace is\n"
+    "                      open (a pre-fork server's workers), the same way\n"
+    "  -h, --help          this text\n";
+
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "evtrace record: %s%s%s (usage: evtrace record [-o FILE] [--stall-ms N] "
@@ -113,6 +130,9 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
             o->follow_exec = 1;
         } else if (strcmp(a, "--follow-fork") == 0) {
             o->follow_fork = 1;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(evt__record_usage, stdout);
+            return 1;
         } else {
             return usage_error("unknown option", a);
         }
@@ -607,8 +627,9 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
 int evt__record_main(int argc, char **argv)
 {
     struct rec_opts o;
-    if (parse_args(argc, argv, &o) < 0)
-        return 2;
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 2 : 0;
     char preload[PATH_MAX];
     if (find_preload(preload, sizeof preload) < 0) {
         fprintf(stderr, "evtrace record: cannot find %s (looked at $%s, next to evtrace, %s)\n",

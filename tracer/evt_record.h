@@ -63,7 +63,11 @@
 #define EVT_LIBEV_MARK "(libev) "
 
 /* argv[0] is the subcommand's name ("record"); options follow. Returns the
- * process exit status described above. */
+ * process exit status described above. --help (or -h) before the program
+ * prints evt__record_usage and returns 0. */
 int evt__record_main(int argc, char **argv);
+
+/* What `evtrace record --help` prints. */
+extern const char evt__record_usage[];
 
 #endif /* EVT_RECORD_H */

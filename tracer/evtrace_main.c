@@ -33,9 +33,34 @@ static const char usage[] =
     "                                         chrome://tracing (-o - writes to stdout)\n"
     "  record [options] -- PROGRAM [ARGS...]  run PROGRAM with the tracer preloaded\n"
     "  help, --help                           this text\n"
+    "  help COMMAND, COMMAND --help           what COMMAND does, and its options\n"
     "  --version                              print the version\n"
     "\n"
     "exit status: 0 ok, 1 damaged trace (output still written), 2 error\n";
+
+static const char usage_stats[] =
+    "usage: evtrace stats [--json] [--stall-ms N] FILE\n"
+    "\n"
+    "Sums up a trace: its loops (iterations, busy and poll time), its callbacks\n"
+    "and requests (count, latency percentiles, most requests in flight at once),\n"
+    "the slowest callbacks, and the stalls: callbacks that held the loop for N ms\n"
+    "or more. A damaged trace is summed up to its last good record (status 1).\n"
+    "\n"
+    "  --json          one JSON object instead of text (its keys: docs/READER.md)\n"
+    "  --stall-ms N    what counts as a stall, in ms (default 100)\n";
+
+static const char usage_export[] =
+    "usage: evtrace export --format chrome -o OUT FILE\n"
+    "\n"
+    "Writes the trace as Chrome Trace Event JSON, which Perfetto (ui.perfetto.dev)\n"
+    "and chrome://tracing open: callbacks and poll waits as complete events,\n"
+    "requests and connection lanes as async events that overlap as lanes, the\n"
+    "requests in flight as a counter, and the threads' names. Streams: memory\n"
+    "does not grow with the trace. A damaged trace is exported up to its last\n"
+    "good record (status 1).\n"
+    "\n"
+    "  -f, --format chrome   the format (chrome is the one there is)\n"
+    "  -o, --output OUT      the file to write; - writes to stdout\n";
 
 /* One line on stderr, exit status 2. */
 static int bad(const char *cmd, const char *fmt, const char *arg)
@@ -190,22 +215,53 @@ static int cmd_export(int argc, char **argv)
     return status;
 }
 
+static int is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* `evtrace help [COMMAND]`, `evtrace --help`: to stdout, status 0. */
+static int cmd_help(const char *cmd)
+{
+    if (!cmd)
+        fputs(usage, stdout);
+    else if (!strcmp(cmd, "stats"))
+        fputs(usage_stats, stdout);
+    else if (!strcmp(cmd, "export"))
+        fputs(usage_export, stdout);
+    else if (!strcmp(cmd, "record"))
+        fputs(evt__record_usage, stdout);
+    else
+        return bad("help", "no command '%s': there are stats, export and record", cmd);
+    return 0;
+}
+
+/* stats or export with --help among its arguments: its help. (record
+ * looks for it itself: the program it runs may take --help.) */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (is_help(argv[i]))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opterr = 0;
     if (argc < 2)
         return bad(NULL, "%s", "which command? stats, export or record");
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || is_help(cmd))
+        return argc > 2 && !strcmp(cmd, "help") ? cmd_help(argv[2]) : cmd_help(NULL);
+    if ((!strcmp(cmd, "stats") || !strcmp(cmd, "export")) && wants_help(argc, argv))
+        return cmd_help(cmd);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "record"))
         return evt__record_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        fputs(usage, stdout);
-        return 0;
-    }
     if (!strcmp(cmd, "--version")) {
         printf("evtrace %s (format %d.%d)\n", EVTRACE_VERSION, EVT_VERSION_MAJOR, EVT_VERSION_MINOR);
         return 0;
