@@ -17,36 +17,41 @@
 #define T0 5000000000ull
 #define NASTY "he said \"hi\"\\\n\ttab \xc3\xa9"
 
+static void build_at(struct tg *g, uint32_t pid, uint64_t t0)
+{
+    tg_init(g, pid, t0);
+    tg_chunk(g, EVT_THREAD_META, t0);
+    tg_string(g, t0, 1, "srv");
+    tg_string(g, t0, 2, NASTY);
+    tg_string(g, t0, 3, "read");
+    tg_string(g, t0, 4, "process");
+    tg_string(g, t0, 5, "GET /");
+    tg_string(g, t0, 6, "queue");
+    tg_ev(g, &(struct evt_event){ .ts = t0, .type = EVT_REC_PROCESS, .val = pid, .id = 1 });
+    tg_ev(g, &(struct evt_event){ .ts = t0, .type = EVT_REC_THREAD, .thread = 0, .arg = pid, .id = 1 });
+    tg_chunk(g, 0, t0 + 1000);
+    tg_watcher(g, t0 + 1000, 1, EVT_KIND_IO, 7, 2, 1);
+    tg_watcher(g, t0 + 1000, 2, EVT_KIND_TIMER, -1, 0, 1);
+    tg_simple(g, EVT_REC_LOOP_BEGIN, t0 + 1000, 1);
+    tg_simple(g, EVT_REC_POLL_BEGIN, t0 + 1100, 1);
+    tg_simple(g, EVT_REC_POLL_END, t0 + 1234567, 1);          /* ts 1234.567 us */
+    tg_cb_begin(g, t0 + 1234600, 1, 1);
+    tg_req(g, EVT_REC_REQ_BEGIN, t0 + 1234700, 7, 5);
+    tg_req(g, EVT_REC_REQ_PHASE, t0 + 1234800, 7, 3);
+    tg_req(g, EVT_REC_REQ_BEGIN, t0 + 1234850, 8, 5);
+    tg_req(g, EVT_REC_REQ_PHASE, t0 + 1234900, 7, 4);
+    tg_sample(g, EVT_REC_COUNTER, t0 + 1235000, 6, -3);
+    tg_sample(g, EVT_REC_MARK, t0 + 1235001, 6, 9);
+    tg_req(g, EVT_REC_REQ_END, t0 + 1236000, 7, 200);
+    tg_simple(g, EVT_REC_CB_END, t0 + 1236001, 1);
+    tg_cb_begin(g, t0 + 1237000, 2, 256);                     /* never ends */
+    tg_lost(g, t0 + 1238000, 17, 500);
+    tg_finish(g);
+}
+
 static void build(struct tg *g)
 {
-    tg_init(g, 321, T0);
-    tg_chunk(g, EVT_THREAD_META, T0);
-    tg_string(g, T0, 1, "srv");
-    tg_string(g, T0, 2, NASTY);
-    tg_string(g, T0, 3, "read");
-    tg_string(g, T0, 4, "process");
-    tg_string(g, T0, 5, "GET /");
-    tg_string(g, T0, 6, "queue");
-    tg_ev(g, &(struct evt_event){ .ts = T0, .type = EVT_REC_PROCESS, .val = 321, .id = 1 });
-    tg_ev(g, &(struct evt_event){ .ts = T0, .type = EVT_REC_THREAD, .thread = 0, .arg = 321, .id = 1 });
-    tg_chunk(g, 0, T0 + 1000);
-    tg_watcher(g, T0 + 1000, 1, EVT_KIND_IO, 7, 2, 1);
-    tg_watcher(g, T0 + 1000, 2, EVT_KIND_TIMER, -1, 0, 1);
-    tg_simple(g, EVT_REC_LOOP_BEGIN, T0 + 1000, 1);
-    tg_simple(g, EVT_REC_POLL_BEGIN, T0 + 1100, 1);
-    tg_simple(g, EVT_REC_POLL_END, T0 + 1234567, 1);          /* ts 1234.567 us */
-    tg_cb_begin(g, T0 + 1234600, 1, 1);
-    tg_req(g, EVT_REC_REQ_BEGIN, T0 + 1234700, 7, 5);
-    tg_req(g, EVT_REC_REQ_PHASE, T0 + 1234800, 7, 3);
-    tg_req(g, EVT_REC_REQ_BEGIN, T0 + 1234850, 8, 5);
-    tg_req(g, EVT_REC_REQ_PHASE, T0 + 1234900, 7, 4);
-    tg_sample(g, EVT_REC_COUNTER, T0 + 1235000, 6, -3);
-    tg_sample(g, EVT_REC_MARK, T0 + 1235001, 6, 9);
-    tg_req(g, EVT_REC_REQ_END, T0 + 1236000, 7, 200);
-    tg_simple(g, EVT_REC_CB_END, T0 + 1236001, 1);
-    tg_cb_begin(g, T0 + 1237000, 2, 256);                     /* never ends */
-    tg_lost(g, T0 + 1238000, 17, 500);
-    tg_finish(g);
+    build_at(g, 321, T0);
 }
 
 struct mem {
@@ -228,6 +233,64 @@ static void damaged_still_valid(void **state)
     tg_free(&g);
 }
 
+/* Two traces in one document (a program and its fork child): a process
+ * each, one time axis from the earlier start, request ids kept apart by
+ * pid (both traces have requests 7 and 8), each trace's state its own; a
+ * damaged second trace still leaves the first whole. */
+static void many_traces(void **state)
+{
+    struct tg a, b;
+    build_at(&a, 321, T0);
+    build_at(&b, 654, T0 + 2000000);   /* starts 2 ms later */
+    evt_reader *rs[2];   /* the later one first: the axis starts at the earliest */
+    assert_int_equal(evt_reader_open_mem(&rs[0], b.buf, b.len), 0);
+    assert_int_equal(evt_reader_open_mem(&rs[1], a.buf, a.len), 0);
+    struct mem out = { 0 };
+    assert_int_equal(evt_export_chrome_many(rs, 2, mem_sink, &out), 0);
+    json_t *j = json_loads(out.buf, 0, NULL);
+    assert_non_null(j);
+    json_t *evs = json_object_get(j, "traceEvents");
+    assert_int_equal(count_ph(evs, "B"), 8);
+    assert_int_equal(count_ph(evs, "E"), 8);
+    assert_int_equal(count_ph(evs, "b"), 8);
+    assert_int_equal(count_ph(evs, "e"), 8);
+    long r1 = find(evs, 0, "b", "GET /", "321:0x7"), r2 = find(evs, 0, "b", "GET /", "654:0x7");
+    assert_true(r2 >= 0 && r1 > r2);
+    assert_int_equal(find(evs, 0, "b", "GET /", "0x7"), -1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, r2), "pid")), 654);
+    /* the same event 2 ms later in the second trace */
+    double t1 = json_number_value(json_object_get(json_array_get(evs, r1), "ts"));
+    double t2 = json_number_value(json_object_get(json_array_get(evs, r2), "ts"));
+    assert_true(t2 - t1 > 1999.999 && t2 - t1 < 2000.001);
+    assert_true(t1 > 1234.6999 && t1 < 1234.7001);
+    json_t *other = json_object_get(j, "otherData");
+    assert_int_equal(json_integer_value(json_object_get(other, "start_ns")), T0);
+    assert_int_equal(json_array_size(json_object_get(other, "traces")), 2);
+    json_decref(j);
+    free(out.buf);
+
+    a.len -= 3;   /* the second one truncated */
+    evt_reader_close(rs[1]);
+    assert_int_equal(evt_reader_open_mem(&rs[1], a.buf, a.len), 0);
+    out = (struct mem){ 0 };
+    assert_int_equal(evt_export_chrome_many(rs, 2, mem_sink, &out), EVT_ETRUNC);
+    j = json_loads(out.buf, 0, NULL);
+    assert_non_null(j);
+    evs = json_object_get(j, "traceEvents");
+    assert_int_equal(count_ph(evs, "B"), 4);    /* the first trace's, all of them */
+    other = json_object_get(j, "otherData");
+    assert_true(json_is_true(json_object_get(other, "damaged")));
+    json_t *second = json_array_get(json_object_get(other, "traces"), 1);
+    assert_true(json_is_true(json_object_get(second, "damaged")));
+    assert_true(json_is_false(json_object_get(json_array_get(json_object_get(other, "traces"), 0), "damaged")));
+    json_decref(j);
+    free(out.buf);
+    evt_reader_close(rs[0]);
+    evt_reader_close(rs[1]);
+    tg_free(&a);
+    tg_free(&b);
+}
+
 /* Output goes out in bounded pieces as it is made (it streams), and the
  * sink's error stops the export. */
 static void streams_and_fails(void **state)
@@ -327,6 +390,7 @@ int main(void)
         cmocka_unit_test(timestamps_keep_fraction),
         cmocka_unit_test(requests_phases_names),
         cmocka_unit_test(damaged_still_valid),
+        cmocka_unit_test(many_traces),
         cmocka_unit_test(streams_and_fails),
         cmocka_unit_test(watcher_redefined),
         cmocka_unit_test(request_across_threads),

@@ -46,6 +46,7 @@ struct exporter {
     void *ctx;
     int err;
     int first;         /* no comma before the first event */
+    int many;          /* several traces in one document: ids carry the pid */
     uint32_t pid;
     uint64_t base, last_ts;
     struct xthread **threads;
@@ -289,7 +290,10 @@ static uint64_t live_val(uint32_t name, uint32_t phase) { return (uint64_t)name 
 static void async(struct exporter *x, char ph, const struct evt_event *ev, uint64_t id, const char *name_esc)
 {
     ev_head(x, ph, ev->thread, ev->ts);
-    out(x, ",\"cat\":\"request\",\"id\":\"0x%" PRIx64 "\",\"name\":%s", id, name_esc);
+    if (x->many)   /* request ids are per process, async ids are not */
+        out(x, ",\"cat\":\"request\",\"id\":\"%" PRIu32 ":0x%" PRIx64 "\",\"name\":%s", x->pid, id, name_esc);
+    else
+        out(x, ",\"cat\":\"request\",\"id\":\"0x%" PRIx64 "\",\"name\":%s", id, name_esc);
 }
 
 /* Ends request id (its phase first), as of ev's time and thread. */
@@ -466,16 +470,34 @@ static void close_all(struct exporter *x)
         req_close(x, &ev, s->key, s->val, 0);
 }
 
-static void footer(struct exporter *x, int rc)
+static int damaged(int rc)
 {
-    char *err = escape(rc == EVT_ETRUNC || rc == EVT_EFORMAT ? evt_reader_error(x->r) : "");
-    out(x, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"evtrace\",\"pid\":%" PRIu32
-        ",\"start_ns\":%" PRIu64 ",\"damaged\":%s,\"error\":%s}}\n", x->pid, x->base,
-        rc == EVT_ETRUNC || rc == EVT_EFORMAT ? "true" : "false", err ? err : "\"\"");
-    free(err);
+    return rc == EVT_ETRUNC || rc == EVT_EFORMAT;
 }
 
-static void exporter_free(struct exporter *x)
+/* otherData: the first trace's pid, the common start, whether any trace is
+ * damaged and the first one's error; then each trace's own. */
+static void footer(struct exporter *x, evt_reader **rs, const int *rcs, size_t n)
+{
+    size_t bad = 0;
+    while (bad < n && !damaged(rcs[bad]))
+        bad++;
+    char *err = escape(bad < n ? evt_reader_error(rs[bad]) : "");
+    out(x, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"evtrace\",\"pid\":%" PRIu32
+        ",\"start_ns\":%" PRIu64 ",\"damaged\":%s,\"error\":%s,\"traces\":[", evt_reader_pid(rs[0]), x->base,
+        bad < n ? "true" : "false", err ? err : "\"\"");
+    free(err);
+    for (size_t i = 0; i < n; i++) {
+        err = escape(damaged(rcs[i]) ? evt_reader_error(rs[i]) : "");
+        out(x, "%s{\"pid\":%" PRIu32 ",\"start_ns\":%" PRIu64 ",\"damaged\":%s,\"error\":%s}", i ? "," : "",
+            evt_reader_pid(rs[i]), evt_reader_start_ns(rs[i]), damaged(rcs[i]) ? "true" : "false", err ? err : "\"\"");
+        free(err);
+    }
+    out(x, "]}}\n");
+}
+
+/* Frees what one trace's export built up, leaving the output state. */
+static void exporter_clear(struct exporter *x)
 {
     for (size_t i = 0; i < x->n_threads; i++)
         free(x->threads[i]);
@@ -488,34 +510,75 @@ static void exporter_free(struct exporter *x)
     free(x->esc);
     evt__idmap_free(&x->live);
     free(x->pending);
+    x->threads = NULL;
+    x->n_threads = x->cap_threads = 0;
+    x->cur = NULL;
+    x->watchers = NULL;
+    x->n_watchers = 0;
+    x->esc = NULL;
+    x->esc_cap = 0;
+    x->live = (struct evt__idmap){ 0 };
+    x->pending = NULL;
+    x->pend_first = x->n_pending = 0;
+}
+
+/* One trace's events into the open document: its strings first (a damaged
+ * or foreign file may use one before defining it), then its records. */
+static int export_one(struct exporter *x, evt_reader *r)
+{
+    exporter_clear(x);
+    x->r = r;
+    x->pid = evt_reader_pid(r);
+    x->last_ts = evt_reader_start_ns(r);
+    int rc = evt_reader_each_batch(r, learn_strings, x);
+    if (rc == 0 || damaged(rc))
+        rc = evt_reader_each(r, emit, x);
+    if (rc == 0 || damaged(rc))
+        close_all(x);
+    return x->err ? x->err : rc;
+}
+
+int evt_export_chrome_many(evt_reader **rs, size_t n, evt_export_write_fn write, void *ctx)
+{
+    if (n == 0)
+        return EVT_EINVAL;
+    struct exporter *x = calloc(1, sizeof *x);
+    int *rcs = calloc(n, sizeof *rcs);
+    if (!x || !rcs) {
+        free(x);
+        free(rcs);
+        return EVT_ENOMEM;
+    }
+    x->write = write;
+    x->ctx = ctx;
+    x->first = 1;
+    x->many = n > 1;
+    x->base = evt_reader_start_ns(rs[0]);
+    for (size_t i = 1; i < n; i++)   /* one clock (CLOCK_MONOTONIC) for every process */
+        if (evt_reader_start_ns(rs[i]) < x->base)
+            x->base = evt_reader_start_ns(rs[i]);
+    out(x, "{\"traceEvents\":[");
+    int rc = 0;
+    for (size_t i = 0; i < n && (rc == 0 || damaged(rc)); i++) {
+        rcs[i] = export_one(x, rs[i]);
+        if (rcs[i] != 0 && (rc == 0 || !damaged(rcs[i])))
+            rc = rcs[i];   /* the first damage, unless something worse follows */
+    }
+    if (rc == 0 || damaged(rc)) {
+        footer(x, rs, rcs, n);
+        flush(x);
+    }
+    if (x->err)
+        rc = x->err;
+    exporter_clear(x);
     free(x);
+    free(rcs);
+    return rc;
 }
 
 int evt_export_chrome(evt_reader *r, evt_export_write_fn write, void *ctx)
 {
-    struct exporter *x = calloc(1, sizeof *x);
-    if (!x)
-        return EVT_ENOMEM;
-    x->r = r;
-    x->write = write;
-    x->ctx = ctx;
-    x->first = 1;
-    x->pid = evt_reader_pid(r);
-    x->base = x->last_ts = evt_reader_start_ns(r);
-    int rc = evt_reader_each_batch(r, learn_strings, x);
-    if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
-        out(x, "{\"traceEvents\":[");
-        rc = evt_reader_each(r, emit, x);
-        if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
-            close_all(x);
-            footer(x, rc);
-            flush(x);
-        }
-    }
-    if (x->err)
-        rc = x->err;
-    exporter_free(x);
-    return rc;
+    return evt_export_chrome_many(&r, 1, write, ctx);
 }
 
 static int file_sink(void *ctx, const void *data, size_t len)
@@ -523,10 +586,15 @@ static int file_sink(void *ctx, const void *data, size_t len)
     return fwrite(data, 1, len, ctx) == len ? 0 : EVT_EIO;
 }
 
-int evt_export_chrome_file(evt_reader *r, FILE *out)
+int evt_export_chrome_files(evt_reader **rs, size_t n, FILE *out)
 {
-    int rc = evt_export_chrome(r, file_sink, out);
-    if (fflush(out) != 0 && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT))
+    int rc = evt_export_chrome_many(rs, n, file_sink, out);
+    if (fflush(out) != 0 && (rc == 0 || damaged(rc)))
         rc = EVT_EIO;
     return rc;
+}
+
+int evt_export_chrome_file(evt_reader *r, FILE *out)
+{
+    return evt_export_chrome_files(&r, 1, out);
 }

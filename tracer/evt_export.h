@@ -11,7 +11,8 @@
  *   - marks and lost-event ranges as thread-scoped instants ("i");
  *   - process_name / thread_name metadata ("M").
  * Timestamps are microseconds since the trace's start_ns with the ns
- * fraction kept ("12.345").
+ * fraction kept ("12.345"). Several traces go into one document with
+ * evt_export_chrome_many.
  *
  * Memory does not grow with the number of events: the export walks the
  * reader twice (first to learn every string, in case a damaged or foreign
@@ -41,7 +42,18 @@ typedef int (*evt_export_write_fn)(void *ctx, const void *data, size_t len);
  * its otherData.error says what); the sink's error; or EVT_ENOMEM. */
 int evt_export_chrome(evt_reader *r, evt_export_write_fn write, void *ctx);
 
+/* Several traces in one document: a program and the children it forked
+ * (record --follow-fork), or the two sides of a connection. Each keeps its
+ * pid, so each is a process of its own in Perfetto; timestamps count from
+ * the earliest trace's start (every trace's clock is CLOCK_MONOTONIC);
+ * request ids become "PID:0xID", being unique only within a process.
+ * otherData.traces lists each trace's pid, start_ns, damaged and error.
+ * Returns as evt_export_chrome: the first damage, if no worse error; n must
+ * be at least 1. */
+int evt_export_chrome_many(evt_reader **rs, size_t n, evt_export_write_fn write, void *ctx);
+
 /* The same into a stdio stream (EVT_EIO when writing fails). */
 int evt_export_chrome_file(evt_reader *r, FILE *out);
+int evt_export_chrome_files(evt_reader **rs, size_t n, FILE *out);
 
 #endif /* EVT_EXPORT_H */

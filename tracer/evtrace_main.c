@@ -29,7 +29,7 @@ static const char usage[] =
     "  stats [--json] [--stall-ms N] FILE     summary: loop busy/poll time, callback and\n"
     "                                         request latencies, stalls (callbacks >= N ms,\n"
     "                                         default 100)\n"
-    "  export --format chrome -o OUT FILE     Chrome Trace Event JSON for Perfetto or\n"
+    "  export --format chrome -o OUT FILE...  Chrome Trace Event JSON for Perfetto or\n"
     "                                         chrome://tracing (-o - writes to stdout)\n"
     "  record [options] -- PROGRAM [ARGS...]  run PROGRAM with the tracer preloaded\n"
     "  help, --help                           this text\n"
@@ -50,14 +50,16 @@ static const char usage_stats[] =
     "  --stall-ms N    what counts as a stall, in ms (default 100)\n";
 
 static const char usage_export[] =
-    "usage: evtrace export --format chrome -o OUT FILE\n"
+    "usage: evtrace export --format chrome -o OUT FILE...\n"
     "\n"
     "Writes the trace as Chrome Trace Event JSON, which Perfetto (ui.perfetto.dev)\n"
     "and chrome://tracing open: callbacks and poll waits as complete events,\n"
     "requests and connection lanes as async events that overlap as lanes, the\n"
     "requests in flight as a counter, and the threads' names. Streams: memory\n"
     "does not grow with the trace. A damaged trace is exported up to its last\n"
-    "good record (status 1).\n"
+    "good record (status 1). Several traces (a program and the children\n"
+    "record --follow-fork traced) go into one document, a process each, on one\n"
+    "time axis.\n"
     "\n"
     "  -f, --format chrome   the format (chrome is the one there is)\n"
     "  -o, --output OUT      the file to write; - writes to stdout\n";
@@ -156,7 +158,7 @@ static int cmd_stats(int argc, char **argv)
 
 /* ---- export ------------------------------------------------------------ */
 
-static int parse_export(int argc, char **argv, const char **outp, const char **file)
+static int parse_export(int argc, char **argv, const char **outp)
 {
     static const struct option opts[] = {
         { "format", required_argument, NULL, 'f' },
@@ -178,40 +180,69 @@ static int parse_export(int argc, char **argv, const char **outp, const char **f
     }
     if (!*outp)
         return bad("export", "%s", "where to? give -o OUT.json (or -o - for stdout)");
-    if (optind != argc - 1)
-        return bad("export", "%s", optind == argc ? "which trace file?" : "give exactly one trace file");
-    *file = argv[optind];
+    if (optind == argc)
+        return bad("export", "%s", "which trace file?");
     return 0;
+}
+
+/* Opens files[0..n) into rs; on failure closes those opened and returns -1
+ * (the error said). */
+static int open_readers(char **files, int n, evt_reader **rs)
+{
+    for (int i = 0; i < n; i++) {
+        if (open_reader("export", files[i], &rs[i]) < 0) {
+            while (i-- > 0)
+                evt_reader_close(rs[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Each damaged trace gets its warning; 1 if any was. */
+static int damaged_any(char **files, int n, evt_reader **rs)
+{
+    int status = 0;
+    for (int i = 0; i < n; i++)
+        if (evt_reader_error(rs[i])[0])
+            status = damaged_status(files[i], evt_reader_error(rs[i]));
+    return status;
 }
 
 static int cmd_export(int argc, char **argv)
 {
-    const char *outp = NULL, *file = NULL;
-    if (parse_export(argc, argv, &outp, &file))
+    const char *outp = NULL;
+    if (parse_export(argc, argv, &outp))
         return 2;
-    evt_reader *r;
-    if (open_reader("export", file, &r) < 0)
-        return 2;
-    int to_stdout = strcmp(outp, "-") == 0;
-    FILE *out = to_stdout ? stdout : fopen(outp, "w");
-    if (!out) {
-        fprintf(stderr, "evtrace export: %s: %s\n", outp, strerror(errno));
-        evt_reader_close(r);
+    char **files = argv + optind;
+    int n = argc - optind;
+    evt_reader **rs = calloc((size_t)n, sizeof *rs);
+    if (!rs || open_readers(files, n, rs) < 0) {
+        if (!rs)
+            fprintf(stderr, "evtrace export: %s\n", evt_strerror(EVT_ENOMEM));
+        free(rs);
         return 2;
     }
-    int rc = evt_export_chrome_file(r, out);
-    if (!to_stdout && fclose(out) != 0 && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT))
+    int to_stdout = strcmp(outp, "-") == 0;
+    FILE *out = to_stdout ? stdout : fopen(outp, "w");
+    int rc = out ? evt_export_chrome_files(rs, (size_t)n, out) : EVT_EIO;
+    if (!out)
+        fprintf(stderr, "evtrace export: %s: %s\n", outp, strerror(errno));
+    else if (!to_stdout && fclose(out) != 0 && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT))
         rc = EVT_EIO;
     int status = 0;
-    if (rc == EVT_ETRUNC || rc == EVT_EFORMAT) {
-        status = damaged_status(file, evt_reader_error(r));
-    } else if (rc < 0) {
-        fprintf(stderr, "evtrace export: %s: %s\n", outp, evt_strerror(rc));
-        if (!to_stdout)
+    if (out && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT)) {
+        status = damaged_any(files, n, rs);
+    } else {
+        if (out)
+            fprintf(stderr, "evtrace export: %s: %s\n", outp, evt_strerror(rc));
+        if (out && !to_stdout)
             unlink(outp);
         status = 2;
     }
-    evt_reader_close(r);
+    for (int i = 0; i < n; i++)
+        evt_reader_close(rs[i]);
+    free(rs);
     return status;
 }
 
