@@ -267,6 +267,37 @@ static void export_ok(void **state)
     run_free(&r);
 }
 
+/* Several files into one document; a damaged one among them gets its
+ * warning (naming it), status 1, and the others are whole; one that cannot
+ * be opened stops it all with status 2. */
+static void export_several(void **state)
+{
+    struct fixture *fx = *state;
+    struct run r = run(fx, "export -o %s %s %s", fx->json, fx->good, fx->good);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    run_free(&r);
+    json_t *x = json_load_file(fx->json, 0, NULL);
+    assert_non_null(x);
+    assert_int_equal(json_array_size(json_object_get(x, "traceEvents")), 16);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(x, "otherData"), "traces")), 2);
+    json_decref(x);
+    r = run(fx, "export -o %s %s %s", fx->json, fx->good, fx->damaged);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(lines(r.err), 1);
+    assert_non_null(strstr(r.err, fx->damaged));
+    run_free(&r);
+    x = json_load_file(fx->json, 0, NULL);
+    assert_non_null(x);
+    assert_true(json_array_size(json_object_get(x, "traceEvents")) >= 8);
+    json_decref(x);
+    r = run(fx, "export -o %s %s /nonexistent/trace.evtrace", fx->json, fx->good);
+    assert_int_equal(r.status, 2);
+    assert_int_equal(lines(r.err), 1);
+    assert_non_null(strstr(r.err, "/nonexistent/trace.evtrace"));
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +308,7 @@ int main(void)
         cmocka_unit_test(stats_ok),
         cmocka_unit_test(damaged_exit_1),
         cmocka_unit_test(export_ok),
+        cmocka_unit_test(export_several),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
