@@ -291,6 +291,29 @@ static void many_traces(void **state)
     tg_free(&b);
 }
 
+/* Spans left open close at the trace's end: the CLOCK record written at
+ * close when it is later than the last event (a program killed in a
+ * callback or in poll). */
+static void open_spans_end_at_close(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, T0);
+    tg_chunk(&g, 0, T0 + 1000);
+    tg_cb_begin(&g, T0 + 1000, 1, 1);   /* never ends */
+    tg_chunk(&g, EVT_THREAD_META, T0 + 7000);
+    tg_ev(&g, &(struct evt_event){ .ts = T0 + 7000, .type = EVT_REC_CLOCK, .kind = 1, .val = 1000000000 });
+    tg_finish(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *evs = json_object_get(j, "traceEvents");
+    long e = find(evs, 0, "E", NULL, NULL);
+    assert_true(e >= 0);
+    assert_true(json_number_value(json_object_get(json_array_get(evs, e), "ts")) == 7.0);
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
 /* Output goes out in bounded pieces as it is made (it streams), and the
  * sink's error stops the export. */
 static void streams_and_fails(void **state)
@@ -391,6 +414,7 @@ int main(void)
         cmocka_unit_test(requests_phases_names),
         cmocka_unit_test(damaged_still_valid),
         cmocka_unit_test(many_traces),
+        cmocka_unit_test(open_spans_end_at_close),
         cmocka_unit_test(streams_and_fails),
         cmocka_unit_test(watcher_redefined),
         cmocka_unit_test(request_across_threads),

@@ -88,6 +88,32 @@ static void unmatched_records(void **state)
     tg_free(&g);
 }
 
+/* A program killed while it waits in poll: the writer's CLOCK record at
+ * close is the trace's end, and the open poll and iteration last until it
+ * (unfinished), not until the last event. The CLOCK at open changes no
+ * start. */
+static void ends_at_closing_clock(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 50);
+    tg_ev(&g, &(struct evt_event){ .ts = 50, .type = EVT_REC_CLOCK, .kind = 1, .val = 1000000000 });
+    tg_chunk(&g, 0, 100);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 100, 1);
+    tg_simple(&g, EVT_REC_POLL_BEGIN, 110, 1);
+    tg_chunk(&g, EVT_THREAD_META, 9000);
+    tg_ev(&g, &(struct evt_event){ .ts = 9000, .type = EVT_REC_CLOCK, .kind = 1, .val = 1000000000 });
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.t_min, 100);
+    assert_int_equal(m.t_max, 9000);
+    assert_true(m.n_polls == 1 && m.polls[0].t1 == 9000 && !m.polls[0].complete);
+    assert_true(m.n_iterations == 1 && m.iterations[0].t1 == 9000 && !m.iterations[0].complete);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 /* Two threads serve interleaved requests; their chunks come out of time
  * order in the file. */
 static void requests_and_phases(void **state)
@@ -600,6 +626,7 @@ int main(void)
         cmocka_unit_test(kind_names),
         cmocka_unit_test(garbage_with_valid_crc),
         cmocka_unit_test(merge_ties_and_disorder),
+        cmocka_unit_test(ends_at_closing_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -445,6 +445,10 @@ static int emit(void *ctx, const struct evt_event *ev)
     case EVT_REC_PROCESS: case EVT_REC_THREAD:
         on_meta(x, ev);
         break;
+    case EVT_REC_CLOCK:   /* the one written at close: the trace's end, where open spans end */
+        if (ev->ts > x->last_ts)
+            x->last_ts = ev->ts;
+        break;
     case EVT_REC_WATCHER:
         if (on_watcher(x, ev) < 0)
             return EVT_ENOMEM;

@@ -21,7 +21,9 @@
  *     chunk before the meta chunk holding the strings it uses, so during
  *     the walk a name field holds the string id (see id_as_name).
  * After the walk every still-open span gets t1 = t_max, complete = 0 (they
- * are the ones left on the stacks); the per-thread arrays, each in time
+ * are the ones left on the stacks); t_max is the trace's end: its last
+ * event, or the CLOCK record the writer adds at close if later (a server
+ * killed while it waited in poll ends then, not at its last callback); the per-thread arrays, each in time
  * order already (a thread's records are; a file where they are not is
  * noticed during the walk and that thread's array sorted), are merged by
  * (t0, thread) inside the biggest of them, from the back -- one linear
@@ -582,6 +584,8 @@ static int on_events(void *ctx, const struct evt_event *evs, size_t n)
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct evt_event *ev = &evs[i];
         if (!evt_reader_is_event(ev->type)) {
+            if (ev->type == EVT_REC_CLOCK)   /* the last, written at close, is when the trace ended */
+                t_max = ev->ts > t_max ? ev->ts : t_max;
             rc = on_definition(b, ev);
             continue;
         }
