@@ -9,7 +9,7 @@
  * read it from any thread.
  *
  * Unmatched records are kept, not dropped: a begin with no end (a trace cut
- * short, a process killed) gets t1 = the trace's last timestamp and
+ * short, a process killed) gets t1 = the trace's end (t_max) and
  * complete = 0; an end with no begin is ignored and counted in `orphans`.
  */
 #ifndef EVT_MODEL_H
@@ -93,7 +93,8 @@ struct evt_m_step {       /* requests in flight: from ts on, `value` are open */
 struct evt_model {
     uint32_t pid;
     const char *process_name;
-    uint64_t t_min, t_max;        /* first and last timestamp of any event */
+    uint64_t t_min, t_max;        /* first event; the end: the last event, or the
+                                     CLOCK record written at close if later */
     uint64_t events;              /* records, strings and meta excluded */
     uint64_t lost;                /* sum of LOST counts */
     uint64_t orphans;             /* ends without a begin */
