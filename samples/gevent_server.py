@@ -52,3 +52,9 @@ server.start()
 print('port %d' % server.server_port, flush=True)
 print('listening on 127.0.0.1:%d' % server.server_port, flush=True)
 server.serve_forever()
+# serve_forever returned inside one of the hub's callbacks (the one that
+# ran the QUIT handler's wake-up). Going back to the hub lets that callback
+# return and the loop end; exiting from here instead, the interpreter's
+# shutdown would run inside it, and the trace would end in a callback that
+# never returned (a last "unfinished" stall).
+gevent.get_hub().join(timeout=1)

@@ -185,6 +185,25 @@ static void test_loop_lane_idle_busy_and_stall(void **state)
     SDL_FreeSurface(s);
 }
 
+/* A stall that starts near the right edge of the view: its label is moved
+ * left to end at the edge (dark red text left of the band's start), not cut
+ * off by it. */
+static void test_stall_label_at_right_edge(void **state)
+{
+    struct fixture *f = *state;
+    struct evv_viewport keep = f->vp;
+    evv_export_viewport(&f->vp, &f->s, W, H, 0, 125.0 * MS);   /* the stall starts at 115 ms */
+    SDL_Surface *s = render(f, NULL);
+    int x0 = xat(f, T0 + 120 * MS), red = 0;
+    assert_true(x0 > f->g.plot.x + f->g.plot.w * 8 / 10);
+    for (int x = x0 - 150; x < x0 - 2; x++)
+        for (int y = f->g.sec[0].conc.y; y < f->g.sec[0].conc.y + 20; y++)
+            red += near(px(s, x, y), EVV_RGB_STALL, 40);
+    assert_true(red > 20);
+    SDL_FreeSurface(s);
+    f->vp = keep;
+}
+
 /* The mark at 60 ms: a dark tick at the top of the loop lane, there and
  * nowhere near 75 ms. */
 static void test_mark_tick(void **state)
@@ -578,6 +597,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phase_colours_where_requests_are),
         cmocka_unit_test(test_loop_lane_idle_busy_and_stall),
+        cmocka_unit_test(test_stall_label_at_right_edge),
         cmocka_unit_test(test_concurrency_graph),
         cmocka_unit_test(test_mark_tick),
         cmocka_unit_test(test_selection_and_damage_banner),

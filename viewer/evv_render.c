@@ -276,12 +276,14 @@ static void evv__stall_label(const struct evv__frame *f, size_t k, int x0, int *
     const struct evt_m_callback *c = &f->m->callbacks[f->s->stalls[k]];
     const char *wn = c->watcher < f->m->n_watchers ? f->m->watchers[c->watcher].name : "?";
     char dur[32], lab[160];
-    int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
-    if (lx < *label_end)
-        return;   /* no room: the previous label is still there */
     evv_format_duration((double)(c->t1 - c->t0), dur, sizeof dur);
-    snprintf(lab, sizeof lab, "stall %s in %s", dur, wn);
+    snprintf(lab, sizeof lab, "stall %s in %s%s", dur, wn, c->complete ? "" : " (unfinished)");
     int w = evv_text_width(f->t->text, EVV_FONT_BOLD, lab, -1);
+    int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
+    if (lx + w + 16 > f->g.plot.x + f->g.plot.w)   /* a stall at the right edge: its label ends there */
+        lx = f->g.plot.x + f->g.plot.w - w - 16;
+    if (lx < *label_end || lx < f->g.plot.x)
+        return;   /* no room: the previous label is still there */
     evv__fill(f->r, lx + 2, f->sec->conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
     evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->sec->conc.y + 3, EVV_RGB_STALL, 0);
     *label_end = lx + w + 16;
