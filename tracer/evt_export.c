@@ -23,7 +23,9 @@
 enum { X_ITER, X_POLL, X_CB };
 
 struct xopen {
+    uint64_t ts;       /* when it began */
     uint32_t key;      /* loop or watcher id */
+    uint32_t revents;  /* a callback's */
     uint8_t kind;      /* X_* */
 };
 
@@ -226,30 +228,37 @@ static struct xthread *xthread_of(struct exporter *x, uint32_t index)
     return x->cur = t;
 }
 
-static void span_end(struct exporter *x, uint32_t tid, uint64_t ts, int complete)
+/* One complete ("X") event: the span o of thread tid, from its begin to
+ * end; unfinished if something else ended it (its parent's end, the
+ * trace's). */
+static void span_emit(struct exporter *x, uint32_t tid, const struct xopen *o, uint64_t end, int complete)
 {
-    ev_head(x, 'E', tid, ts);
-    out(x, complete ? "}" : ",\"args\":{\"unfinished\":true}}");
-}
-
-static void span_begin(struct exporter *x, struct xthread *t, const struct evt_event *ev, uint8_t kind)
-{
-    if (t->depth == EVT_X_MAX_DEPTH) /* too deep: its end will be dropped too */
-        return;
-    t->st[t->depth++] = (struct xopen){ ev->id, kind };
-    ev_head(x, 'B', ev->thread, ev->ts);
-    if (kind == X_CB) {
-        uint8_t wk = ev->id < x->n_watchers ? x->watchers[ev->id].kind : 0;
-        out(x, ",\"name\":%s,\"cat\":\"%s\",\"args\":{\"watcher\":%" PRIu32 ",\"revents\":%" PRIu32 "}}",
-            watcher_esc(x, ev->id), evt_kind_name(wk), ev->id, ev->arg);
+    uint64_t dur = end > o->ts ? end - o->ts : 0;
+    ev_head(x, 'X', tid, o->ts);
+    out(x, ",\"dur\":%" PRIu64 ".%03u", dur / 1000, (unsigned)(dur % 1000));
+    if (o->kind == X_CB) {
+        uint8_t wk = o->key < x->n_watchers ? x->watchers[o->key].kind : 0;
+        out(x, ",\"name\":%s,\"cat\":\"%s\",\"args\":{\"watcher\":%" PRIu32 ",\"revents\":%" PRIu32 "%s}}",
+            watcher_esc(x, o->key), evt_kind_name(wk), o->key, o->revents, complete ? "" : ",\"unfinished\":true");
     } else {
-        out(x, ",\"name\":\"%s\",\"cat\":\"%s\",\"args\":{\"loop\":%" PRIu32 "}}",
-            kind == X_ITER ? "iteration" : "poll", kind == X_ITER ? "loop" : "poll", ev->id);
+        out(x, ",\"name\":\"%s\",\"cat\":\"%s\",\"args\":{\"loop\":%" PRIu32 "%s}}",
+            o->kind == X_ITER ? "iteration" : "poll", o->kind == X_ITER ? "loop" : "poll", o->key,
+            complete ? "" : ",\"unfinished\":true");
     }
 }
 
+/* A begin waits on its thread's stack until its end: a complete event
+ * needs its duration. */
+static void span_begin(struct xthread *t, const struct evt_event *ev, uint8_t kind)
+{
+    if (t->depth == EVT_X_MAX_DEPTH) /* too deep: its end will be dropped too */
+        return;
+    t->st[t->depth++] = (struct xopen){ .ts = ev->ts, .key = ev->id, .revents = ev->arg, .kind = kind };
+}
+
 /* Ends the newest open span of this kind and key; spans above it end with
- * it, unfinished (B/E must nest). An end that matches nothing is dropped. */
+ * it, unfinished (spans must nest). An end that matches nothing is
+ * dropped. */
 static void span_close(struct exporter *x, struct xthread *t, const struct evt_event *ev, uint8_t kind)
 {
     size_t k = t->depth;
@@ -259,7 +268,7 @@ static void span_close(struct exporter *x, struct xthread *t, const struct evt_e
         return;
     while (t->depth > k - 1) {
         t->depth--;
-        span_end(x, ev->thread, ev->ts, t->depth == k - 1);
+        span_emit(x, ev->thread, &t->st[t->depth], ev->ts, t->depth == k - 1);
     }
 }
 
@@ -269,9 +278,9 @@ static int on_span(struct exporter *x, const struct evt_event *ev)
     if (!t)
         return EVT_ENOMEM;
     switch (ev->type) {
-    case EVT_REC_LOOP_BEGIN: span_begin(x, t, ev, X_ITER); break;
-    case EVT_REC_POLL_BEGIN: span_begin(x, t, ev, X_POLL); break;
-    case EVT_REC_CB_BEGIN: span_begin(x, t, ev, X_CB); break;
+    case EVT_REC_LOOP_BEGIN: span_begin(t, ev, X_ITER); break;
+    case EVT_REC_POLL_BEGIN: span_begin(t, ev, X_POLL); break;
+    case EVT_REC_CB_BEGIN: span_begin(t, ev, X_CB); break;
     case EVT_REC_LOOP_END: span_close(x, t, ev, X_ITER); break;
     case EVT_REC_POLL_END: span_close(x, t, ev, X_POLL); break;
     default: span_close(x, t, ev, X_CB); break;
@@ -424,6 +433,8 @@ static void on_meta(struct exporter *x, const struct evt_event *ev)
 static int emit(void *ctx, const struct evt_event *ev)
 {
     struct exporter *x = ctx;
+    if (evt_reader_is_event(ev->type) && ev->ts > x->last_ts)
+        x->last_ts = ev->ts;   /* where spans still open at the end will end */
     switch (ev->type) {
     case EVT_REC_LOOP_BEGIN: case EVT_REC_LOOP_END: case EVT_REC_POLL_BEGIN:
     case EVT_REC_POLL_END: case EVT_REC_CB_BEGIN: case EVT_REC_CB_END:
@@ -464,8 +475,10 @@ static void close_all(struct exporter *x)
 {
     for (size_t i = 0; i < x->n_threads; i++) {
         struct xthread *t = x->threads[i];
-        for (; t->depth > 0; t->depth--)
-            span_end(x, t->index, x->last_ts, 0);
+        while (t->depth > 0) {
+            t->depth--;
+            span_emit(x, t->index, &t->st[t->depth], x->last_ts, 0);
+        }
     }
     size_t pos = 0;
     struct evt__idmap_slot *s;

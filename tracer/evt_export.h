@@ -1,9 +1,11 @@
 /* evt_export.h -- write a trace as Chrome Trace Event Format JSON.
  *
  * The output loads in Perfetto (ui.perfetto.dev) and chrome://tracing:
- *   - loop iterations, poll waits and callbacks as "B"/"E" pairs on their
- *     thread's track (categories "loop", "poll" and the watcher kind), so
- *     callbacks nest inside iterations as they do in libev;
+ *   - loop iterations, poll waits and callbacks as complete events ("X",
+ *     with their "dur") on their thread's track (categories "loop", "poll"
+ *     and the watcher kind), so callbacks nest inside iterations as they
+ *     do in libev. A span is written when it ends, so the file is not in
+ *     time order (the format does not ask it to be; viewers sort);
  *   - each request as a nestable async slice ("b"/"e", cat "request", id =
  *     the request id as a hex string) so concurrent requests get lanes of
  *     their own; its phases as nested "b"/"e" slices with the same id;
