@@ -14,6 +14,11 @@
  *                                the child runs the loop with a 300 ms
  *                                timer instead of 10 ms: a worker that
  *                                ends a moment after its master
+ *   daemon_probe --workers N MARKER  a pre-fork server's master: makes its
+ *                                loop, forks N workers that each run the
+ *                                inherited loop (a 10 ms timer), waits for
+ *                                them, and writes "workers N" (those that
+ *                                ended well) into MARKER
  *
  * The child's loop: one 10 ms timer, then "alive" into MARKER. Under
  * record, the child's first loop opens a trace of its own and the preload
@@ -23,6 +28,7 @@
  */
 #include <ev.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,10 +45,44 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+static void on_worker_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* --workers N: the master's loop opens the trace; each worker's first
+ * event (the timer's callback, the loop's first iteration) opens its own. */
+static int workers(int n, const char *marker)
+{
+    struct ev_loop *loop = ev_default_loop(0);
+    ev_timer t;
+    ev_timer_init(&t, on_worker_timer, 0.01, 0.);
+    ev_timer_start(loop, &t);
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            ev_loop_fork(loop);
+            ev_run(loop, 0);
+            _exit(0);
+        }
+    }
+    int status, ok = 0;
+    while (wait(&status) > 0)
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    FILE *f = fopen(marker, "w");
+    if (f) {
+        fprintf(f, "workers %d\n", ok);
+        fclose(f);
+    }
+    return ok == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--workers") == 0)
+        return workers(atoi(argv[2]), argv[3]);
     if (argc != 3) {
-        fprintf(stderr, "usage: daemon_probe GO|--prefork|--linger MARKER\n");
+        fprintf(stderr, "usage: daemon_probe GO|--prefork|--linger MARKER | --workers N MARKER\n");
         return 2;
     }
     g_marker = argv[2];

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -713,6 +714,45 @@ static void test_worker_outlives_master(void **state)
     unlink(path);
 }
 
+/* A pre-fork master with more workers than the socket to record holds
+ * status lines for at once (each worker's "trace" and "consumer" lines;
+ * record read them only at the end, and kept 16 consumers): every worker
+ * is named, its trace whole when record returns, none called left
+ * running. */
+#define MANY_WORKERS 40
+
+static void test_many_workers(void **state)
+{
+    char dir[] = "/tmp/evt_workers_XXXXXX", cmd[768], marker[64], pattern[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(marker, sizeof marker, "%s/marker", dir);
+    snprintf(cmd, sizeof cmd, "cd %s && exec %s record --follow-fork -o %s/main.evtrace -- %s --workers %d %s", dir,
+             EVTRACE_BIN, dir, DAEMON_PROBE, MANY_WORKERS, marker);
+    static char out[4096], err[8192];
+    assert_int_equal(run((char *[]){"/bin/sh", "-c", cmd, NULL}, out, sizeof out, err, sizeof err), 0);
+    assert_null(strstr(err, "running"));
+    char want[64];
+    snprintf(want, sizeof want, "%d forked child processes traced too: ", MANY_WORKERS);
+    assert_non_null(strstr(err, want));
+    snprintf(pattern, sizeof pattern, "%s/daemon_probe.*.evtrace", dir);
+    glob_t g;
+    assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+    assert_int_equal(g.gl_pathc, MANY_WORKERS);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct evt_model m;
+        assert_int_equal(evt_model_load_file(&m, g.gl_pathv[i], NULL, NULL), 0);   /* whole, at once */
+        assert_int_equal(kind_callbacks(&m, EVT_KIND_TIMER, EV_TIMER), 1);
+        assert_int_equal(m.orphans, 0);
+        evt_model_free(&m);
+        unlink(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    unlink(marker);
+    snprintf(pattern, sizeof pattern, "%s/main.evtrace", dir);
+    unlink(pattern);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* --follow-fork: trap_probe's forked child, which runs its loop, writes a
  * trace of its own (NAME.PID.evtrace in record's directory; record names
  * it), holding the child's idle callback; the program's output and the
@@ -927,6 +967,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gevent_server, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_daemon_outlives_record, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_follow_fork, setup_trace, teardown_trace),
+        cmocka_unit_test(test_many_workers),
         cmocka_unit_test_setup_teardown(test_follow_fork_thread, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_prefork_master, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_worker_outlives_master, setup_trace, teardown_trace),

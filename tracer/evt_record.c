@@ -65,9 +65,9 @@ struct rec_status {           /* what the preload said on the status socket */
     char child_trace[PATH_MAX];   /* the first one's file */
     int left;                 /* processes the program left running (ours now) */
     int left_pid[4];          /* the first of them */
-    int n_consumers;          /* the tracers' consumer processes (evt_consumer.c) */
-    int consumer[16];         /* ...their pids */
-    int consumer_of[16];      /* ...and the pids of the processes they write for */
+    int n_consumers, cap_consumers;   /* the tracers' consumer processes (evt_consumer.c): */
+    int *consumer;            /* ...their pids (one per traced process: a pre-fork */
+    int *consumer_of;         /* server's workers, each) and the pids they write for */
     char trace[PATH_MAX];
     char builtin[PATH_MAX];   /* an object with libev compiled in (the preload's
                                  report at exit, or record's own look) */
@@ -288,28 +288,109 @@ static void scan_builtin(pid_t pid, char *out, size_t n)
         fclose(f);
 }
 
-/* 1 if the preload has said "libev" on the status socket (peeked, not
- * read: read_status reads it all at the end). */
-static int libev_reported(int status_fd)
+/* "PID PATH": the program's own trace, or one of a child it forked. */
+static void read_trace_line(const char *s, struct rec_status *st)
 {
+    int pid = 0, at = 0;
+    if (sscanf(s, "%d %n", &pid, &at) != 1 || !at)
+        return;
+    if (pid == st->pid && !st->trace[0])
+        snprintf(st->trace, sizeof st->trace, "%s", s + at);
+    else if (pid != st->pid && st->child_traces++ == 0)
+        snprintf(st->child_trace, sizeof st->child_trace, "%s", s + at);
+}
+
+/* Remembers a consumer process and the pid it writes for; none if out of
+ * memory (then record does not wait for it: its file may be unfinished
+ * when named). */
+static void add_consumer(struct rec_status *st, int pid, int of)
+{
+    if (st->n_consumers == st->cap_consumers) {
+        int cap = st->cap_consumers ? st->cap_consumers * 2 : 16;
+        int *c = realloc(st->consumer, (size_t)cap * sizeof *c);
+        if (c)
+            st->consumer = c;
+        int *o = c ? realloc(st->consumer_of, (size_t)cap * sizeof *o) : NULL;
+        if (!o)
+            return;
+        st->consumer_of = o;
+        st->cap_consumers = cap;
+    }
+    st->consumer[st->n_consumers] = pid;
+    st->consumer_of[st->n_consumers++] = of;
+}
+
+static void status_line(const char *line, struct rec_status *st)
+{
+    int pid, of;
+    if (strcmp(line, "loaded") == 0)
+        st->loaded = 1;
+    else if (strcmp(line, "libev") == 0)
+        st->libev = 1;
+    else if (strncmp(line, "trace ", 6) == 0)
+        read_trace_line(line + 6, st);
+    else if (strncmp(line, "consumer ", 9) == 0 && sscanf(line + 9, "%d %d", &pid, &of) == 2)
+        add_consumer(st, pid, of);
+    else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
+        st->untraced_pid[st->untraced_forks - 1] = atoi(line + 14);
+    else if (strncmp(line, "builtin ", 8) == 0)
+        snprintf(st->builtin, sizeof st->builtin, "%s", line + 8);
+    else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
+        snprintf(st->error, sizeof st->error, "%s", line + 6);
+}
+
+/* What the preloads said so far: read as it comes (SIGIO wakes record;
+ * every traced process says a few lines, a pre-fork server's workers
+ * hundreds, more than the socket holds, and a full socket drops lines),
+ * line by line; a line cut by the socket waits in buf for its end. final:
+ * the program and its processes are gone, a cut line is all there is. */
+struct status_buf {
     char buf[8192];
-    ssize_t n = recv(status_fd, buf, sizeof buf - 1, MSG_PEEK | MSG_DONTWAIT);
-    buf[n > 0 ? n : 0] = '\0';
-    return strncmp(buf, "libev\n", 6) == 0 || strstr(buf, "\nlibev\n") != NULL;
+    size_t len;
+};
+
+static void read_status(int fd, struct status_buf *sb, struct rec_status *st, int final)
+{
+    for (;;) {
+        ssize_t n = read(fd, sb->buf + sb->len, sizeof sb->buf - 1 - sb->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        sb->len += (size_t)n;
+        sb->buf[sb->len] = '\0';
+        char *line = sb->buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            status_line(line, st);
+            line = nl + 1;
+        }
+        sb->len -= (size_t)(line - sb->buf);
+        memmove(sb->buf, line, sb->len);
+        if (sb->len == sizeof sb->buf - 1)
+            sb->len = 0;   /* a line longer than any the preload writes: dropped */
+    }
+    sb->buf[sb->len] = '\0';
+    if (final && sb->len)
+        status_line(sb->buf, st);
 }
 
 struct rec_wait {
     pid_t pid;
     int status_fd;
+    struct status_buf sb;
+    struct rec_status *st;
     struct timespec start;
     int scanned;
-    char *builtin;    /* what scan_builtin found, PATH_MAX bytes */
 };
 
+/* Once: if the preload has not said "libev" by now, look for a copy of
+ * libev compiled into the program. */
 static void scan_once(struct rec_wait *w)
 {
-    if (!w->scanned && !libev_reported(w->status_fd))
-        scan_builtin(w->pid, w->builtin, PATH_MAX);
+    read_status(w->status_fd, &w->sb, w->st, 0);
+    if (!w->scanned && !w->st->libev)
+        scan_builtin(w->pid, w->st->builtin, PATH_MAX);
     w->scanned = 1;
 }
 
@@ -343,6 +424,7 @@ static int wait_program(struct rec_wait *w, const sigset_t *set)
             return -1;
         siginfo_t si;
         int sig = next_signal(w, set, &si);
+        read_status(w->status_fd, &w->sb, w->st, 0);
         int forward = sig == SIGTERM || sig == SIGHUP || ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0);
         if (forward) {
             scan_once(w);   /* while the program is still there */
@@ -371,58 +453,21 @@ static int ended(pid_t pid)
  * processes it forked, once each of those has ended: a consumer finishes
  * its file after its process is gone. Processes still running get
  * REC_GRACE_MS in all to end. */
-static void wait_consumers(const struct rec_status *st, pid_t program)
+static void wait_consumers(struct rec_status *st, pid_t program, int fd, struct status_buf *sb)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < st->n_consumers; i++) {
+    for (int i = 0; i < st->n_consumers; i++) {   /* the list may grow meanwhile */
         pid_t of = st->consumer_of[i];
         int done = of == program || ended(of);
         while (!done && ms_since(&t0) < REC_GRACE_MS) {
             usleep(10000);
+            read_status(fd, sb, st, 0);
             done = ended(of);
         }
         if (done)
             wait_consumer(st->consumer[i]);
-    }
-}
-
-/* "PID PATH": the program's own trace, or one of a child it forked. */
-static void read_trace_line(const char *s, struct rec_status *st)
-{
-    int pid = 0, at = 0;
-    if (sscanf(s, "%d %n", &pid, &at) != 1 || !at)
-        return;
-    if (pid == st->pid && !st->trace[0])
-        snprintf(st->trace, sizeof st->trace, "%s", s + at);
-    else if (pid != st->pid && st->child_traces++ == 0)
-        snprintf(st->child_trace, sizeof st->child_trace, "%s", s + at);
-}
-
-static void read_status(int fd, struct rec_status *st)
-{
-    char buf[8192];
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)n;
-    buf[len] = '\0';
-    for (char *save, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strcmp(line, "loaded") == 0)
-            st->loaded = 1;
-        else if (strcmp(line, "libev") == 0)
-            st->libev = 1;
-        else if (strncmp(line, "trace ", 6) == 0)
-            read_trace_line(line + 6, st);
-        else if (strncmp(line, "consumer ", 9) == 0 && st->n_consumers < 16 &&
-                 sscanf(line + 9, "%d %d", &st->consumer[st->n_consumers], &st->consumer_of[st->n_consumers]) == 2)
-            st->n_consumers++;
-        else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
-            st->untraced_pid[st->untraced_forks - 1] = atoi(line + 14);
-        else if (strncmp(line, "builtin ", 8) == 0)
-            snprintf(st->builtin, sizeof st->builtin, "%s", line + 8);
-        else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
-            snprintf(st->error, sizeof st->error, "%s", line + 6);
+        read_status(fd, sb, st, 0);
     }
 }
 
@@ -583,7 +628,7 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
         return 1;
     }
     sigemptyset(&set);
-    for (int s = 0, sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}; s < 5; s++)
+    for (int s = 0, sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGIO}; s < 6; s++)
         sigaddset(&set, sigs[s]);
     signal(SIGCHLD, SIG_DFL);
     /* The tracer's consumer process (evt_consumer.c) is the program's child
@@ -600,18 +645,23 @@ static int run_program(const struct rec_opts *o, const char *preload, struct rec
     }
     close(sp[1]);
     close(ep[1]);
-    struct rec_wait w = {.pid = pid, .status_fd = sp[0], .builtin = st->builtin};
+    st->pid = (int)pid;
+    fcntl(sp[0], F_SETOWN, getpid());   /* SIGIO (blocked, waited for) when the preload says something */
+    fcntl(sp[0], F_SETFL, O_NONBLOCK | O_ASYNC);
+    struct rec_wait w = {.pid = pid, .status_fd = sp[0], .st = st};
     clock_gettime(CLOCK_MONOTONIC, &w.start);
     int status = pid < 0 ? -1 : wait_program(&w, &set);
     st->signal = status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    sigprocmask(SIG_SETMASK, &old, NULL);
     int err = 0;
     ssize_t n = pid < 0 ? 0 : read(ep[0], &err, sizeof err);
-    fcntl(sp[0], F_SETFL, O_NONBLOCK);
-    st->pid = (int)pid;
-    read_status(sp[0], st);
+    read_status(sp[0], &w.sb, st, 0);
     if (pid > 0)
-        wait_consumers(st, pid);
+        wait_consumers(st, pid, sp[0], &w.sb);
+    read_status(sp[0], &w.sb, st, 1);
+    fcntl(sp[0], F_SETFL, O_NONBLOCK);
+    signal(SIGIO, SIG_IGN);   /* drops a SIGIO still pending: unblocked, it would end record */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    signal(SIGIO, SIG_DFL);
     st->left = children_of_record(st->left_pid, 4);
     close(sp[0]);
     close(ep[0]);
@@ -640,5 +690,7 @@ int evt__record_main(int argc, char **argv)
     int code = run_program(&o, preload, &st);
     if (!st.exec_failed)
         report(&o, &st);
+    free(st.consumer);
+    free(st.consumer_of);
     return code;
 }
