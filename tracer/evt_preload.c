@@ -23,14 +23,19 @@
  *     stop says so on the status socket ("untraced-fork PID"), for record
  *     to print: a pre-fork server such as nghttpx does its work in such
  *     children, and its trace shows only the parent.
- *   - With --follow-fork (EVTRACE_FOLLOW_FORK=1) the child's first hook
- *     opens a trace of its own, DIR/NAME.PID.evtrace, and moves the loops it
- *     inherited into it (evt__loops_adopt), with the definitions (kind, fd,
- *     name) of every watcher wrapped in the parent, whose callbacks it may
- *     run (evt__preload_define_wrapped); the callback-name cache is emptied
- *     first, its ids being the parent's. What it misses: what ran before
- *     that first hook (ev_loop_fork's fork watchers, say; the iteration the
- *     hook falls in is recorded from there, without its begin and end).
+ *   - With --follow-fork (EVTRACE_FOLLOW_FORK=1) the child's first event
+ *     opens a trace of its own, DIR/NAME.PID.evtrace: its first callback
+ *     (a trampoline), its loop's first iteration (evt_loop.c's hooks) or
+ *     its first watcher start or stop, whichever comes first. The writer
+ *     keeps the inherited tracer current in such a child and calls
+ *     open_forked_child at its first event (evt__fork_follow). The child's
+ *     tracer takes the loops it inherited (evt__loops_adopt) and the
+ *     definitions (kind, fd, name) of every watcher wrapped in the parent,
+ *     whose callbacks it may run (evt__preload_define_wrapped); the
+ *     callback-name cache is emptied first, its ids being the parent's. A
+ *     child forked inside a callback starts after it: the end of that
+ *     callback (and of its iteration) is left out, its beginning being in
+ *     the parent's trace.
  *     record names the child's file and waits up to 2 s for the child to
  *     end and its file to be finished (evt_record.c). Tested with
  *     trap_probe; nghttpx's worker process, with its three loop threads,

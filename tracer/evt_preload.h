@@ -84,7 +84,8 @@ struct evt__preload {
     _Atomic int open_failed;
     int follow_fork;                 /* EVTRACE_FOLLOW_FORK=1 (record --follow-fork) */
     int forked;                      /* enum evt__forked: in a child forked with
-                                        the trace open, what its first hook does */
+                                        the trace open, what its first event or
+                                        hook does */
     struct evt__preload_names names;
     _Atomic(struct ev_loop *) default_loop;   /* attached default loop */
     ev_cleanup default_cleanup;      /* on it: forgets it at ev_loop_destroy */
@@ -130,8 +131,9 @@ static inline struct evt__preload *evt__preload_ev(void)
 evt_tracer *evt__preload_tracer(struct evt__preload *p);
 
 /* A child forked while the trace was open does not trace in it (the
- * writer shut the copy, evt_tracer.c). Its first hook either reports that,
- * "untraced-fork PID" on the status socket, or with --follow-fork opens a
+ * writer shut the copy, evt_tracer.c). Its first hook reports that,
+ * "untraced-fork PID" on the status socket; with --follow-fork its first
+ * event (a callback's, its loop's, a hook's: evt__fork_follow) opens a
  * trace of the child's own and moves the loops it inherited into it. */
 enum evt__forked { EVT__FORKED_NO, EVT__FORKED_REPORT, EVT__FORKED_FOLLOW };
 /* Does what p->forked says, once; returns the child's tracer or NULL. */
