@@ -23,12 +23,12 @@
  * After the walk every still-open span gets t1 = t_max, complete = 0 (they
  * are the ones left on the stacks); t_max is the trace's end: its last
  * event, or the CLOCK record the writer adds at close if later (a server
- * killed while it waited in poll ends then, not at its last callback); the per-thread arrays, each in time
- * order already (a thread's records are; a file where they are not is
- * noticed during the walk and that thread's array sorted), are merged by
- * (t0, thread) inside the biggest of them, from the back -- one linear
- * pass, no sort, no second buffer -- and a one-thread trace's arrays are
- * handed over as they are; the requests-in-flight step series comes from
+ * killed while it waited in poll ends then, not at its last callback);
+ * the per-thread arrays, each in time order already (a thread's records
+ * are; a file where they are not is noticed during the walk and that
+ * thread's array sorted), are merged by (t0, thread) inside the biggest of
+ * them, from the back -- one linear pass, no sort, no second buffer -- and
+ * a one-thread trace's arrays are handed over as they are; the requests-in-flight step series comes from
  * one sweep over the requests with a heap of the ends in flight.
  *
  * Speed (bench_load: 10M events, two threads; docs/READER.md): one walk

@@ -496,7 +496,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     if (!t)
         return EVT_ENOMEM;
     while (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
-        if (!tracer_dead(expected)) {   /* a fork child's copy of its parent's is no longer one */
+        if (!tracer_dead(expected)) {   /* a dead one (a fork child's copy of its parent's) is replaced */
             tracer_free(t);
             return EVT_EBUSY;
         }
