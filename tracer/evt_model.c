@@ -28,8 +28,9 @@
  * are; a file where they are not is noticed during the walk and that
  * thread's array sorted), are merged by (t0, thread) inside the biggest of
  * them, from the back -- one linear pass, no sort, no second buffer -- and
- * a one-thread trace's arrays are handed over as they are; the requests-in-flight step series comes from
- * one sweep over the requests with a heap of the ends in flight.
+ * a one-thread trace's arrays are handed over as they are; the
+ * requests-in-flight step series comes from one sweep over the requests
+ * with a heap of the ends in flight.
  *
  * Speed (bench_load: 10M events, two threads; docs/READER.md): one walk
  * of the reader (a former counting pass, to size every array exactly,
