@@ -931,8 +931,9 @@ static void test_builtin_libev(void **state)
 }
 
 /* The same for a server killed by a signal, which runs no destructor:
- * record looks at the files the program maps while it runs (after 1 s). */
-static void test_builtin_libev_killed(void **state)
+ * record looks at the files the program maps while it runs (at 100 ms and
+ * at 1 s): a server killed after 1.3 s, and one killed after 0.4 s. */
+static void builtin_libev_killed_after(int ms)
 {
 #ifdef PLAIN_SERVER_EMBEDDED
     struct proc p;
@@ -940,7 +941,7 @@ static void test_builtin_libev_killed(void **state)
     char *argv[] = {EVTRACE_BIN, "record", "-o", g_trace, "--", PLAIN_SERVER_EMBEDDED, NULL};
     proc_start(&p, argv);
     assert_true(read_port(p.out) > 0);
-    sleep_ms(1300);
+    sleep_ms(ms);
     kill(child_of(p.pid), SIGKILL);   /* the program, not record */
     assert_int_equal(exit_code(proc_wait(&p, err, sizeof err)), 128 + SIGKILL);
     assert_non_null(strstr(err, "libev is compiled into " PLAIN_SERVER_EMBEDDED ","));
@@ -948,6 +949,16 @@ static void test_builtin_libev_killed(void **state)
 #else
     skip();
 #endif
+}
+
+static void test_builtin_libev_killed(void **state)
+{
+    builtin_libev_killed_after(1300);
+}
+
+static void test_builtin_libev_killed_soon(void **state)
+{
+    builtin_libev_killed_after(400);
 }
 
 int main(void)
@@ -979,6 +990,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_program, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_builtin_libev, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_builtin_libev_killed, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_builtin_libev_killed_soon, setup_trace, teardown_trace),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_replies_plain);

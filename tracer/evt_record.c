@@ -241,11 +241,17 @@ static long ms_since(const struct timespec *t0)
 /* ---- libev compiled in, seen from outside ------------------------------
  * The preload names an object that has libev compiled in when the program
  * exits (evt_preload.c), but a server usually ends by a signal, which runs
- * no destructor. So record looks too, once, while the program runs: after
- * REC_SCAN_MS, or when a signal for it arrives first, if the preload has
- * not reported libev, record reads the files the program has mapped
- * (/proc/PID/maps) for the prefix every libev puts on its messages. */
-#define REC_SCAN_MS 1000
+ * no destructor. So record looks too, while the program runs: at each of
+ * rec_scan_ms, and when a signal for it arrives, if the preload has not
+ * reported libev and no look found it yet, record reads the files the
+ * program has mapped (/proc/PID/maps) for the prefix every libev puts on
+ * its messages. Early, for a program killed soon after it started (a C
+ * program has its libev mapped from the start); once more later, for one
+ * that loads it late (a Perl script loading EV). A process killed is gone
+ * before record hears of it, maps and all: one killed within the first
+ * look is not named. */
+static const long rec_scan_ms[] = {100, 1000};
+#define REC_SCANS (sizeof rec_scan_ms / sizeof *rec_scan_ms)
 #define REC_SCAN_MAX_BYTES ((off_t)256 << 20)   /* a bigger mapped file is data, not code */
 
 static int file_has_mark(const char *path)
@@ -381,38 +387,40 @@ struct rec_wait {
     struct status_buf sb;
     struct rec_status *st;
     struct timespec start;
-    int scanned;
+    size_t scans;     /* of rec_scan_ms, done */
+    int signal_scan;  /* the look at a forwarded signal, done (once: a
+                         program may get SIGHUP after SIGHUP) */
 };
 
-/* Once: if the preload has not said "libev" by now, look for a copy of
- * libev compiled into the program. */
-static void scan_once(struct rec_wait *w)
+/* If the preload has not said "libev" by now and no look found it yet,
+ * look for a copy of libev compiled into the program. */
+static void scan(struct rec_wait *w)
 {
     read_status(w->status_fd, &w->sb, w->st, 0);
-    if (!w->scanned && !w->st->libev)
+    if (!w->st->libev && !w->st->builtin[0])
         scan_builtin(w->pid, w->st->builtin, PATH_MAX);
-    w->scanned = 1;
 }
 
-/* The next signal of set; until the scan is done, at most until it is due
- * (then 0, having scanned). */
+/* The next signal of set; while looks are due, at most until the next one
+ * (then 0, having looked). */
 static int next_signal(struct rec_wait *w, const sigset_t *set, siginfo_t *si)
 {
-    if (w->scanned)
+    if (w->scans == REC_SCANS || w->st->libev || w->st->builtin[0])
         return sigwaitinfo(set, si);
-    long left = REC_SCAN_MS - ms_since(&w->start);
+    long left = rec_scan_ms[w->scans] - ms_since(&w->start);
     if (left > 0) {
         struct timespec to = {left / 1000, (left % 1000) * 1000000};
         int sig = sigtimedwait(set, si, &to);
         if (sig > 0 || errno != EAGAIN)
             return sig;
     }
-    scan_once(w);
+    w->scans++;
+    scan(w);
     return 0;
 }
 
 /* Waits for the program, forwarding termination requests, and looks for a
- * compiled-in libev once on the way. Returns its wait status, or -1. */
+ * compiled-in libev on the way. Returns its wait status, or -1. */
 static int wait_program(struct rec_wait *w, const sigset_t *set)
 {
     for (;;) {
@@ -426,10 +434,10 @@ static int wait_program(struct rec_wait *w, const sigset_t *set)
         int sig = next_signal(w, set, &si);
         read_status(w->status_fd, &w->sb, w->st, 0);
         int forward = sig == SIGTERM || sig == SIGHUP || ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0);
-        if (forward) {
-            scan_once(w);   /* while the program is still there */
+        if (forward && !w->signal_scan++)
+            scan(w);   /* while the program is still there */
+        if (forward)
             kill(w->pid, sig);
-        }
     }
 }
 
