@@ -204,6 +204,42 @@ static void test_stall_label_at_right_edge(void **state)
     f->vp = keep;
 }
 
+/* Two stalls back to back, the first with a long name: the second's band
+ * starts under the first's label, and its label goes right after it, on
+ * its own band, instead of being left out (gevent's wall, split in two). */
+static void test_back_to_back_stall_labels(void **state)
+{
+    struct evv_synth b;
+    evv_synth_init(&b);
+    evv_synth_thread(&b, 0, 7, "main");
+    uint32_t w1 = evv_synth_watcher(&b, "a_callback_with_a_rather_long_name", EVT_KIND_IO, 3, 0);
+    uint32_t w2 = evv_synth_watcher(&b, "second", EVT_KIND_IO, 4, 0);
+    evv_synth_callback(&b, 0, w1, T0 + 0 * MS, T0 + 60 * MS);
+    evv_synth_callback(&b, 0, w2, T0 + 60 * MS, T0 + 400 * MS);
+    assert_int_equal(evv_synth_finish(&b), 0);
+    struct evt_model m = b.m;
+    struct evv_scene sc;
+    struct evv_viewport vp;
+    struct evv_geom g;
+    assert_int_equal(evv_scene_build(&sc, &m, "/tmp/two-stalls.evtrace", 50 * MS), 0);
+    evv_export_viewport(&vp, &sc, W, H, 0, 500.0 * MS);
+    evv_geom_layout(&g, &sc, W, H, 0);
+    char err[256] = "";
+    SDL_Surface *s = evv_export_surface(&sc, &vp, NULL, W, H, err, sizeof err);
+    assert_non_null(s);
+    int x60 = g.plot.x + (int)evv_viewport_x(&vp, 60.0 * MS), x400 = g.plot.x + (int)evv_viewport_x(&vp, 400.0 * MS);
+    assert_true(x400 - x60 > 400);
+    /* the first label runs past 60 ms; the second's text lies beyond it, inside the second band */
+    int red = 0;
+    for (int x = x60 + 260; x < x400 - 4; x++)
+        for (int y = g.sec[0].conc.y; y < g.sec[0].conc.y + 20; y++)
+            red += near(px(s, x, y), EVV_RGB_STALL, 40);
+    assert_true(red > 20);
+    SDL_FreeSurface(s);
+    evv_scene_free(&sc);
+    evv_synth_free(&m);
+}
+
 /* The mark at 60 ms: a dark tick at the top of the loop lane, there and
  * nowhere near 75 ms. */
 static void test_mark_tick(void **state)
@@ -598,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_phase_colours_where_requests_are),
         cmocka_unit_test(test_loop_lane_idle_busy_and_stall),
         cmocka_unit_test(test_stall_label_at_right_edge),
+        cmocka_unit_test(test_back_to_back_stall_labels),
         cmocka_unit_test(test_concurrency_graph),
         cmocka_unit_test(test_mark_tick),
         cmocka_unit_test(test_selection_and_damage_banner),

@@ -271,7 +271,11 @@ static int evv__stall_span(const struct evv__frame *f, size_t k, double *t0, dou
     return !(*t1 < f->vp.t0 || *t0 > f->vp.t1);
 }
 
-static void evv__stall_label(const struct evv__frame *f, size_t k, int x0, int *label_end)
+/* A stall's label, in the in-flight lane from the band's start -- or, when
+ * the previous stall's label is still there, right after it, as long as it
+ * still starts on this band (two stalls back to back: the second, often
+ * the bigger, keeps its label); at the right edge it is moved left to fit. */
+static void evv__stall_label(const struct evv__frame *f, size_t k, int x0, int x1, int *label_end)
 {
     const struct evt_m_callback *c = &f->m->callbacks[f->s->stalls[k]];
     const char *wn = c->watcher < f->m->n_watchers ? f->m->watchers[c->watcher].name : "?";
@@ -280,10 +284,12 @@ static void evv__stall_label(const struct evv__frame *f, size_t k, int x0, int *
     snprintf(lab, sizeof lab, "stall %s in %s%s", dur, wn, c->complete ? "" : " (unfinished)");
     int w = evv_text_width(f->t->text, EVV_FONT_BOLD, lab, -1);
     int lx = x0 < f->g.plot.x ? f->g.plot.x : x0;
-    if (lx + w + 16 > f->g.plot.x + f->g.plot.w)   /* a stall at the right edge: its label ends there */
+    if (lx < *label_end)
+        lx = *label_end;
+    if (lx + w + 16 > f->g.plot.x + f->g.plot.w)
         lx = f->g.plot.x + f->g.plot.w - w - 16;
-    if (lx < *label_end || lx < f->g.plot.x)
-        return;   /* no room: the previous label is still there */
+    if (lx < *label_end || lx < f->g.plot.x || lx > x1 - 8)
+        return;   /* no room: the previous label is still there, or this band is too short */
     evv__fill(f->r, lx + 2, f->sec->conc.y + 2, w + 8, 17, 0xFFFFFFu, 215);
     evv_text_draw(f->t->text, EVV_FONT_BOLD, lab, lx + 6, f->sec->conc.y + 3, EVV_RGB_STALL, 0);
     *label_end = lx + w + 16;
@@ -313,7 +319,7 @@ static void evv__draw_stalls(const struct evv__frame *f)
             if (x1 - x0 < 2)
                 x1 = x0 + 2;
             if (pass == 1) {
-                evv__stall_label(f, k, x0, &label_end);
+                evv__stall_label(f, k, x0, x1, &label_end);
                 continue;
             }
             evv__fill(f->r, x0, top, x1 - x0, h, EVV_RGB_STALL, 46);
