@@ -113,8 +113,6 @@ static void ev_head(struct exporter *x, char ph, uint32_t tid, uint64_t ts)
     out(x, "%s{\"ph\":\"%c\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"ts\":%s%" PRIu64 ".%03u",
         x->first ? "\n" : ",\n", ph, x->pid, tid, rel < 0 ? "-" : "", mag / 1000, (unsigned)(mag % 1000));
     x->first = 0;
-    if (ts > x->last_ts)
-        x->last_ts = ts;
 }
 
 /* ---- names ------------------------------------------------------------- */

@@ -437,8 +437,8 @@ __attribute__((constructor)) static void preload_constructor(void)
  * every copy of libev puts on its fatal messages, and tells record which
  * object has it ("builtin PATH"). Only in the process record started, and
  * only at exit() (a signal death or _exit runs no destructor: record looks
- * at the program's mapped files itself after a second of running, for
- * servers). Cost: one memmem over those bytes, once. The shim's own
+ * at the program's mapped files itself while it runs, for servers:
+ * evt_record.c). Cost: one memmem over those bytes, once. The shim's own
  * segments are skipped: this very string is in them. */
 struct builtin_find {
     struct evt__range self;

@@ -137,25 +137,6 @@ static __attribute__((noinline)) void watcher_wrap(evt_tracer *t, struct ev_loop
     errno = saved;
 }
 
-/* Start and stop. What libev will do is known before the call: a start
- * makes an inactive watcher active (or fails an assertion: a negative fd,
- * a bad signal number), a stop makes an active one inactive, and on a
- * watcher already in that state neither changes anything. So the hook
- * records first and then jumps to the real function, a tail call: libev
- * runs with no frame of the shim's around it, and depth is not raised --
- * what a real start or stop calls back into the shim is libev starting its
- * own watchers (the signal pipe, an embed's prepare, a stat's timer),
- * whose callbacks are internal and are forwarded by the check below. A
- * start wraps the callback even of an active watcher: ev_set_cb on a
- * running watcher followed by a start is how a program changes it.
- *
- * hook_state_slow is the whole of it; hook_state, inlined into each hook
- * with kind and start constant, is the common case alone -- libev known,
- * tracing, a wrapped watcher, the thread's buffer ready, a connection lane
- * with nothing new -- with no call but the jumps to libev or to the slow
- * path, so it needs no stack frame: about 40-50 instructions with the event
- * (callgrind, plain_server), against 70-90 when every hook called libev in
- * the middle and compared the state after. */
 /* The tracer a hook records w's change into, or NULL if it only forwards:
  * no trace open (in a fork child, its first hook opens one if no event has
  * yet), a call from inside a hook's real call, a watcher of libev's or the
@@ -171,6 +152,25 @@ static evt_tracer *hook_tracer(struct evt__preload *p, const ev_watcher *w)
     return t;
 }
 
+/* Start and stop. What libev will do is known before the call: a start
+ * makes an inactive watcher active (or fails an assertion: a negative fd,
+ * a bad signal number), a stop makes an active one inactive, and on a
+ * watcher already in that state neither changes anything. So the hook
+ * records first and then jumps to the real function, a tail call: libev
+ * runs with no frame of the shim's around it, and depth is not raised --
+ * what a real start or stop calls back into the shim is libev starting its
+ * own watchers (the signal pipe, an embed's prepare, a stat's timer),
+ * whose callbacks are internal and only forwarded (hook_tracer). A
+ * start wraps the callback even of an active watcher: ev_set_cb on a
+ * running watcher followed by a start is how a program changes it.
+ *
+ * hook_state_slow is the whole of it; hook_state, inlined into each hook
+ * with kind and start constant, is the common case alone -- libev known,
+ * tracing, a wrapped watcher, the thread's buffer ready, a connection lane
+ * with nothing new -- with no call but the jumps to libev or to the slow
+ * path, so it needs no stack frame: about 40-50 instructions with the event
+ * (callgrind, plain_server), against 70-90 when every hook called libev in
+ * the middle and compared the state after. */
 static __attribute__((noinline)) void hook_state_slow(struct ev_loop *loop, ev_watcher *w, int kind, int fd,
                                                       int start)
 {

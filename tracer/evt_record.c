@@ -65,9 +65,10 @@ struct rec_status {           /* what the preload said on the status socket */
     char child_trace[PATH_MAX];   /* the first one's file */
     int left;                 /* processes the program left running (ours now) */
     int left_pid[4];          /* the first of them */
-    int n_consumers, cap_consumers;   /* the tracers' consumer processes (evt_consumer.c): */
-    int *consumer;            /* ...their pids (one per traced process: a pre-fork */
-    int *consumer_of;         /* server's workers, each) and the pids they write for */
+    struct rec_consumer {     /* the tracers' consumer processes (evt_consumer.c), one */
+        int pid, of;          /* per traced process (a pre-fork server's workers, each): */
+    } *consumers;             /* its pid, and the pid it writes for */
+    int n_consumers, cap_consumers;
     char trace[PATH_MAX];
     char builtin[PATH_MAX];   /* an object with libev compiled in (the preload's
                                  report at exit, or record's own look) */
@@ -313,17 +314,13 @@ static void add_consumer(struct rec_status *st, int pid, int of)
 {
     if (st->n_consumers == st->cap_consumers) {
         int cap = st->cap_consumers ? st->cap_consumers * 2 : 16;
-        int *c = realloc(st->consumer, (size_t)cap * sizeof *c);
-        if (c)
-            st->consumer = c;
-        int *o = c ? realloc(st->consumer_of, (size_t)cap * sizeof *o) : NULL;
-        if (!o)
+        struct rec_consumer *c = realloc(st->consumers, (size_t)cap * sizeof *c);
+        if (!c)
             return;
-        st->consumer_of = o;
+        st->consumers = c;
         st->cap_consumers = cap;
     }
-    st->consumer[st->n_consumers] = pid;
-    st->consumer_of[st->n_consumers++] = of;
+    st->consumers[st->n_consumers++] = (struct rec_consumer){pid, of};
 }
 
 static void status_line(const char *line, struct rec_status *st)
@@ -466,7 +463,7 @@ static void wait_consumers(struct rec_status *st, pid_t program, int fd, struct 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < st->n_consumers; i++) {   /* the list may grow meanwhile */
-        pid_t of = st->consumer_of[i];
+        pid_t of = st->consumers[i].of;
         int done = of == program || ended(of);
         while (!done && ms_since(&t0) < REC_GRACE_MS) {
             usleep(10000);
@@ -474,7 +471,7 @@ static void wait_consumers(struct rec_status *st, pid_t program, int fd, struct 
             done = ended(of);
         }
         if (done)
-            wait_consumer(st->consumer[i]);
+            wait_consumer(st->consumers[i].pid);
         read_status(fd, sb, st, 0);
     }
 }
@@ -698,7 +695,6 @@ int evt__record_main(int argc, char **argv)
     int code = run_program(&o, preload, &st);
     if (!st.exec_failed)
         report(&o, &st);
-    free(st.consumer);
-    free(st.consumer_of);
+    free(st.consumers);
     return code;
 }
