@@ -8,3 +8,14 @@ evt_add_test(test_cli test_cli.c ${EVT_TG} LIBS ZLIB::ZLIB PkgConfig::JANSSON)
 add_dependencies(test_cli evtrace_cli)
 # The real writer into memory, read back (needs the writer area's sources).
 evt_add_test(test_roundtrip test_roundtrip.c LIBS PkgConfig::JANSSON)
+# Fuzzing: every saved input and a fixed sweep of mutations, in every
+# build; with -DEVT_FUZZ=ON (clang) also the libFuzzer target fuzz_trace
+# (docs/READER.md, "Fuzzing").
+evt_add_test(test_fuzz_replay test_fuzz_replay.c fuzz_trace.c ${EVT_TG}
+             LIBS ZLIB::ZLIB PkgConfig::JANSSON TIMEOUT 600)
+if(EVT_FUZZ)
+  add_executable(fuzz_trace fuzz_trace.c ${EVT_TG})
+  target_compile_definitions(fuzz_trace PRIVATE EVT_FUZZ_LIBFUZZER)
+  target_link_libraries(fuzz_trace PRIVATE evtrace ZLIB::ZLIB PkgConfig::JANSSON)
+  target_link_options(fuzz_trace PRIVATE -fsanitize=fuzzer)
+endif()

@@ -329,6 +329,41 @@ static void open_spans_end_at_close(void **state)
     tg_free(&g);
 }
 
+/* Values past INT64_MAX (a foreign or damaged trace's start, a request id
+ * that is a hash, a lost count) are written as strings: parsers such as
+ * jansson and Perfetto's refuse the whole document over one bigger
+ * integer. Smaller ones stay numbers. */
+static void huge_values_stay_parseable(void **state)
+{
+    const uint64_t start = UINT64_MAX - 5000000, id = UINT64_MAX - 1;
+    struct tg g;
+    tg_init(&g, 1, start);
+    tg_chunk(&g, 0, start + 1000);
+    tg_req(&g, EVT_REC_REQ_BEGIN, start + 1000, id, 0);
+    tg_req(&g, EVT_REC_REQ_BEGIN, start + 1500, 42, 0);
+    tg_lost(&g, start + 2000, UINT64_MAX, 1000);
+    tg_finish(&g);
+    struct mem out = { 0 };
+    json_t *j = export_json(&g, 0, &out);
+    json_t *other = json_object_get(j, "otherData");
+    assert_string_equal(sget(other, "start_ns"), "18446744073704551615");
+    json_t *evs = json_object_get(j, "traceEvents");
+    long b = find(evs, 0, "b", NULL, "0xfffffffffffffffe");
+    assert_true(b >= 0);
+    assert_string_equal(sget(json_object_get(json_array_get(evs, b), "args"), "id"), "18446744073709551614");
+    b = find(evs, 0, "b", NULL, "0x2a");
+    assert_true(b >= 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(evs, b), "args"), "id")), 42);
+    long l = find(evs, 0, "i", "lost events", NULL);
+    assert_true(l >= 0);
+    json_t *args = json_object_get(json_array_get(evs, l), "args");
+    assert_string_equal(sget(args, "count"), "18446744073709551615");
+    assert_int_equal(json_integer_value(json_object_get(args, "span_ns")), 1000);
+    json_decref(j);
+    free(out.buf);
+    tg_free(&g);
+}
+
 /* Output goes out in bounded pieces as it is made (it streams), and the
  * sink's error stops the export. */
 static void streams_and_fails(void **state)
@@ -433,6 +468,7 @@ int main(void)
         cmocka_unit_test(streams_and_fails),
         cmocka_unit_test(watcher_redefined),
         cmocka_unit_test(request_across_threads),
+        cmocka_unit_test(huge_values_stay_parseable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

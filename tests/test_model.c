@@ -607,6 +607,31 @@ static void garbage_with_valid_crc(void **state)
     tg_free(&g);
 }
 
+/* A thread whose later chunk goes back in time (damage that kept its
+ * CRCs, a foreign writer; the fuzzer found it): an end earlier than its
+ * begin ends the span where it began, never before. */
+static void end_before_begin(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 5000);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 5000, 1);
+    tg_cb_begin(&g, 5100, 1, 1);
+    tg_chunk(&g, 0, 1000);
+    tg_simple(&g, EVT_REC_CB_END, 1000, 1);
+    tg_simple(&g, EVT_REC_LOOP_END, 1200, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_true(m.n_iterations == 1 && m.n_callbacks == 1);
+    assert_int_equal(m.iterations[0].t1, m.iterations[0].t0);
+    assert_int_equal(m.callbacks[0].t1, m.callbacks[0].t0);
+    assert_true(m.iterations[0].complete && m.callbacks[0].complete);
+    check_invariants(&m);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +652,7 @@ int main(void)
         cmocka_unit_test(garbage_with_valid_crc),
         cmocka_unit_test(merge_ties_and_disorder),
         cmocka_unit_test(ends_at_closing_clock),
+        cmocka_unit_test(end_before_begin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

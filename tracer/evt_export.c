@@ -105,6 +105,17 @@ static void out(struct exporter *x, const char *fmt, ...)
     }
 }
 
+/* An unsigned 64-bit value as JSON: a number up to INT64_MAX, else a
+ * string of its digits. JSON itself has no limit, but the parsers people
+ * load these files with do: jansson and Perfetto's read integers as int64
+ * and refuse the whole document over one bigger value (a damaged or
+ * foreign trace's start_ns, a request id that is a hash). buf: 24 bytes. */
+static const char *u64_json(char *buf, uint64_t v)
+{
+    snprintf(buf, 24, v > INT64_MAX ? "\"%" PRIu64 "\"" : "%" PRIu64, v);
+    return buf;
+}
+
 /* Starts an event object: the separator, ph, pid, tid and ts. */
 static void ev_head(struct exporter *x, char ph, uint32_t tid, uint64_t ts)
 {
@@ -377,7 +388,8 @@ static int req_begin(struct exporter *x, const struct evt_event *ev, uint64_t *v
     if (evt__idmap_put(&x->live, ev->val, live_val(ev->id, X_NO_PHASE)) < 0)
         return EVT_ENOMEM;
     async(x, 'b', ev, ev->val, name_esc(x, ev->id, "\"request\""));
-    out(x, ",\"args\":{\"id\":%" PRIu64 "}}", ev->val);
+    char id[24];
+    out(x, ",\"args\":{\"id\":%s}}", u64_json(id, ev->val));
     in_flight(x, ev);
     return x->n_pending ? replay_pending(x, ev) : 0;
 }
@@ -416,6 +428,14 @@ static void on_sample(struct exporter *x, const struct evt_event *ev)
         name_esc(x, ev->id, is_mark ? "\"mark\"" : "\"counter\""), (int64_t)ev->val);
 }
 
+static void on_lost(struct exporter *x, const struct evt_event *ev)
+{
+    char count[24], span[24];
+    ev_head(x, 'i', ev->thread, ev->ts);
+    out(x, ",\"s\":\"t\",\"name\":\"lost events\",\"args\":{\"count\":%s,\"span_ns\":%s}}",
+        u64_json(count, ev->val), u64_json(span, ev->val2));
+}
+
 static void on_meta(struct exporter *x, const struct evt_event *ev)
 {
     if (ev->type == EVT_REC_PROCESS) {
@@ -447,9 +467,7 @@ static int emit(void *ctx, const struct evt_event *ev)
         on_sample(x, ev);
         break;
     case EVT_REC_LOST:
-        ev_head(x, 'i', ev->thread, ev->ts);
-        out(x, ",\"s\":\"t\",\"name\":\"lost events\",\"args\":{\"count\":%" PRIu64 ",\"span_ns\":%" PRIu64 "}}",
-            ev->val, ev->val2);
+        on_lost(x, ev);
         break;
     case EVT_REC_PROCESS: case EVT_REC_THREAD:
         on_meta(x, ev);
@@ -498,14 +516,16 @@ static void footer(struct exporter *x, evt_reader **rs, const int *rcs, size_t n
     while (bad < n && !damaged(rcs[bad]))
         bad++;
     char *err = escape(bad < n ? evt_reader_error(rs[bad]) : "");
+    char ns[24];
     out(x, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"generator\":\"evtrace\",\"pid\":%" PRIu32
-        ",\"start_ns\":%" PRIu64 ",\"damaged\":%s,\"error\":%s,\"traces\":[", evt_reader_pid(rs[0]), x->base,
+        ",\"start_ns\":%s,\"damaged\":%s,\"error\":%s,\"traces\":[", evt_reader_pid(rs[0]), u64_json(ns, x->base),
         bad < n ? "true" : "false", err ? err : "\"\"");
     free(err);
     for (size_t i = 0; i < n; i++) {
         err = escape(damaged(rcs[i]) ? evt_reader_error(rs[i]) : "");
-        out(x, "%s{\"pid\":%" PRIu32 ",\"start_ns\":%" PRIu64 ",\"damaged\":%s,\"error\":%s}", i ? "," : "",
-            evt_reader_pid(rs[i]), evt_reader_start_ns(rs[i]), damaged(rcs[i]) ? "true" : "false", err ? err : "\"\"");
+        out(x, "%s{\"pid\":%" PRIu32 ",\"start_ns\":%s,\"damaged\":%s,\"error\":%s}", i ? "," : "",
+            evt_reader_pid(rs[i]), u64_json(ns, evt_reader_start_ns(rs[i])), damaged(rcs[i]) ? "true" : "false",
+            err ? err : "\"\"");
         free(err);
     }
     out(x, "]}}\n");

@@ -287,15 +287,18 @@ static inline void ostack_push(struct builder *b, struct ostack *s, size_t index
     s->n++;
 }
 
+/* An end earlier than its begin (a file whose chunks of one thread go back
+ * in time: damage that kept its CRCs, or a foreign writer) ends the span
+ * where it began, so no duration is negative. */
 static inline void set_end(struct vec *v, int is_cb, size_t i, uint64_t ts, int complete)
 {
     if (is_cb) {
         struct evt_m_callback *c = (struct evt_m_callback *)v->data + i;
-        c->t1 = ts;
+        c->t1 = ts < c->t0 ? c->t0 : ts;
         c->complete = complete;
     } else {
         struct evt_m_span *s = (struct evt_m_span *)v->data + i;
-        s->t1 = ts;
+        s->t1 = ts < s->t0 ? s->t0 : ts;
         s->complete = complete;
     }
 }

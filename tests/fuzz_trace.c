@@ -1,0 +1,231 @@
+/* fuzz_trace.c -- one fuzz input through everything that reads a trace:
+ * the reader, the model, stats (text and JSON), stall listing and the
+ * Chrome export. Built two ways (tests/reader_tests.cmake):
+ *
+ *   - fuzz_trace, a libFuzzer target (cmake -DEVT_FUZZ=ON with clang; see
+ *     docs/READER.md "Fuzzing"): LLVMFuzzerTestOneInput is this file's
+ *     entry point and the sanitizers do the judging;
+ *   - test_fuzz_replay, a ctest that feeds every file under tests/fuzz/
+ *     (the seed traces and every input the fuzzer ever found a bug with)
+ *     through the same function, in every build.
+ *
+ * The first input byte says how to read the rest, so that mutations reach
+ * past the CRCs: with bit 0 set, the file header's and every chunk's CRC
+ * are recomputed before reading (tg_fix_header, tg_fix_crcs), so a changed
+ * byte inside a chunk reaches the record decoder instead of stopping at the
+ * checksum; with bit 0 clear the bytes are read as they are (the framing
+ * and the CRC checks themselves). The second byte picks a cut point.
+ * EVT_FUZZ_DUMP=FILE (see dump) writes the trace the tools would read.
+ *
+ * Besides "no crash, no leak, no undefined behaviour", it checks what the
+ * reader promises for any input (evt_reader.h), and fails loudly (abort)
+ * when one does not hold:
+ *   - a walk that returns 0 leaves no error message; one that returns an
+ *     error leaves a message;
+ *   - the same bytes cut short deliver a prefix of the full walk's events
+ *     (a truncated trace opens up to its last good record);
+ *   - the model loads whenever the reader opens, and its spans end no
+ *     earlier than they begin;
+ *   - the stats JSON and the Chrome export are valid JSON (jansson parses
+ *     them), damaged input included.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evt_encode.h"
+#include "evt_export.h"
+#include "evt_model.h"
+#include "evt_reader.h"
+#include "evt_stats.h"
+#include "fuzz_trace.h"
+#include "trace_gen.h"
+
+#define FUZZ_MAX_EVENTS 200000
+
+struct collect {
+    struct evt_event *ev;
+    size_t n, cap;
+};
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "fuzz_trace: %s\n", what);
+    abort();
+}
+
+static int collect_one(void *ctx, const struct evt_event *ev)
+{
+    struct collect *c = ctx;
+    if (c->n == FUZZ_MAX_EVENTS)
+        return 1;   /* enough: the prefix check covers the first ones */
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        struct evt_event *p = realloc(c->ev, cap * sizeof *p);
+        if (!p)
+            fail("out of memory");
+        c->ev = p;
+        c->cap = cap;
+    }
+    c->ev[c->n++] = *ev;
+    return 0;
+}
+
+/* Walks the file; returns the walk's result, or 1 when it could not open
+ * (then c is empty). */
+static int walk(const uint8_t *data, size_t len, struct collect *c)
+{
+    evt_reader *r;
+    if (evt_reader_open_mem(&r, data, len) != 0)
+        return 1;
+    int rc = evt_reader_each(r, collect_one, c);
+    const char *err = evt_reader_error(r);
+    if (rc == 0 && err[0])
+        fail("a clean walk left an error message");
+    if ((rc == EVT_ETRUNC || rc == EVT_EFORMAT) && !err[0])
+        fail("a damaged walk left no error message");
+    evt_reader_close(r);
+    return rc;
+}
+
+/* The cut copy must deliver a prefix of what the whole file delivers. */
+static void check_prefix(const uint8_t *data, size_t len, size_t cut)
+{
+    struct collect whole = {0}, part = {0};
+    int rc_whole = walk(data, len, &whole);
+    walk(data, cut, &part);
+    if (rc_whole != 1 && whole.n < FUZZ_MAX_EVENTS) {
+        if (part.n > whole.n)
+            fail("a cut file delivered more events than the whole one");
+        for (size_t i = 0; i < part.n; i++)
+            if (!tg_event_eq(&part.ev[i], &whole.ev[i]))
+                fail("a cut file's events are not a prefix of the whole file's");
+    }
+    free(whole.ev);
+    free(part.ev);
+}
+
+static void check_json(const char *text, size_t len, const char *what)
+{
+    json_error_t err;
+    json_t *doc = json_loadb(text, len, 0, &err);
+    if (!doc) {
+        fprintf(stderr, "fuzz_trace: %s is not JSON: %s at %d\n", what, err.text, err.position);
+        abort();
+    }
+    json_decref(doc);
+}
+
+static void check_model(const struct evt_model *m)
+{
+    for (size_t i = 0; i < m->n_callbacks; i++)
+        if (m->callbacks[i].t1 < m->callbacks[i].t0)
+            fail("a callback ends before it begins");
+    for (size_t i = 0; i < m->n_requests; i++)
+        if (m->requests[i].t1 < m->requests[i].t0)
+            fail("a request ends before it begins");
+    for (size_t i = 0; i < m->n_iterations; i++)
+        if (m->iterations[i].t1 < m->iterations[i].t0)
+            fail("an iteration ends before it begins");
+}
+
+static void run_stats(const struct evt_model *m)
+{
+    struct evt_stats s;
+    if (evt_stats_compute(&s, m, 10 * 1000000ull) != 0)
+        return;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        evt_stats_print_text(&s, f);
+        fclose(f);
+    }
+    free(text);
+    text = NULL;
+    f = open_memstream(&text, &len);
+    if (f) {
+        int rc = evt_stats_print_json(&s, f);
+        fclose(f);
+        if (rc == 0)
+            check_json(text, len, "the stats JSON");
+    }
+    free(text);
+    evt_stats_free(&s);
+}
+
+static void run_model(const uint8_t *data, size_t len)
+{
+    evt_reader *r;
+    if (evt_reader_open_mem(&r, data, len) != 0)
+        return;
+    struct evt_model m;
+    int rc = evt_model_load(&m, r, NULL, NULL);
+    evt_reader_close(r);
+    if (rc == EVT_ENOMEM)
+        return;
+    check_model(&m);
+    const struct evt_m_callback **stalls = NULL;
+    evt_model_stalls(&m, 1000000ull, &stalls);
+    free(stalls);
+    run_stats(&m);
+    evt_model_free(&m);
+}
+
+static void run_export(const uint8_t *data, size_t len)
+{
+    evt_reader *r;
+    if (evt_reader_open_mem(&r, data, len) != 0)
+        return;
+    struct evt__memsink out = {0};
+    int rc = evt_export_chrome(r, evt__memsink_write, &out);
+    evt_reader_close(r);
+    if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT)
+        check_json((const char *)out.data, out.len, "the Chrome export");
+    free(out.data);
+}
+
+/* EVT_FUZZ_DUMP=FILE writes the trace as the tools will read it (CRCs
+ * fixed), to look at a failing input with `evtrace stats` or `export`. */
+static void dump(const uint8_t *file, size_t len)
+{
+    const char *path = getenv("EVT_FUZZ_DUMP");
+    FILE *f = path ? fopen(path, "wb") : NULL;
+    if (f) {
+        fwrite(file, 1, len, f);
+        fclose(f);
+    }
+}
+
+int evt_fuzz_trace(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return 0;
+    size_t len = size - 2;
+    uint8_t *file = malloc(len ? len : 1);
+    if (!file)
+        return 0;
+    memcpy(file, data + 2, len);
+    if ((data[0] & 1) && len >= EVT_FILE_HEADER_SIZE) {
+        uint32_t header_size;
+        memcpy(&header_size, file + 12, 4);
+        if (header_size >= EVT_FILE_HEADER_SIZE && header_size <= len)
+            tg_fix_header(file, header_size);
+        tg_fix_crcs(file, len);
+    }
+    dump(file, len);
+    check_prefix(file, len, len * data[1] / 256);
+    run_model(file, len);
+    run_export(file, len);
+    free(file);
+    return 0;
+}
+
+#ifdef EVT_FUZZ_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return evt_fuzz_trace(data, size);
+}
+#endif
