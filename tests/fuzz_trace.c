@@ -198,23 +198,32 @@ static void dump(const uint8_t *file, size_t len)
     }
 }
 
-int evt_fuzz_trace(const uint8_t *data, size_t size)
+uint8_t *evt_fuzz_file(const uint8_t *data, size_t size, size_t *len)
 {
     if (size < 2)
-        return 0;
-    size_t len = size - 2;
-    uint8_t *file = malloc(len ? len : 1);
+        return NULL;
+    *len = size - 2;
+    uint8_t *file = malloc(*len ? *len : 1);
     if (!file)
-        return 0;
-    memcpy(file, data + 2, len);
-    if ((data[0] & 1) && len >= EVT_FILE_HEADER_SIZE) {
+        return NULL;
+    memcpy(file, data + 2, *len);
+    if ((data[0] & 1) && *len >= EVT_FILE_HEADER_SIZE) {
         uint32_t header_size;
         memcpy(&header_size, file + 12, 4);
-        if (header_size >= EVT_FILE_HEADER_SIZE && header_size <= len)
+        if (header_size >= EVT_FILE_HEADER_SIZE && header_size <= *len)
             tg_fix_header(file, header_size);
-        tg_fix_crcs(file, len);
+        tg_fix_crcs(file, *len);
     }
-    dump(file, len);
+    dump(file, *len);
+    return file;
+}
+
+int evt_fuzz_trace(const uint8_t *data, size_t size)
+{
+    size_t len;
+    uint8_t *file = evt_fuzz_file(data, size, &len);
+    if (!file)
+        return 0;
     check_prefix(file, len, len * data[1] / 256);
     run_model(file, len);
     run_export(file, len);
@@ -222,7 +231,7 @@ int evt_fuzz_trace(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifdef EVT_FUZZ_LIBFUZZER
+#ifdef EVT_FUZZ_TRACE_MAIN
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,6 @@
 /* test_fuzz_replay.c -- every saved fuzz input, and a fixed sweep of
- * mutations of each seed, through the trace fuzz target (fuzz_trace.c).
+ * mutations of each seed, through a fuzz target: the trace's (fuzz_trace.c,
+ * as test_fuzz_replay) or the viewer's (fuzz_view.c, as test_fuzz_view).
  *
  * tests/fuzz/seeds/ holds small real traces (a sample server, loadgen,
  * plain_server under record, a trace cut short); tests/fuzz/found/ every
@@ -29,7 +30,14 @@
 
 #include "fuzz_trace.h"
 
+/* Which target (the viewer's test builds this file with
+ * FUZZ_ONE=evt_fuzz_view and fewer positions: a frame costs more). */
+#ifndef FUZZ_ONE
+#define FUZZ_ONE evt_fuzz_trace
+#endif
+#ifndef SWEEP_POSITIONS
 #define SWEEP_POSITIONS 400
+#endif
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -74,7 +82,7 @@ static void replay(const char *path, void *ctx)
 {
     size_t len;
     uint8_t *p = slurp(path, &len);
-    evt_fuzz_trace(p, len);
+    FUZZ_ONE(p, len);
     free(p);
 }
 
@@ -106,7 +114,7 @@ static void sweep(const char *path, void *ctx)
                 p[0] = (uint8_t)(k & 1);          /* CRCs fixed on odd k */
                 p[1] = (uint8_t)(k * 37 + c);     /* the cut */
                 save_input(p, len);
-                evt_fuzz_trace(p, len);
+                FUZZ_ONE(p, len);
                 (*runs)++;
             }
             p[at] = keep;

@@ -19,3 +19,17 @@ if(TARGET evview_core)
   set_tests_properties(test_window PROPERTIES TIMEOUT 180
     ENVIRONMENT "EVT_BUILD_DIR=${CMAKE_BINARY_DIR};EVT_SOURCE_DIR=${CMAKE_SOURCE_DIR};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/viewer_lsan.supp")
 endif()
+
+# The viewer's fuzz target: saved inputs and a sweep of mutations drawn
+# (tests/fuzz_view.c); with -DEVT_FUZZ=ON also the libFuzzer target.
+if(TARGET evview_core)
+  evt_add_test(test_fuzz_view test_fuzz_replay.c fuzz_view.c fuzz_trace.c trace_gen.c
+               LIBS evview_core ZLIB::ZLIB PkgConfig::JANSSON TIMEOUT 600)
+  target_compile_definitions(test_fuzz_view PRIVATE FUZZ_ONE=evt_fuzz_view SWEEP_POSITIONS=200)
+  if(EVT_FUZZ)
+    add_executable(fuzz_view fuzz_view.c fuzz_trace.c trace_gen.c)
+    target_compile_definitions(fuzz_view PRIVATE EVT_FUZZ_VIEW_MAIN)
+    target_link_libraries(fuzz_view PRIVATE evview_core ZLIB::ZLIB PkgConfig::JANSSON)
+    target_link_options(fuzz_view PRIVATE -fsanitize=fuzzer)
+  endif()
+endif()

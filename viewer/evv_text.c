@@ -224,5 +224,6 @@ int evv_text_draw(evv_text *t, enum evv_font f, const char *s, int x, int y, uin
     if (fit == 0)
         return 0;
     int w = evv__draw_run(t, f, s, s + fit, x, y, rgb);
-    return w + evv__draw_run(t, f, "\xe2\x80\xa6", "\xe2\x80\xa6" + 3, x + w, y, rgb);
+    static const char ellipsis[] = "\xe2\x80\xa6";   /* U+2026 in UTF-8 */
+    return w + evv__draw_run(t, f, ellipsis, ellipsis + 3, x + w, y, rgb);
 }
