@@ -432,6 +432,32 @@ static void write_trace(const char *path, size_t keep_bytes)
     write_trace_at(path, keep_bytes, 77, 0);
 }
 
+/* No display (an ssh session, a server): SDL would quietly fall back to
+ * its invisible offscreen driver and evview would run until killed; it
+ * must say so in one line, point at --png, and exit 2 at once. */
+static void test_no_display(void **state)
+{
+    char trace[64], cmd[512], errf[64];
+    snprintf(trace, sizeof trace, "/tmp/evv_nodisp_%d.evtrace", (int)getpid());
+    snprintf(errf, sizeof errf, "/tmp/evv_nodisp_%d.err", (int)getpid());
+    write_trace(trace, 0);
+    const char *dir = getenv("EVT_BUILD_DIR");
+    snprintf(cmd, sizeof cmd, "env -u DISPLAY -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER timeout 60 %s/viewer/evview %s 2>%s",
+             dir ? dir : ".", trace, errf);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);   /* not 124: timeout's, had it kept running */
+    FILE *fp = fopen(errf, "r");
+    assert_non_null(fp);
+    char line[512] = "", more[512];
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_null(fgets(more, sizeof more, fp));   /* one line */
+    fclose(fp);
+    assert_non_null(strstr(line, "--png"));
+    unlink(errf);
+    unlink(trace);
+}
+
 static void test_real_file_and_damage(void **state)
 {
     char trace[64], png[64], args[200];
@@ -642,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_lod_merges_tiny_blocks),
         cmocka_unit_test(test_watcher_colours_distinct),
         cmocka_unit_test(test_cli_exit_status),
+        cmocka_unit_test(test_no_display),
         cmocka_unit_test(test_real_file_and_damage),
         cmocka_unit_test(test_two_files_one_axis),
         cmocka_unit_test(test_two_files_damage_banner),

@@ -1,5 +1,6 @@
 /* evv_app.c -- window, renderer and the frame loop (see evv_app.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evtrace.h"
@@ -20,15 +21,46 @@ static void fit_to_display(int *w, int *h)
         *h = r.h - 60 > 240 ? r.h - 60 : 240;
 }
 
+/* Opens SDL's video on a display a person can see. Left to itself, SDL
+ * with no X11 or Wayland display (an ssh session, a server) falls back to
+ * its "offscreen" driver: the window exists, nobody sees it, and evview
+ * would run on until killed. So with neither DISPLAY nor WAYLAND_DISPLAY
+ * set only the Linux console (KMSDRM) is tried, which also spares the user
+ * libwayland's complaint about XDG_RUNTIME_DIR, and a driver that shows
+ * nothing counts as no display. SDL_VIDEODRIVER, when set, is obeyed as
+ * it is. */
+static int open_video(char *err, size_t errlen)
+{
+    int chosen = getenv("SDL_VIDEODRIVER") != NULL;
+    int none = !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY");
+    if (!chosen && none)
+        SDL_SetHint(SDL_HINT_VIDEODRIVER, "KMSDRM");
+    const char *drv = SDL_InitSubSystem(SDL_INIT_VIDEO) == 0 ? SDL_GetCurrentVideoDriver() : NULL;
+    if (drv && (chosen || (strcmp(drv, "offscreen") != 0 && strcmp(drv, "dummy") != 0)))
+        return 0;
+    if (!chosen && none)
+        snprintf(err, errlen, "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set); "
+                 "use --png OUT.png to draw the trace to a file");
+    else if (drv)
+        snprintf(err, errlen, "cannot open a window on %s%s (SDL found only its %s driver); "
+                 "use --png OUT.png to draw the trace to a file", getenv("DISPLAY") ? "DISPLAY=" : "WAYLAND_DISPLAY=",
+                 getenv("DISPLAY") ? getenv("DISPLAY") : getenv("WAYLAND_DISPLAY"), drv);
+    else
+        snprintf(err, errlen, "cannot open a display (%s); use --png OUT.png to draw the trace to a file",
+                 SDL_GetError());
+    if (drv)
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    return EVT_EIO;
+}
+
 int evv_app_open(struct evv_app *a, const char *title, int w, int h, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
     evv_ui_init(&a->ui);
     snprintf(a->title, sizeof a->title, "%s", title);
-    if (SDL_InitSubSystem(SDL_INIT_VIDEO) < 0) {
-        snprintf(err, errlen, "cannot open a display (%s); use --png to export without one", SDL_GetError());
-        return EVT_EIO;
-    }
+    int rc = open_video(err, errlen);
+    if (rc < 0)
+        return rc;
     fit_to_display(&w, &h);
     a->win = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
                               SDL_WINDOW_RESIZABLE);
@@ -41,7 +73,7 @@ int evv_app_open(struct evv_app *a, const char *title, int w, int h, char *err, 
         evv_app_close(a);
         return EVT_EIO;
     }
-    int rc = evv_target_init(&a->tgt, a->ren, err, errlen);
+    rc = evv_target_init(&a->tgt, a->ren, err, errlen);
     if (rc < 0) {
         evv_app_close(a);
         return rc;
