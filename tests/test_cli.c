@@ -267,6 +267,30 @@ static void export_ok(void **state)
     run_free(&r);
 }
 
+/* -o naming an input (itself, or through a symlink): refused with status
+ * 2 and one line, and the trace is untouched. It used to be truncated
+ * under the reader's mapping: SIGBUS, and the trace gone. */
+static void export_onto_input(void **state)
+{
+    struct fixture *fx = *state;
+    char *before = slurp(fx->good), link[80];
+    struct run r = run(fx, "export -o %s %s", fx->good, fx->good);
+    assert_int_equal(r.status, 2);
+    assert_int_equal(lines(r.err), 1);
+    assert_non_null(strstr(r.err, "also an input"));
+    run_free(&r);
+    snprintf(link, sizeof link, "%s.link", fx->good);
+    assert_int_equal(symlink(fx->good, link), 0);
+    r = run(fx, "export -o %s %s %s", link, fx->damaged, fx->good);
+    assert_int_equal(r.status, 2);
+    run_free(&r);
+    unlink(link);
+    char *after = slurp(fx->good);
+    assert_memory_equal(before, after, strlen(before) + 1);
+    free(before);
+    free(after);
+}
+
 /* Several files into one document; a damaged one among them gets its
  * warning (naming it), status 1, and the others are whole; one that cannot
  * be opened stops it all with status 2. */
@@ -309,6 +333,7 @@ int main(void)
         cmocka_unit_test(damaged_exit_1),
         cmocka_unit_test(export_ok),
         cmocka_unit_test(export_several),
+        cmocka_unit_test(export_onto_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -368,6 +368,8 @@ static void test_watcher_colours_distinct(void **state)
     evv_synth_free(&b.m);
 }
 
+static void write_trace(const char *path, size_t keep_bytes);
+
 static int run_evview(const char *args)
 {
     const char *dir = getenv("EVT_BUILD_DIR");
@@ -395,6 +397,16 @@ static void test_cli_exit_status(void **state)
     snprintf(path, sizeof path, "/tmp/evv_never_%d.png", (int)getpid());
     assert_int_equal(access(path, F_OK), -1);                                /* nothing written */
     snprintf(path, sizeof path, "/tmp/evv_notrace_%d.evtrace", (int)getpid());
+    unlink(path);
+    /* --png naming a trace it draws: refused, the trace kept */
+    snprintf(path, sizeof path, "/tmp/evv_self_%d.evtrace", (int)getpid());
+    write_trace(path, 0);
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    snprintf(args, sizeof args, "--png %s %s", path, path);
+    assert_int_equal(run_evview(args), 2);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
     unlink(path);
 }
 

@@ -507,6 +507,12 @@ int evt_reader_open_msg(evt_reader **out, const char *path, char *msg, size_t ca
 
 int evt_reader_open(evt_reader **out, const char *path) { return evt_reader_open_msg(out, path, NULL, 0); }
 
+int evt_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 void evt_reader_close(evt_reader *r)
 {
     if (!r)

@@ -51,6 +51,13 @@ typedef struct evt_reader evt_reader;
  * A valid header followed by nothing is an empty trace, not an error. */
 int evt_reader_open(evt_reader **out, const char *path);
 
+/* 1 when a and b name the same existing file (device and inode, so links
+ * and other spellings count), else 0. Tools that write (export -o, evview
+ * --png) refuse an output that is one of their inputs: the trace is
+ * mapped, and truncating it under the reader would destroy it and end the
+ * reader with SIGBUS. */
+int evt_same_file(const char *a, const char *b);
+
 /* Reads from memory the caller keeps alive until evt_reader_close. */
 int evt_reader_open_mem(evt_reader **out, const void *data, size_t len);
 

@@ -182,6 +182,9 @@ static int parse_export(int argc, char **argv, const char **outp)
         return bad("export", "%s", "where to? give -o OUT.json (or -o - for stdout)");
     if (optind == argc)
         return bad("export", "%s", "which trace file?");
+    for (int i = optind; i < argc; i++)
+        if (strcmp(*outp, "-") != 0 && evt_same_file(*outp, argv[i]))
+            return bad("export", "-o %s is also an input: writing it would destroy that trace", *outp);
     return 0;
 }
 

@@ -141,5 +141,10 @@ int evv_cli_parse(struct evv_opts *o, int argc, char **argv, char *err, size_t e
     }
     for (; optind < argc; optind++)
         evv__file_arg(o, argv[optind]);
+    for (size_t i = 0; o->png && i < o->n_files; i++)
+        if (evt_same_file(o->png, o->files[i])) {
+            snprintf(err, errlen, "--png %s is also a trace to draw: writing it would destroy that trace", o->png);
+            return -1;
+        }
     return 0;
 }
