@@ -414,6 +414,41 @@ static void test_reader_agrees(void **state)
     evt_reader_close(r);
 }
 
+static int count_marks(void *ctx, const struct evt_event *ev)
+{
+    *(int *)ctx += ev->type == EVT_REC_MARK;
+    return 0;
+}
+
+/* A new trace on the path of an old one that is being read (evview open on
+ * the last run's trace while the program runs again): the old file is
+ * replaced, not truncated under the reader's mapping (SIGBUS), so the
+ * reader still reads all of it, and the new file is a new trace. */
+static void test_new_trace_spares_readers(void **state)
+{
+    struct mem *m = *state;
+    const char *path = temp_path(m, "replace");
+    struct evt_options o = {.path = path, .no_flush_thread = 1, .process_name = "first"};
+    evt_tracer *t;
+    assert_int_equal(evt_open(&t, &o), 0);
+    uint32_t name = evt_intern(t, "x");
+    for (int i = 0; i < 1000; i++)
+        evt_mark(t, name, i);
+    assert_int_equal(evt_close(t), 0);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open(&r, path), 0);
+    assert_int_equal(evt_open(&t, &o), 0);
+    m->open = t;
+    int marks = 0;
+    assert_int_equal(evt_reader_each(r, count_marks, &marks), 0);
+    assert_int_equal(marks, 1000);
+    evt_reader_close(r);
+    m->open = NULL;
+    assert_int_equal(evt_close(t), 0);
+    assert_int_equal(tc_decode_file(&m->tr, path), 0);
+    assert_int_equal(tc_count(&m->tr, EVT_REC_MARK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timestamps_and_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_and_flusher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_trace_spares_readers, setup, teardown),
         cmocka_unit_test(test_sink_error),
         cmocka_unit_test_setup_teardown(test_reader_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_is_silent, setup, teardown),

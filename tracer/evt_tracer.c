@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,25 @@ static size_t shm_size(size_t ring_bytes)
     return rings * per + ((size_t)64 << 20);
 }
 
+/* Creates the trace file. An existing regular file of that name is
+ * replaced, not truncated: a reader of the old trace (evview, evtrace
+ * stats, an export) maps it, and truncating a mapped file ends that reader
+ * with SIGBUS -- running the traced program again while looking at its
+ * last trace is the usual way to get there. Unlinked, the old file lives
+ * on until its readers close it. Anything else (a FIFO, /dev/stdout, a
+ * symlink's target) is opened as it is. Returns the fd or -errno. */
+static int create_trace_file(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0 || errno != EEXIST)
+            return fd >= 0 ? fd : -errno;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return fd >= 0 ? fd : -errno;
+}
+
 static int tracer_init(evt_tracer *t, const struct evt_options *opt)
 {
     t->pid = (uint32_t)getpid();
@@ -414,9 +434,9 @@ static int tracer_init(evt_tracer *t, const struct evt_options *opt)
     t->has_key = 1;
     evt__clock_init(&t->clock);
     if (opt->path) {
-        t->fd = open(opt->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        t->fd = create_trace_file(opt->path);
         if (t->fd < 0)
-            return -errno;
+            return t->fd;
         t->sink = fd_sink;
         t->sink_ctx = &t->fd;
     } else {

@@ -51,7 +51,9 @@ typedef struct evt_tracer evt_tracer;
 typedef int (*evt_sink_fn)(void *ctx, const void *data, size_t len);
 
 struct evt_options {
-    const char *path;             /* file to create (truncated); or NULL and a sink: */
+    const char *path;             /* file to create (an existing regular file of that
+                                     name is replaced: unlinked, so a reader of the
+                                     old trace keeps it whole); or NULL and a sink: */
     evt_sink_fn sink;
     void *sink_ctx;
     size_t buffer_bytes;          /* per thread; 0 = default 4 MiB */
