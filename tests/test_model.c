@@ -632,6 +632,32 @@ static void end_before_begin(void **state)
     tg_free(&g);
 }
 
+/* Name ids far beyond any string the file defines (damage that kept its
+ * CRCs; the fuzzer found it): unnamed, and no table sized for them (the
+ * model grew one to the id: 16 GiB for 2^31). */
+static void huge_name_ids(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 0);
+    tg_string(&g, 0, 1, "known");
+    tg_chunk(&g, 0, 100);
+    tg_watcher(&g, 100, 1, EVT_KIND_IO, 3, 0x7FFFFFF0u, 1);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 200, 5, 0x7FFFFFFFu);
+    tg_req(&g, EVT_REC_REQ_PHASE, 300, 5, 0xFFFFFFFEu);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 400, 6, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_requests, 2);
+    assert_string_equal(m.requests[0].name, "");
+    assert_string_equal(m.phases[0].name, "");
+    assert_string_equal(m.requests[1].name, "known");
+    check_invariants(&m);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +679,7 @@ int main(void)
         cmocka_unit_test(merge_ties_and_disorder),
         cmocka_unit_test(ends_at_closing_clock),
         cmocka_unit_test(end_before_begin),
+        cmocka_unit_test(huge_name_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

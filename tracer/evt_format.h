@@ -87,6 +87,13 @@
 #define EVT_CHUNK_HEADER_SIZE 24
 #define EVT_CHUNK_MAX_PAYLOAD (64u << 20)  /* a reader rejects larger ones */
 #define EVT_THREAD_META 0xFFFFFFFFu
+/* String ids run from 1 to this (2^22 - 1, about 4 million): a reader
+ * takes a STRING record with a larger id as damage, so that a hostile file
+ * cannot make it size a table for billions of ids, and so the writer
+ * interns no more (evt_intern returns 0, "no name", once that many
+ * distinct names exist: a program naming each request by its URL would
+ * otherwise write a trace that reads as damaged from there on). */
+#define EVT_MAX_STRING_ID ((1u << 22) - 1)
 
 /* ---- record types ------------------------------------------------------
  * Fields after dt, in order. "name" fields are string ids (0 = no name).

@@ -611,8 +611,8 @@ static int on_events(void *ctx, const struct evt_event *evs, size_t n)
 /* A string id's text, copied into the model; "" when unknown. */
 static const char *resolve(struct builder *b, uint32_t id)
 {
-    if (id == 0)
-        return "";
+    if (id == 0 || !evt_reader_string(b->r, id))
+        return "";   /* unknown: no table entry for it (ids are bounded by the reader) */
     if (id >= b->names_cap) {
         size_t cap = b->names_cap ? b->names_cap : 64;
         while (cap <= id)

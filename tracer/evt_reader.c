@@ -16,8 +16,10 @@
  * the file from its first record on (the exporter relies on this).
  *
  * Limits: the file is mapped MAP_PRIVATE; if another process truncates it
- * while we read, the kernel sends SIGBUS. We accept that: traces are
- * written once and read after. String ids above EVT_READER_MAX_STRING_ID
+ * while we read, the kernel sends SIGBUS. libevtrace never does (a new
+ * trace replaces the file rather than truncating it; export -o and evview
+ * --png refuse to write over an input); anything else that does still ends
+ * the reader this way. String ids above EVT_MAX_STRING_ID (evt_format.h)
  * are treated as damage, to keep the table a plain array.
  */
 #include <errno.h>
@@ -33,7 +35,6 @@
 #include "evt_reader.h"
 #include "evtrace.h"
 
-#define EVT_READER_MAX_STRING_ID (1u << 22)
 
 struct evt_reader {
     const uint8_t *data;
@@ -251,7 +252,7 @@ static int decode_record(evt_reader *r, struct cursor *c, uint64_t *ts, size_t b
         return fail(r, EVT_EFORMAT, off, "offset %zu: record type 0x%02x: fields overrun its length or are out of range",
                     off, type);
     if (type == EVT_REC_STRING) {
-        if (ev->id >= EVT_READER_MAX_STRING_ID)
+        if (ev->id > EVT_MAX_STRING_ID)
             return fail(r, EVT_EFORMAT, off, "offset %zu: string id %u too large", off, ev->id);
         ev->val = (uint64_t)(body.p - r->data); /* the text, until delivery */
         ev->val2 = (uint64_t)(body.end - body.p);

@@ -48,6 +48,8 @@ static void hash_put(uint32_t *hash, size_t cap, const char *text, uint32_t id)
 /* Keeps the hash at most half full and text[] with room for one more. */
 static int strings_reserve(struct evt__strings *s)
 {
+    if (s->n >= EVT_MAX_STRING_ID)
+        return -1;   /* the format's limit: more names stay unnamed (id 0) */
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         char **text = evt__shm_realloc(s->shm, s->text, s->cap * sizeof *text, cap * sizeof *text);
