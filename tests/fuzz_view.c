@@ -3,7 +3,9 @@
  * a scene and drawn twice through the very draw function evview and
  * `--png` use, onto a software surface: the whole trace, and a zoom whose
  * depth and place the second input byte picks (down to a few ns across
- * the plot, where the viewport's arithmetic is at its edge). Built as the
+ * the plot, where the viewport's arithmetic is at its edge); then a
+ * scripted user (interact) hovers, zooms, clicks, drags and searches
+ * through the same input function the window uses. Built as the
  * libFuzzer target fuzz_view (-DEVT_FUZZ=ON) and as the replay test
  * test_fuzz_view (tests/viewer_tests.cmake); the sanitizers judge.
  *
@@ -14,10 +16,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "evt_model.h"
 #include "evtrace.h"
 #include "evv_export.h"
+#include "evv_geom.h"
+#include "evv_input.h"
 #include "evv_render.h"
 #include "fuzz_trace.h"
 
@@ -56,6 +61,51 @@ static void draw(const struct evv_scene *s, double t0, double t1)
     SDL_RenderPresent(g_view.r);
 }
 
+/* One scripted input event, picked by the next value of *seed: the mouse
+ * somewhere (hover), a wheel zoom, a click, a drag step, or a key (fit,
+ * pan, scroll rows, help, a search for "GET" and its next match). */
+static void script_event(SDL_Event *e, uint32_t *seed)
+{
+    static const SDL_Keycode keys[] = {SDLK_f, SDLK_LEFT, SDLK_RIGHT, SDLK_UP, SDLK_DOWN, SDLK_PAGEDOWN,
+                                       SDLK_PLUS, SDLK_MINUS, SDLK_h, SDLK_SLASH, SDLK_RETURN, SDLK_n,
+                                       SDLK_ESCAPE, SDLK_BACKSPACE};
+    *seed = *seed * 1103515245u + 12345u;
+    uint32_t r = *seed >> 8;
+    memset(e, 0, sizeof *e);
+    int x = (int)(r % VIEW_W), y = (int)((r / VIEW_W) % VIEW_H);
+    switch (r % 6) {
+    case 0: e->type = SDL_MOUSEMOTION; e->motion.x = x; e->motion.y = y; break;
+    case 1: e->type = SDL_MOUSEWHEEL; e->wheel.y = (r & 64) ? 3 : -3; break;
+    case 2: e->type = SDL_MOUSEBUTTONDOWN; e->button.button = SDL_BUTTON_LEFT; e->button.x = x; e->button.y = y; break;
+    case 3: e->type = SDL_MOUSEBUTTONUP; e->button.button = SDL_BUTTON_LEFT; e->button.x = x; e->button.y = y; break;
+    case 4: e->type = SDL_TEXTINPUT; snprintf(e->text.text, sizeof e->text.text, "%s", (r & 64) ? "GET" : "a"); break;
+    default: e->type = SDL_KEYDOWN; e->key.keysym.sym = keys[r % (sizeof keys / sizeof keys[0])]; break;
+    }
+}
+
+/* A user at the window: 60 scripted events through evv_input_event, a
+ * frame drawn with the interaction state (hover box, selection panel,
+ * search box, help) after every tenth. The quit an Escape may ask for is
+ * ignored. */
+static void interact(const struct evv_scene *s, double end, uint32_t seed)
+{
+    struct evv_viewport vp;
+    struct evv_geom g;
+    struct evv_ui ui;
+    evv_ui_init(&ui);
+    evv_export_viewport(&vp, s, VIEW_W, VIEW_H, 0, end);
+    for (int i = 0; i < 60; i++) {
+        SDL_Event e;
+        evv_geom_layout(&g, s, VIEW_W, VIEW_H, ui.row_scroll);
+        script_event(&e, &seed);
+        evv_input_event(&ui, &vp, s, &g, &e);
+        if (i % 10 == 9) {
+            evv_draw(&g_view.tgt, s, &vp, &ui);
+            SDL_RenderPresent(g_view.r);
+        }
+    }
+}
+
 static void draw_scene(const struct evt_model *m, uint8_t zoom)
 {
     struct evv_scene s;
@@ -68,6 +118,7 @@ static void draw_scene(const struct evt_model *m, uint8_t zoom)
     double span = end / (double)(1ull << (zoom % 48));
     double at = (end - span) * (double)(zoom / 48) / 5.0;
     draw(&s, at, at + (span > 1 ? span : 1));
+    interact(&s, end, zoom);
     evv_scene_free(&s);
 }
 

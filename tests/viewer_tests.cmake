@@ -25,7 +25,7 @@ endif()
 if(TARGET evview_core)
   evt_add_test(test_fuzz_view test_fuzz_replay.c fuzz_view.c fuzz_trace.c trace_gen.c
                LIBS evview_core ZLIB::ZLIB PkgConfig::JANSSON TIMEOUT 600)
-  target_compile_definitions(test_fuzz_view PRIVATE FUZZ_ONE=evt_fuzz_view SWEEP_POSITIONS=200)
+  target_compile_definitions(test_fuzz_view PRIVATE FUZZ_ONE=evt_fuzz_view SWEEP_POSITIONS=100)
   if(EVT_FUZZ)
     add_executable(fuzz_view fuzz_view.c fuzz_trace.c trace_gen.c)
     target_compile_definitions(fuzz_view PRIVATE EVT_FUZZ_VIEW_MAIN)
