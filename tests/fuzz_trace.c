@@ -15,7 +15,8 @@
  * byte inside a chunk reaches the record decoder instead of stopping at the
  * checksum; with bit 0 clear the bytes are read as they are (the framing
  * and the CRC checks themselves). The second byte picks a cut point.
- * EVT_FUZZ_DUMP=FILE (see dump) writes the trace the tools would read.
+ * EVT_FUZZ_DUMP=FILE writes the trace the tools would read (CRCs fixed),
+ * to look at a failing input with `evtrace stats` or `export`.
  *
  * Besides "no crash, no leak, no undefined behaviour", it checks what the
  * reader promises for any input (evt_reader.h), and fails loudly (abort)
@@ -186,14 +187,12 @@ static void run_export(const uint8_t *data, size_t len)
     free(out.data);
 }
 
-/* EVT_FUZZ_DUMP=FILE writes the trace as the tools will read it (CRCs
- * fixed), to look at a failing input with `evtrace stats` or `export`. */
-static void dump(const uint8_t *file, size_t len)
+void evt_fuzz_keep(const char *env, const uint8_t *data, size_t len)
 {
-    const char *path = getenv("EVT_FUZZ_DUMP");
+    const char *path = getenv(env);
     FILE *f = path ? fopen(path, "wb") : NULL;
     if (f) {
-        fwrite(file, 1, len, f);
+        fwrite(data, 1, len, f);
         fclose(f);
     }
 }
@@ -214,7 +213,7 @@ uint8_t *evt_fuzz_file(const uint8_t *data, size_t size, size_t *len)
             tg_fix_header(file, header_size);
         tg_fix_crcs(file, *len);
     }
-    dump(file, *len);
+    evt_fuzz_keep("EVT_FUZZ_DUMP", file, *len);   /* the trace as the tools will read it */
     return file;
 }
 
@@ -231,10 +230,13 @@ int evt_fuzz_trace(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifdef EVT_FUZZ_TRACE_MAIN
+/* libFuzzer's entry point: EVT_FUZZ_MAIN names the target (evt_fuzz_trace
+ * for fuzz_trace, evt_fuzz_view for fuzz_view: tests/reader_tests.cmake,
+ * tests/viewer_tests.cmake). */
+#ifdef EVT_FUZZ_MAIN
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    return evt_fuzz_trace(data, size);
+    return EVT_FUZZ_MAIN(data, size);
 }
 #endif

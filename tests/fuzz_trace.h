@@ -15,6 +15,10 @@ int evt_fuzz_trace(const uint8_t *data, size_t size);
  * recomputed when the first one's bit 0 is set (fuzz_trace.c). */
 uint8_t *evt_fuzz_file(const uint8_t *data, size_t size, size_t *len);
 
+/* Writes data to the file the environment variable env names, if set
+ * (EVT_FUZZ_DUMP, EVT_FUZZ_SAVE: a failing input kept to look at). */
+void evt_fuzz_keep(const char *env, const uint8_t *data, size_t len);
+
 /* The viewer's target (fuzz_view.c): the same input drawn. */
 int evt_fuzz_view(const uint8_t *data, size_t size);
 

@@ -141,11 +141,3 @@ int evt_fuzz_view(const uint8_t *data, size_t size)
     free(file);
     return 0;
 }
-
-#ifdef EVT_FUZZ_VIEW_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    return evt_fuzz_view(data, size);
-}
-#endif

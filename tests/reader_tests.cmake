@@ -15,7 +15,7 @@ evt_add_test(test_fuzz_replay test_fuzz_replay.c fuzz_trace.c ${EVT_TG}
              LIBS ZLIB::ZLIB PkgConfig::JANSSON TIMEOUT 600)
 if(EVT_FUZZ)
   add_executable(fuzz_trace fuzz_trace.c ${EVT_TG})
-  target_compile_definitions(fuzz_trace PRIVATE EVT_FUZZ_TRACE_MAIN)
+  target_compile_definitions(fuzz_trace PRIVATE EVT_FUZZ_MAIN=evt_fuzz_trace)
   target_link_libraries(fuzz_trace PRIVATE evtrace ZLIB::ZLIB PkgConfig::JANSSON)
   target_link_options(fuzz_trace PRIVATE -fsanitize=fuzzer)
 endif()

@@ -86,17 +86,6 @@ static void replay(const char *path, void *ctx)
     free(p);
 }
 
-/* EVT_FUZZ_SAVE: keep the input about to run (see the top). */
-static void save_input(const uint8_t *p, size_t len)
-{
-    const char *path = getenv("EVT_FUZZ_SAVE");
-    FILE *f = path ? fopen(path, "wb") : NULL;
-    if (f) {
-        fwrite(p, 1, len, f);
-        fclose(f);
-    }
-}
-
 /* Mutations of one seed: at each of SWEEP_POSITIONS offsets, three
  * changes, each read with fixed CRCs and without, cut at a varying point. */
 static void sweep(const char *path, void *ctx)
@@ -113,7 +102,7 @@ static void sweep(const char *path, void *ctx)
                 p[at] = c == 2 ? 0 : keep ^ change[c];
                 p[0] = (uint8_t)(k & 1);          /* CRCs fixed on odd k */
                 p[1] = (uint8_t)(k * 37 + c);     /* the cut */
-                save_input(p, len);
+                evt_fuzz_keep("EVT_FUZZ_SAVE", p, len);   /* see the top */
                 FUZZ_ONE(p, len);
                 (*runs)++;
             }
