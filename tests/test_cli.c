@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -291,6 +292,31 @@ static void export_onto_input(void **state)
     free(after);
 }
 
+/* Output that cannot be written (a full disk: /dev/full) is an error,
+ * status 2 with the reason, and a device given as -o is never removed
+ * (the failure path deleted /dev/full once, as root). */
+static void output_errors(void **state)
+{
+    struct fixture *fx = *state;
+    struct stat st;
+    if (stat("/dev/full", &st) != 0 || !S_ISCHR(st.st_mode))
+        skip();   /* no /dev/full in this environment */
+    const char *cmds[] = {"stats %s >/dev/full", "stats --json %s >/dev/full", "export -o - %s >/dev/full",
+                          "export -o /dev/full %s >/dev/null"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char args[256], cmd[1024];
+        snprintf(args, sizeof args, cmds[i], fx->good);
+        snprintf(cmd, sizeof cmd, "%s %s 2>%s", fx->bin, args, fx->err);
+        int status = system(cmd);
+        char *err = slurp(fx->err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 || lines(err) != 1 || !strstr(err, "No space left"))
+            fail_msg("'%s': status %d, stderr '%s'", args, WEXITSTATUS(status), err);
+        free(err);
+    }
+    assert_int_equal(stat("/dev/full", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+}
+
 /* Several files into one document; a damaged one among them gets its
  * warning (naming it), status 1, and the others are whole; one that cannot
  * be opened stops it all with status 2. */
@@ -334,6 +360,7 @@ int main(void)
         cmocka_unit_test(export_ok),
         cmocka_unit_test(export_several),
         cmocka_unit_test(export_onto_input),
+        cmocka_unit_test(output_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evt_export.h"
@@ -125,6 +126,19 @@ static int parse_stats(int argc, char **argv, struct stats_args *a)
     return 0;
 }
 
+/* Flushes f and tells whether every write to it worked: fflush alone says
+ * 0 when the failed writes already emptied the buffer (stdout on a full
+ * disk, /dev/full), so the stream's error flag counts too. On failure,
+ * says so on stderr, with errno's reason when the failure set one. */
+static int output_ok(const char *cmd, FILE *f, const char *what)
+{
+    errno = 0;
+    if (fflush(f) == 0 && !ferror(f))
+        return 1;
+    fprintf(stderr, "evtrace %s: writing %s: %s\n", cmd, what, errno ? strerror(errno) : "write error");
+    return 0;
+}
+
 static int cmd_stats(int argc, char **argv)
 {
     struct stats_args a = { 0 };
@@ -147,11 +161,11 @@ static int cmd_stats(int argc, char **argv)
         rc = a.json ? evt_stats_print_json(&s, stdout) : evt_stats_print_text(&s, stdout);
         evt_stats_free(&s);
     }
-    if (rc == 0 && fflush(stdout) != 0)
-        rc = EVT_EIO;
     int status = rc < 0 ? 2 : m.damaged ? damaged_status(a.file, m.error) : 0;
     if (rc < 0)
         fprintf(stderr, "evtrace stats: %s\n", evt_strerror(rc));
+    else if (!output_ok("stats", stdout, "the standard output"))
+        status = 2;
     evt_model_free(&m);
     return status;
 }
@@ -228,21 +242,29 @@ static int cmd_export(int argc, char **argv)
     }
     int to_stdout = strcmp(outp, "-") == 0;
     FILE *out = to_stdout ? stdout : fopen(outp, "w");
-    int rc = out ? evt_export_chrome_files(rs, (size_t)n, out) : EVT_EIO;
-    if (!out)
+    int written = 0;
+    if (!out) {
         fprintf(stderr, "evtrace export: %s: %s\n", outp, strerror(errno));
-    else if (!to_stdout && fclose(out) != 0 && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT))
-        rc = EVT_EIO;
-    int status = 0;
-    if (out && (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT)) {
-        status = damaged_any(files, n, rs);
     } else {
-        if (out)
+        errno = 0;
+        int rc = evt_export_chrome_files(rs, (size_t)n, out);
+        written = rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT;
+        if (!written && rc == EVT_EIO && errno)   /* the write's own reason: ENOSPC, EPIPE... */
+            fprintf(stderr, "evtrace export: writing %s: %s\n", to_stdout ? "the standard output" : outp,
+                    strerror(errno));
+        else if (!written)
             fprintf(stderr, "evtrace export: %s: %s\n", outp, evt_strerror(rc));
-        if (out && !to_stdout)
+        else if (!output_ok("export", out, to_stdout ? "the standard output" : outp))
+            written = 0;
+        if (!to_stdout && fclose(out) != 0 && written) {
+            fprintf(stderr, "evtrace export: %s: %s\n", outp, strerror(errno));
+            written = 0;
+        }
+        struct stat st;   /* no half document left behind; but -o /dev/... is not ours to remove */
+        if (!written && !to_stdout && lstat(outp, &st) == 0 && S_ISREG(st.st_mode))
             unlink(outp);
-        status = 2;
     }
+    int status = written ? damaged_any(files, n, rs) : 2;
     for (int i = 0; i < n; i++)
         evt_reader_close(rs[i]);
     free(rs);
