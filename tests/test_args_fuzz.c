@@ -16,7 +16,9 @@
  *   - status 2 comes with exactly one line on stderr;
  *   - a tool finishes within 20 s; a server that starts ("listening on")
  *     stops with status 0 on SIGTERM.
- * A failing command line is printed. Deterministic (a fixed seed).
+ * A failing command line is printed. Deterministic (a fixed seed);
+ * EVT_FUZZ_RUNS=N makes N picks per test instead of 400/500, EVT_FUZZ_SEED=S
+ * another sequence.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -293,12 +295,14 @@ static void sweep(const char *name, int runs, uint64_t seed)
     snprintf(dir, sizeof dir, "%s/run", top);
     static char long_word[LONG_WORD + 1];
     memset(long_word, 'a', LONG_WORD);
-    struct rng r = {seed};
+    struct rng r = {seed ^ (getenv("EVT_FUZZ_SEED") ? strtoull(getenv("EVT_FUZZ_SEED"), NULL, 0) : 0)};
     char here[4096];
     const char *build = getenv("EVT_BUILD_DIR");   /* ctest sets it; else the cwd, made absolute */
     if (!build)
         build = getcwd(here, sizeof here);
     int bad = 0;
+    if (getenv("EVT_FUZZ_RUNS"))
+        runs = atoi(getenv("EVT_FUZZ_RUNS"));
     for (int i = 0; i < runs && !bad; i++) {
         const struct base *b = &bases[rng_below(&r, sizeof bases / sizeof bases[0])];
         if (strcmp(name, "samples") == 0 ? b->kind < PK_SERVER : b->kind >= PK_SERVER)

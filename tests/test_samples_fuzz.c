@@ -214,10 +214,10 @@ static void print_input(const struct input *in, int i, const char *why)
 static void fuzz_server(struct ts_fixture *f, const char *const *bases, size_t n_bases, const char *good,
                         uint64_t seed)
 {
-    struct rng r = {seed};
+    struct rng r = {seed ^ (getenv("EVT_FUZZ_SEED") ? strtoull(getenv("EVT_FUZZ_SEED"), NULL, 0) : 0)};
     static struct input in;
-    int bad = 0;
-    for (int i = 0; i < FUZZ_INPUTS && !bad; i++) {
+    int bad = 0, inputs = getenv("EVT_FUZZ_RUNS") ? atoi(getenv("EVT_FUZZ_RUNS")) : FUZZ_INPUTS;
+    for (int i = 0; i < inputs && !bad; i++) {
         char err[128];
         make_input(&in, bases, n_bases, &r);
         if (exchange(f->server.port, &in, err, sizeof err) < 0) {
