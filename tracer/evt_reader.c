@@ -35,7 +35,6 @@
 #include "evt_reader.h"
 #include "evtrace.h"
 
-
 struct evt_reader {
     const uint8_t *data;
     size_t len;
