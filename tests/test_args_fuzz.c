@@ -102,8 +102,8 @@ static void mutate(struct cmdline *c, struct rng *r, const char *long_word)
             c->argc--;
         }
         break;
-    case 1:   /* repeat */
-        if (c->argc < MAX_ARGS) {
+    case 1:   /* repeat (there must be one: at may be argc when all were dropped) */
+        if (c->argc < MAX_ARGS && at < c->argc) {
             memmove(&c->argv[at + 1], &c->argv[at], (size_t)(c->argc - at + 1) * sizeof c->argv[0]);
             c->argc++;
         }
