@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "crud_db.h"
+#include "evt_reader.h"
 #include "http.h"
 
 static const struct crud_table tables[] = {
@@ -105,6 +106,9 @@ static void parse_options(int argc, char **argv, struct evs_common *common, stru
     }
     if (optind < argc)
         evs_usage_error("unexpected argument '%s'", argv[optind]);
+    /* A new trace replaces its file: the database would be gone. */
+    if (common->trace && (strcmp(common->trace, o->db_path) == 0 || evt_same_file(common->trace, o->db_path)))
+        evs_usage_error("--trace %s is the database (--db): tracing would replace it", common->trace);
 }
 
 #define N_ROUTES (4 * N_TABLES)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -207,6 +208,30 @@ static void kill_under_load(void **state, int sig)
 static void test_crud_sigterm_keeps_acked(void **state) { kill_under_load(state, SIGTERM); }
 static void test_crud_sigkill_keeps_acked(void **state) { kill_under_load(state, SIGKILL); }
 
+/* --trace naming the database (the same path, or a link to it): refused
+ * with status 2 before anything is opened, the database untouched (a new
+ * trace replaces its file). */
+static void test_crud_trace_is_db(void **state)
+{
+    struct ts_fixture *f = *state;
+    start_crud_idle(f, "inline", "0", 0, "300");
+    assert_int_equal(ts_http(f->server.port, "POST", "/books", "{\"title\":\"T\",\"author\":\"A\",\"year\":1}", NULL),
+                     201);
+    assert_int_equal(ts_child_stop(&f->server, SIGTERM, 10000), 0);
+    struct stat before, after;
+    assert_int_equal(stat(f->db, &before), 0);
+    char link[160], out[256];
+    snprintf(link, sizeof link, "%s/db-link.evtrace", f->dir);
+    assert_int_equal(symlink(f->db, link), 0);
+    const char *same[] = {"--port", "0", "--db", f->db, "--trace", f->db, NULL};
+    const char *linked[] = {"--port", "0", "--db", f->db, "--trace", link, NULL};
+    assert_int_equal(ts_run("crud_api", same, out, sizeof out), 2);
+    assert_int_equal(ts_run("crud_api", linked, out, sizeof out), 2);
+    assert_int_equal(stat(f->db, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
+    assert_int_equal(after.st_ino, before.st_ino);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crud_restart_keeps_data, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_crud_sigterm_keeps_acked, ts_fixture_setup, ts_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_crud_sigkill_keeps_acked, ts_fixture_setup, ts_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crud_trace_is_db, ts_fixture_setup, ts_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
