@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <http_parser.h>
 
 #include "test_samples_util.h"
 
@@ -147,23 +148,49 @@ static int status_documented(int status)
     return 0;
 }
 
-/* Checks a whole reply stream: a sequence of responses, each with a
- * documented status. Returns 0, or -1 with why in err. */
+struct replies {
+    int bad_status;   /* the first undocumented status, 0 none */
+    int messages;
+};
+
+static int on_reply_headers(http_parser *p)
+{
+    struct replies *r = p->data;
+    if (!r->bad_status && !status_documented((int)p->status_code))
+        r->bad_status = (int)p->status_code;
+    return 0;
+}
+
+static int on_reply_complete(http_parser *p)
+{
+    ((struct replies *)p->data)->messages++;
+    return 0;
+}
+
+/* Checks a whole reply stream with http_parser (as a client would read
+ * it): a sequence of complete HTTP/1.1 responses, each with a documented
+ * status. Returns 0, or -1 with why in err. */
 static int replies_ok(const char *buf, size_t n, char *err, size_t errlen)
 {
-    size_t at = 0;
-    while (at < n) {
-        int status;
-        if (n - at < 13 || memcmp(buf + at, "HTTP/1.1 ", 9) != 0 || sscanf(buf + at + 9, "%3d", &status) != 1) {
-            snprintf(err, errlen, "not an HTTP/1.1 response at byte %zu", at);
-            return -1;
-        }
-        if (!status_documented(status)) {
-            snprintf(err, errlen, "status %d", status);
-            return -1;
-        }
-        const char *next = memmem(buf + at + 9, n - at - 9, "HTTP/1.1 ", 9);
-        at = next ? (size_t)(next - buf) : n;
+    http_parser p;
+    http_parser_settings cb = {.on_headers_complete = on_reply_headers, .on_message_complete = on_reply_complete};
+    struct replies r = {0};
+    http_parser_init(&p, HTTP_RESPONSE);
+    p.data = &r;
+    size_t used = http_parser_execute(&p, &cb, buf, n);
+    if (n && used == n)
+        http_parser_execute(&p, &cb, buf, 0);   /* EOF: ends a body read to the close */
+    if (used != n || HTTP_PARSER_ERRNO(&p) != HPE_OK) {
+        snprintf(err, errlen, "not HTTP/1.1 responses (%s at byte %zu)", http_errno_name(HTTP_PARSER_ERRNO(&p)), used);
+        return -1;
+    }
+    if (r.bad_status) {
+        snprintf(err, errlen, "status %d", r.bad_status);
+        return -1;
+    }
+    if (n && p.http_major == 1 && p.http_minor != 1) {
+        snprintf(err, errlen, "HTTP/1.%u, not 1.1", p.http_minor);
+        return -1;
     }
     return 0;
 }
