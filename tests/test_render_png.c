@@ -240,6 +240,41 @@ static void test_back_to_back_stall_labels(void **state)
     evv_synth_free(&m);
 }
 
+/* A phase with a very long name (a program's own) is cut in the legend,
+ * so the loop's legend after it stays on screen: the busy-callback swatch
+ * is still drawn in the legend row. Uncut, the name ran ~2,000 px. */
+static void test_long_phase_name_in_legend(void **state)
+{
+    static char longname[301];
+    memset(longname, 'x', 300);
+    const char *names[] = { longname };
+    struct evv_synth b;
+    evv_synth_init(&b);
+    evv_synth_thread(&b, 0, 1, "main");
+    uint32_t w = evv_synth_watcher(&b, "cb", EVT_KIND_IO, 3, 0);
+    evv_synth_poll(&b, 0, T0, T0 + 10 * MS);
+    evv_synth_callback(&b, 0, w, T0 + 10 * MS, T0 + 12 * MS);
+    uint64_t p0[] = { T0 + 1 * MS };
+    evv_synth_request(&b, 1, "r", 0, T0 + 1 * MS, T0 + 20 * MS, names, p0, 1);
+    assert_int_equal(evv_synth_finish(&b), 0);
+    struct evv_scene sc;
+    struct evv_viewport vp;
+    assert_int_equal(evv_scene_build(&sc, &b.m, "/tmp/long.evtrace", 100 * MS), 0);
+    evv_export_viewport(&vp, &sc, W, H, 0, 30.0 * MS);
+    char err[256] = "";
+    SDL_Surface *s = evv_export_surface(&sc, &vp, NULL, W, H, err, sizeof err);
+    assert_non_null(s);
+    assert_true(evv_phase_rgb(longname) != 0x4E79A7u);
+    int busy = 0;
+    for (int x = 0; x < W; x++)
+        for (int y = 24; y < 40; y++)
+            busy += px(s, x, y) == 0x4E79A7u;
+    assert_true(busy > 50);   /* the 14x11 swatch */
+    SDL_FreeSurface(s);
+    evv_scene_free(&sc);
+    evv_synth_free(&b.m);
+}
+
 /* The mark at 60 ms: a dark tick at the top of the loop lane, there and
  * nowhere near 75 ms. */
 static void test_mark_tick(void **state)
@@ -681,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_watcher_colours_distinct),
         cmocka_unit_test(test_cli_exit_status),
         cmocka_unit_test(test_no_display),
+        cmocka_unit_test(test_long_phase_name_in_legend),
         cmocka_unit_test(test_real_file_and_damage),
         cmocka_unit_test(test_two_files_one_axis),
         cmocka_unit_test(test_two_files_damage_banner),

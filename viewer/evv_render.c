@@ -174,9 +174,15 @@ static void evv__draw_section_head(const struct evv__frame *f)
     evv_text_draw(f->t->text, EVV_FONT_NORMAL, line, x, h->y + 4, EVV_RGB_TEXT_DIM, f->g.win_w - x - 8);
 }
 
-/* One legend entry: a swatch then its label; returns the next x. */
+/* A phase's legend label is cut (with an ellipsis) past this width: a
+ * program's long phase name must not push the loop's legend off the
+ * window. */
+#define EVV_LEGEND_PHASE_MAX_W 160
+
+/* One legend entry: a swatch then its label (cut at max_w px, 0: never);
+ * returns the next x. */
 static int evv__legend_item(const struct evv__frame *f, int x, int y, uint32_t rgb, int hatch,
-                            const char *label)
+                            const char *label, int max_w)
 {
     if (hatch == 2) {
         evv__hatch(f, x, y + 2, 14, 11, EVV_RGB_LOST, 220);
@@ -188,7 +194,7 @@ static int evv__legend_item(const struct evv__frame *f, int x, int y, uint32_t r
         if (hatch == 1)
             evv__hatch(f, x, y + 2, 14, 11, EVV_RGB_IDLE_HATCH, 255);
     }
-    return x + 18 + evv_text_draw(f->t->text, EVV_FONT_NORMAL, label, x + 18, y, EVV_RGB_TEXT, 0) + 12;
+    return x + 18 + evv_text_draw(f->t->text, EVV_FONT_NORMAL, label, x + 18, y, EVV_RGB_TEXT, max_w) + 12;
 }
 
 /* Phase names of every file, first seen first, at most EVV_MAX_LEGEND_PHASES. */
@@ -216,18 +222,18 @@ static void evv__draw_legend(const struct evv__frame *f)
     x += evv_text_draw(f->t->text, EVV_FONT_BOLD, "request phases:", x, y, EVV_RGB_TEXT, 0) + 8;
     for (size_t i = 0; i < (n ? n : sizeof dflt / sizeof *dflt); i++) {
         const char *p = n ? phases[i] : dflt[i];
-        x = evv__legend_item(f, x, y, evv_phase_rgb(p), 0, p);
+        x = evv__legend_item(f, x, y, evv_phase_rgb(p), 0, p, EVV_LEGEND_PHASE_MAX_W);
     }
     x += 10;
     x += evv_text_draw(f->t->text, EVV_FONT_BOLD, "loop:", x, y, EVV_RGB_TEXT, 0) + 8;
-    x = evv__legend_item(f, x, y, EVV_RGB_IDLE, 1, "idle (poll)");
-    x = evv__legend_item(f, x, y, 0x4E79A7u, 0, "busy: callback (colour = watcher)");
-    x = evv__legend_item(f, x, y, EVV_RGB_MANY, 0, "many tiny blocks");
+    x = evv__legend_item(f, x, y, EVV_RGB_IDLE, 1, "idle (poll)", 0);
+    x = evv__legend_item(f, x, y, 0x4E79A7u, 0, "busy: callback (colour = watcher)", 0);
+    x = evv__legend_item(f, x, y, EVV_RGB_MANY, 0, "many tiny blocks", 0);
     snprintf(stall, sizeof stall, "stall (callback \xe2\x89\xa5 %llu ms)",
              (unsigned long long)(f->s->stall_ns / 1000000));
-    x = evv__legend_item(f, x, y, EVV_RGB_STALL, 3, stall);
-    x = evv__legend_item(f, x, y, 0, 2, "lost events");
-    evv__legend_item(f, x, y, 0, 4, "mark");
+    x = evv__legend_item(f, x, y, EVV_RGB_STALL, 3, stall, 0);
+    x = evv__legend_item(f, x, y, 0, 2, "lost events", 0);
+    evv__legend_item(f, x, y, 0, 4, "mark", 0);
 }
 
 static void evv__draw_banner(const struct evv__frame *f)
