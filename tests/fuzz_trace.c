@@ -14,7 +14,9 @@
  * are recomputed before reading (tg_fix_header, tg_fix_crcs), so a changed
  * byte inside a chunk reaches the record decoder instead of stopping at the
  * checksum; with bit 0 clear the bytes are read as they are (the framing
- * and the CRC checks themselves). The second byte picks a cut point.
+ * and the CRC checks themselves). The second byte picks a cut point; with
+ * bit 1 of the first byte set, the whole trace and the cut one also go
+ * together into one export (and the viewer stacks them, fuzz_view.c).
  * EVT_FUZZ_DUMP=FILE writes the trace the tools would read (CRCs fixed),
  * to look at a failing input with `evtrace stats` or `export`.
  *
@@ -174,14 +176,20 @@ static void run_model(const uint8_t *data, size_t len)
     evt_model_free(&m);
 }
 
-static void run_export(const uint8_t *data, size_t len)
+/* The export of the whole file, or (cut > 0) of the whole file and its
+ * first cut bytes as one document, as `export` does with several files. */
+static void run_export(const uint8_t *data, size_t len, size_t cut)
 {
-    evt_reader *r;
-    if (evt_reader_open_mem(&r, data, len) != 0)
+    evt_reader *r[2];
+    size_t n = cut ? 2 : 1;
+    if (evt_reader_open_mem(&r[0], data, len) != 0)
         return;
+    if (n == 2 && evt_reader_open_mem(&r[1], data, cut) != 0)
+        n = 1;
     struct evt__memsink out = {0};
-    int rc = evt_export_chrome(r, evt__memsink_write, &out);
-    evt_reader_close(r);
+    int rc = evt_export_chrome_many(r, n, evt__memsink_write, &out);
+    while (n > 0)
+        evt_reader_close(r[--n]);
     if (rc == 0 || rc == EVT_ETRUNC || rc == EVT_EFORMAT)
         check_json((const char *)out.data, out.len, "the Chrome export");
     free(out.data);
@@ -225,7 +233,9 @@ int evt_fuzz_trace(const uint8_t *data, size_t size)
         return 0;
     check_prefix(file, len, len * data[1] / 256);
     run_model(file, len);
-    run_export(file, len);
+    run_export(file, len, 0);
+    if (data[0] & 2)   /* as two traces in one document: whole and cut */
+        run_export(file, len, len * data[1] / 256);
     free(file);
     return 0;
 }

@@ -106,37 +106,71 @@ static void interact(const struct evv_scene *s, double end, uint32_t seed)
     }
 }
 
-static void draw_scene(const struct evt_model *m, uint8_t zoom)
+/* Draws the chain at head (one scene, or several stacked): whole, zoomed,
+ * then clicked through. */
+static void draw_chain(const struct evv_scene *head, uint8_t zoom)
 {
-    struct evv_scene s;
-    if (evv_scene_build(&s, m, "fuzz.evtrace", 10 * 1000000ull) != 0)
-        return;
-    double end = evv_scene_end(&s);
+    double end = evv_scene_end(head);
     if (end <= 0)
         end = 1;
-    draw(&s, 0, end);
+    draw(head, 0, end);
     double span = end / (double)(1ull << (zoom % 48));
     double at = (end - span) * (double)(zoom / 48) / 5.0;
-    draw(&s, at, at + (span > 1 ? span : 1));
-    interact(&s, end, zoom);
-    evv_scene_free(&s);
+    draw(head, at, at + (span > 1 ? span : 1));
+    interact(head, end, zoom);
 }
 
+/* n models (1 or 2) as evview shows them: scenes on a shared origin,
+ * chained, the second labelled. */
+static void draw_models(const struct evt_model *const *m, size_t n, uint8_t zoom)
+{
+    struct evv_scene s[2];
+    uint64_t origin = evv_scene_origin(m, n);
+    size_t built = 0;
+    while (built < n && evv_scene_build_at(&s[built], m[built], "fuzz.evtrace", 10 * 1000000ull, origin) == 0)
+        built++;
+    if (built == n) {
+        for (size_t k = 1; k < n; k++) {
+            snprintf(s[k].label, sizeof s[k].label, "cut");
+            s[k - 1].next = &s[k];
+        }
+        draw_chain(&s[0], zoom);
+    }
+    while (built > 0)
+        evv_scene_free(&s[--built]);
+}
+
+/* Loads len bytes at file into m; 0, or -1 when nothing can be shown. */
+static int load(const uint8_t *file, size_t len, struct evt_model *m)
+{
+    evt_reader *r;
+    if (evt_reader_open_mem(&r, file, len) != 0)
+        return -1;
+    int rc = evt_model_load(m, r, NULL, NULL);
+    evt_reader_close(r);
+    return rc == EVT_ENOMEM ? -1 : 0;
+}
+
+/* With bit 1 of the first byte set, the trace is shown twice, stacked as
+ * evview shows several files: whole, and cut where the second byte says
+ * (the cut one with its damage banner). */
 int evt_fuzz_view(const uint8_t *data, size_t size)
 {
     size_t len;
     uint8_t *file = evt_fuzz_file(data, size, &len);
-    evt_reader *r;
     if (!file)
         return 0;
-    if (evt_reader_open_mem(&r, file, len) == 0) {
-        struct evt_model m;
-        int rc = evt_model_load(&m, r, NULL, NULL);
-        evt_reader_close(r);
-        if (rc != EVT_ENOMEM && view_open() == 0)
-            draw_scene(&m, data[1]);
-        if (rc != EVT_ENOMEM)
-            evt_model_free(&m);
+    struct evt_model m[2];
+    const struct evt_model *mp[2] = {&m[0], &m[1]};
+    size_t n = (data[0] & 2) ? 2 : 1;
+    if (load(file, len, &m[0]) == 0) {
+        if (n == 1 || load(file, len * data[1] / 256, &m[1]) == 0) {
+            if (view_open() == 0)
+                draw_models(mp, n, data[1]);
+            if (n == 2)
+                evt_model_free(&m[1]);
+        }
+        evt_model_free(&m[0]);
     }
     free(file);
     return 0;

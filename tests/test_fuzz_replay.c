@@ -11,7 +11,8 @@
  * The sweep is a small deterministic fuzzer for builds without libFuzzer:
  * for each seed, bytes at evenly spread offsets are flipped, zeroed or
  * maxed, with the CRCs then fixed (so the change reaches the record decoder)
- * and without (so it reaches the checks), each read whole and cut. The
+ * and without (so it reaches the checks), each read whole and cut, and
+ * every other pair also as two traces at once (export, viewer chain). The
  * target aborts when a reader promise fails; the ASan+UBSan build (
  * scripts/test.sh) adds memory errors and leaks to what fails. When a sweep
  * input fails, run again with EVT_FUZZ_SAVE=FILE: each input is written
@@ -100,7 +101,7 @@ static void sweep(const char *path, void *ctx)
             uint8_t keep = p[at];
             for (int c = 0; c < 3; c++) {
                 p[at] = c == 2 ? 0 : keep ^ change[c];
-                p[0] = (uint8_t)(k & 1);          /* CRCs fixed on odd k */
+                p[0] = (uint8_t)(k & 3);          /* CRCs fixed on odd k; two traces when k & 2 */
                 p[1] = (uint8_t)(k * 37 + c);     /* the cut */
                 evt_fuzz_keep("EVT_FUZZ_SAVE", p, len);   /* see the top */
                 FUZZ_ONE(p, len);
