@@ -9,8 +9,9 @@
  * what they mean), then the trace.
  *
  * The sweep is a small deterministic fuzzer for builds without libFuzzer:
- * for each seed, bytes at evenly spread offsets are flipped, zeroed or
- * maxed, with the CRCs then fixed (so the change reaches the record decoder)
+ * for each seed, the byte at each of evenly spread offsets gets its low
+ * bit flipped, its high bit flipped, and zeroed (0xFF if it was zero), with
+ * the CRCs then fixed (so the change reaches the record decoder)
  * and without (so it reaches the checks), each read whole and cut, and
  * every other pair also as two traces at once (export, viewer chain). The
  * target aborts when a reader promise fails; the ASan+UBSan build (
@@ -95,12 +96,12 @@ static void sweep(const char *path, void *ctx)
     uint8_t *p = slurp(path, &len);
     size_t *runs = ctx;
     if (len > 2) {
-        static const uint8_t change[3] = {0x01, 0x80, 0xFF};
+        static const uint8_t flip[2] = {0x01, 0x80};
         for (size_t k = 0; k < SWEEP_POSITIONS; k++) {
             size_t at = 2 + (len - 2) * k / SWEEP_POSITIONS;
             uint8_t keep = p[at];
             for (int c = 0; c < 3; c++) {
-                p[at] = c == 2 ? 0 : keep ^ change[c];
+                p[at] = c < 2 ? keep ^ flip[c] : keep ? 0 : 0xFF;
                 p[0] = (uint8_t)(k & 3);          /* CRCs fixed on odd k; two traces when k & 2 */
                 p[1] = (uint8_t)(k * 37 + c);     /* the cut */
                 evt_fuzz_keep("EVT_FUZZ_SAVE", p, len);   /* see the top */
