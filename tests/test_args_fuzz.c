@@ -18,7 +18,7 @@
  *     stops with status 0 on SIGTERM.
  * A failing command line is printed. Deterministic (a fixed seed);
  * EVT_FUZZ_RUNS=N makes N picks per test instead of 400/500, EVT_FUZZ_SEED=S
- * another sequence.
+ * another sequence (ts_rng, test_samples_util.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,18 +41,6 @@
 #define MAX_ARGS 24
 #define TOOL_MS 20000
 #define LONG_WORD 5000
-
-struct rng {
-    uint64_t s;
-};
-
-static uint32_t rng_below(struct rng *r, uint32_t n)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return n ? (uint32_t)(r->s >> 16) % n : 0;
-}
 
 /* What kind of program, for what its status may be. */
 enum prog_kind { PK_TOOL, PK_RECORD, PK_SERVER, PK_CLIENT };
@@ -91,11 +79,11 @@ struct cmdline {
     int argc;
 };
 
-static void mutate(struct cmdline *c, struct rng *r, const char *long_word)
+static void mutate(struct cmdline *c, struct ts_rng *r, const char *long_word)
 {
-    int at = (int)rng_below(r, (uint32_t)c->argc - 1) + 1;   /* never argv[0] */
+    int at = (int)ts_rng_below(r, (uint32_t)c->argc - 1) + 1;   /* never argv[0] */
     size_t nt = sizeof tokens / sizeof tokens[0];
-    switch (rng_below(r, 4)) {
+    switch (ts_rng_below(r, 4)) {
     case 0:   /* drop */
         if (c->argc > 1) {
             memmove(&c->argv[at], &c->argv[at + 1], (size_t)(c->argc - at) * sizeof c->argv[0]);
@@ -117,14 +105,14 @@ static void mutate(struct cmdline *c, struct rng *r, const char *long_word)
         break;
     }
     default: { /* replace by a token */
-        const char *t = tokens[rng_below(r, (uint32_t)nt)];
+        const char *t = tokens[ts_rng_below(r, (uint32_t)nt)];
         if (at < c->argc)
             c->argv[at] = t ? t : long_word;
     }
     }
 }
 
-static void make_cmdline(struct cmdline *c, const struct base *b, const char *path, struct rng *r,
+static void make_cmdline(struct cmdline *c, const struct base *b, const char *path, struct ts_rng *r,
                          const char *long_word)
 {
     c->argv[0] = path;
@@ -132,7 +120,7 @@ static void make_cmdline(struct cmdline *c, const struct base *b, const char *pa
     for (int i = 0; b->args[i]; i++)
         c->argv[c->argc++] = b->args[i];
     c->argv[c->argc] = NULL;
-    for (uint32_t k = 1 + rng_below(r, 3); k > 0; k--)
+    for (uint32_t k = 1 + ts_rng_below(r, 3); k > 0; k--)
         mutate(c, r, long_word);
     c->argv[c->argc] = NULL;
 }
@@ -295,16 +283,16 @@ static void sweep(const char *name, int runs, uint64_t seed)
     snprintf(dir, sizeof dir, "%s/run", top);
     static char long_word[LONG_WORD + 1];
     memset(long_word, 'a', LONG_WORD);
-    struct rng r = {seed ^ (getenv("EVT_FUZZ_SEED") ? strtoull(getenv("EVT_FUZZ_SEED"), NULL, 0) : 0)};
+    struct ts_rng r;
+    ts_rng_init(&r, seed);
     char here[4096];
     const char *build = getenv("EVT_BUILD_DIR");   /* ctest sets it; else the cwd, made absolute */
     if (!build)
         build = getcwd(here, sizeof here);
     int bad = 0;
-    if (getenv("EVT_FUZZ_RUNS"))
-        runs = atoi(getenv("EVT_FUZZ_RUNS"));
+    runs = ts_fuzz_runs(runs);
     for (int i = 0; i < runs && !bad; i++) {
-        const struct base *b = &bases[rng_below(&r, sizeof bases / sizeof bases[0])];
+        const struct base *b = &bases[ts_rng_below(&r, sizeof bases / sizeof bases[0])];
         if (strcmp(name, "samples") == 0 ? b->kind < PK_SERVER : b->kind >= PK_SERVER)
             continue;
         snprintf(path, sizeof path, "%s/%s", build ? build : ".", b->prog);

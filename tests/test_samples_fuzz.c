@@ -38,23 +38,6 @@
 #define FUZZ_INPUTS 600
 #define FUZZ_MAX 4096
 
-struct rng {
-    uint64_t s;
-};
-
-static uint32_t rng_next(struct rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (uint32_t)(r->s >> 16);
-}
-
-static uint32_t rng_below(struct rng *r, uint32_t n)
-{
-    return n ? rng_next(r) % n : 0;
-}
-
 struct input {
     char b[FUZZ_MAX];
     size_t n;
@@ -94,16 +77,16 @@ static void put(struct input *in, size_t at, const char *s, size_t n)
 }
 
 /* One mutation of in, chosen by r. */
-static void mutate_once(struct input *in, struct rng *r)
+static void mutate_once(struct input *in, struct ts_rng *r)
 {
-    size_t at = rng_below(r, (uint32_t)in->n + 1), len = 1 + rng_below(r, 16);
-    switch (rng_below(r, 6)) {
+    size_t at = ts_rng_below(r, (uint32_t)in->n + 1), len = 1 + ts_rng_below(r, 16);
+    switch (ts_rng_below(r, 6)) {
     case 0:   /* flip a byte */
         if (at < in->n)
-            in->b[at] ^= (char)(1u << rng_below(r, 8));
+            in->b[at] ^= (char)(1u << ts_rng_below(r, 8));
         break;
     case 1: { /* insert a random byte */
-        char c = (char)rng_next(r);
+        char c = (char)ts_rng_next(r);
         put(in, at, &c, 1);
         break;
     }
@@ -116,12 +99,12 @@ static void mutate_once(struct input *in, struct rng *r)
         char tmp[16];
         len = at + len > in->n ? in->n - at : len;
         memcpy(tmp, in->b + at, len);
-        for (uint32_t k = rng_below(r, 200); k > 0; k--)
+        for (uint32_t k = ts_rng_below(r, 200); k > 0; k--)
             put(in, at, tmp, len);
         break;
     }
     case 4: { /* a token that parsers find interesting */
-        const char *t = tokens[rng_below(r, sizeof tokens / sizeof tokens[0])];
+        const char *t = tokens[ts_rng_below(r, sizeof tokens / sizeof tokens[0])];
         put(in, at, t, strlen(t));
         break;
     }
@@ -130,12 +113,12 @@ static void mutate_once(struct input *in, struct rng *r)
     }
 }
 
-static void make_input(struct input *in, const char *const *bases, size_t n_bases, struct rng *r)
+static void make_input(struct input *in, const char *const *bases, size_t n_bases, struct ts_rng *r)
 {
-    const char *base = bases[rng_below(r, (uint32_t)n_bases)];
+    const char *base = bases[ts_rng_below(r, (uint32_t)n_bases)];
     in->n = strlen(base);
     memcpy(in->b, base, in->n);
-    for (uint32_t k = 1 + rng_below(r, 4); k > 0; k--)
+    for (uint32_t k = 1 + ts_rng_below(r, 4); k > 0; k--)
         mutate_once(in, r);
 }
 
@@ -241,9 +224,10 @@ static void print_input(const struct input *in, int i, const char *why)
 static void fuzz_server(struct ts_fixture *f, const char *const *bases, size_t n_bases, const char *good,
                         uint64_t seed)
 {
-    struct rng r = {seed ^ (getenv("EVT_FUZZ_SEED") ? strtoull(getenv("EVT_FUZZ_SEED"), NULL, 0) : 0)};
+    struct ts_rng r;
+    ts_rng_init(&r, seed);
     static struct input in;
-    int bad = 0, inputs = getenv("EVT_FUZZ_RUNS") ? atoi(getenv("EVT_FUZZ_RUNS")) : FUZZ_INPUTS;
+    int bad = 0, inputs = ts_fuzz_runs(FUZZ_INPUTS);
     for (int i = 0; i < inputs && !bad; i++) {
         char err[128];
         make_input(&in, bases, n_bases, &r);

@@ -463,3 +463,28 @@ double ts_fire(const struct ts_fixture *f, const char *path, int n, int c)
         return -1;
     return ts_json_number(out, "wall_time_s");
 }
+
+void ts_rng_init(struct ts_rng *r, uint64_t seed)
+{
+    const char *env = getenv("EVT_FUZZ_SEED");
+    r->s = seed ^ (env ? strtoull(env, NULL, 0) : 0);
+}
+
+uint32_t ts_rng_next(struct ts_rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (uint32_t)(r->s >> 16);
+}
+
+uint32_t ts_rng_below(struct ts_rng *r, uint32_t n)
+{
+    return n ? ts_rng_next(r) % n : 0;
+}
+
+int ts_fuzz_runs(int dflt)
+{
+    const char *env = getenv("EVT_FUZZ_RUNS");
+    return env ? atoi(env) : dflt;
+}

@@ -106,4 +106,17 @@ uint32_t ts_max_phase_overlap(const struct evt_model *m, const char *phase);
 /* Callbacks that took at least threshold_ns. */
 size_t ts_stalls(const struct evt_model *m, uint64_t threshold_ns);
 
+/* The mutation fuzzers' randomness (test_samples_fuzz, test_args_fuzz): a
+ * xorshift generator, the same sequence for the same seed. EVT_FUZZ_SEED=S
+ * in the environment is xored into every seed (another sequence), and
+ * EVT_FUZZ_RUNS=N replaces a test's number of inputs (ts_fuzz_runs): a
+ * longer hunt by hand. */
+struct ts_rng {
+    uint64_t s;
+};
+void ts_rng_init(struct ts_rng *r, uint64_t seed);
+uint32_t ts_rng_next(struct ts_rng *r);
+uint32_t ts_rng_below(struct ts_rng *r, uint32_t n);   /* 0..n-1; 0 when n is 0 */
+int ts_fuzz_runs(int dflt);
+
 #endif /* TEST_SAMPLES_UTIL_H */

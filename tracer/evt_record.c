@@ -431,10 +431,11 @@ static int wait_program(struct rec_wait *w, const sigset_t *set)
         int sig = next_signal(w, set, &si);
         read_status(w->status_fd, &w->sb, w->st, 0);
         int forward = sig == SIGTERM || sig == SIGHUP || ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0);
-        if (forward && !w->signal_scan++)
-            scan(w);   /* while the program is still there */
-        if (forward)
+        if (forward) {
+            if (!w->signal_scan++)
+                scan(w);   /* while the program is still there */
             kill(w->pid, sig);
+        }
     }
 }
 
