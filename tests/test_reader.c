@@ -1,5 +1,6 @@
 /* test_reader.c -- the reader: round trips, forward compatibility, damage. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,37 +202,93 @@ static void build_multi(struct multi *m)
     assert_int_equal(m->n_chunks, 3);
 }
 
+/* What a walk of m's image cut at cut (bytes kept; the reader may have
+ * seen more at open) must give: the records of the chunks wholly before
+ * the cut, and a "truncated" error at the first chunk the cut reaches,
+ * unless the walk ended where the reader thinks the file ends (len). */
+static void expect_cut(const struct multi *m, size_t cut, size_t len, evt_reader *r, int rc,
+                       const struct evt_event *evs, size_t n)
+{
+    size_t whole = 0, k = 0; /* records of the chunks that fit entirely */
+    for (; k < m->n_chunks && m->chunk_end[k] <= cut; k++)
+        whole = m->chunk_events[k];
+    size_t ends = k ? m->chunk_end[k - 1] : EVT_FILE_HEADER_SIZE;  /* where the whole chunks end */
+    assert_int_equal(rc, ends == len ? 0 : EVT_ETRUNC);
+    assert_int_equal(n, whole);
+    assert_true(is_prefix(evs, n, m->g.expect, m->g.n_expect));
+    if (ends != len) {
+        assert_non_null(strstr(evt_reader_error(r), "truncated"));
+        assert_true(evt_reader_error_offset(r) == ends);
+    }
+}
+
+/* Reads m's image cut at cut from memory (from_file 0) or from a file of
+ * that size (1): the reader's two ways in must agree. */
+static void read_cut(const struct multi *m, size_t cut, int from_file)
+{
+    uint8_t *copy = malloc(cut ? cut : 1); /* exact size: ASan catches overreads */
+    memcpy(copy, m->g.buf, cut);
+    evt_reader *r = NULL;
+    struct evt_event *evs = NULL;
+    size_t n = 0;
+    char path[64];
+    int rc;
+    if (from_file) {
+        assert_int_equal(tg_write_tmp(copy, cut, path, sizeof path), 0);
+        rc = evt_reader_open(&r, path);
+        unlink(path);
+        if (rc == 0)
+            rc = tg_walk(r, &evs, &n);
+    } else {
+        rc = tg_read(copy, cut, &r, &evs, &n);
+    }
+    if (cut < EVT_FILE_HEADER_SIZE) {
+        assert_int_equal(rc, cut == 0 ? EVT_EFORMAT : EVT_ETRUNC);
+        assert_null(r);
+    } else {
+        expect_cut(m, cut, cut, r, rc, evs, n);
+        evt_reader_close(r);
+    }
+    free(evs);
+    free(copy);
+}
+
 static void cut_at_every_byte(void **state)
 {
     struct multi m;
     build_multi(&m);
     for (size_t cut = 0; cut < m.g.len; cut++) {
-        uint8_t *copy = malloc(cut ? cut : 1); /* exact size: ASan catches overreads */
-        memcpy(copy, m.g.buf, cut);
-        evt_reader *r;
+        read_cut(&m, cut, 0);
+        read_cut(&m, cut, 1);
+    }
+    tg_free(&m.g);
+}
+
+/* A file cut by someone else while a reader has it open (a shell's
+ * `> t.evtrace`): a mapped file would end the reader with SIGBUS; read,
+ * it is a truncated trace like any other, and grown back it reads whole. */
+static void file_cut_while_open(void **state)
+{
+    struct multi m;
+    build_multi(&m);
+    char path[64];
+    assert_int_equal(tg_write_tmp(m.g.buf, m.g.len, path, sizeof path), 0);
+    evt_reader *r;
+    assert_int_equal(evt_reader_open(&r, path), 0);
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    for (size_t cut = 0; cut <= m.g.len; cut++) {
+        assert_int_equal(ftruncate(fd, (off_t)cut), 0);
         struct evt_event *evs;
         size_t n;
-        int rc = tg_read(copy, cut, &r, &evs, &n);
-        if (cut < EVT_FILE_HEADER_SIZE) {
-            assert_int_equal(rc, cut == 0 ? EVT_EFORMAT : EVT_ETRUNC);
-            assert_null(r);
-        } else {
-            size_t whole = 0, k = 0; /* records of the chunks that fit entirely */
-            for (; k < m.n_chunks && m.chunk_end[k] <= cut; k++)
-                whole = m.chunk_events[k];
-            int boundary = cut == EVT_FILE_HEADER_SIZE || (k > 0 && m.chunk_end[k - 1] == cut);
-            assert_int_equal(rc, boundary ? 0 : EVT_ETRUNC);
-            assert_int_equal(n, whole);
-            assert_true(is_prefix(evs, n, m.g.expect, m.g.n_expect));
-            if (!boundary) {
-                assert_non_null(strstr(evt_reader_error(r), "truncated"));
-                assert_true(evt_reader_error_offset(r) == (k ? m.chunk_end[k - 1] : EVT_FILE_HEADER_SIZE));
-            }
-            evt_reader_close(r);
-        }
+        int rc = tg_walk(r, &evs, &n);
+        expect_cut(&m, cut < EVT_FILE_HEADER_SIZE ? 0 : cut, m.g.len, r, rc, evs, n);
         free(evs);
-        free(copy);
+        assert_int_equal(pwrite(fd, m.g.buf, m.g.len, 0), (ssize_t)m.g.len);
     }
+    close(fd);
+    unlink(path);
+    evt_reader_close(r);
     tg_free(&m.g);
 }
 
@@ -506,7 +563,7 @@ static void file_roundtrip(void **state)
     assert_int_equal(tg_write_tmp(g.buf, g.len, path, sizeof path), 0);
     evt_reader *r;
     assert_int_equal(evt_reader_open(&r, path), 0);
-    unlink(path); /* the mapping stays valid */
+    unlink(path); /* the open file stays readable */
     assert_int_equal(evt_reader_size(r), g.len);
     struct evt_event *evs;
     size_t n;
@@ -527,6 +584,7 @@ int main(void)
         cmocka_unit_test(invalid_utf8_is_replaced),
         cmocka_unit_test(callback_stops_walk),
         cmocka_unit_test(cut_at_every_byte),
+        cmocka_unit_test(file_cut_while_open),
         cmocka_unit_test(flip_every_byte),
         cmocka_unit_test(random_corruption),
         cmocka_unit_test(damage_messages),

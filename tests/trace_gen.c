@@ -220,18 +220,21 @@ static int collect_fn(void *ctx, const struct evt_event *ev)
     return 0;
 }
 
-int tg_read(const void *data, size_t len, evt_reader **r, struct evt_event **evs, size_t *n)
+int tg_walk(evt_reader *r, struct evt_event **evs, size_t *n)
 {
     struct collect c = { 0 };
-    *evs = NULL;
-    *n = 0;
-    int rc = evt_reader_open_mem(r, data, len);
-    if (rc < 0)
-        return rc;
-    rc = evt_reader_each(*r, collect_fn, &c);
+    int rc = evt_reader_each(r, collect_fn, &c);
     *evs = c.evs;
     *n = c.n;
     return rc;
+}
+
+int tg_read(const void *data, size_t len, evt_reader **r, struct evt_event **evs, size_t *n)
+{
+    *evs = NULL;
+    *n = 0;
+    int rc = evt_reader_open_mem(r, data, len);
+    return rc < 0 ? rc : tg_walk(*r, evs, n);
 }
 
 int tg_event_eq(const struct evt_event *a, const struct evt_event *b)

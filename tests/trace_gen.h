@@ -71,6 +71,8 @@ void tg_raw(struct tg *g, const void *data, size_t n);
  * it delivers into *evs (malloc'd, *n of them). Returns the open error, or
  * the walk's result; *r stays open for the caller (NULL if open failed). */
 int tg_read(const void *data, size_t len, evt_reader **r, struct evt_event **evs, size_t *n);
+/* The same for a reader open already (a file): walks it once more. */
+int tg_walk(evt_reader *r, struct evt_event **evs, size_t *n);
 
 /* 1 if two events are equal in every documented field. */
 int tg_event_eq(const struct evt_event *a, const struct evt_event *b);

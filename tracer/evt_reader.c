@@ -1,4 +1,4 @@
-/* evt_reader.c -- map a .evtrace file and walk its chunks, validating.
+/* evt_reader.c -- read a .evtrace file and walk its chunks, validating.
  *
  * The walk is two-phase per chunk: decode the whole payload into a scratch
  * array of struct evt_event (checking every record against its length and
@@ -15,12 +15,18 @@
  * The table is kept across walks, so a second walk knows every string of
  * the file from its first record on (the exporter relies on this).
  *
- * Limits: the file is mapped MAP_PRIVATE; if another process truncates it
- * while we read, the kernel sends SIGBUS. libevtrace never does (a new
- * trace replaces the file rather than truncating it; export -o and evview
- * --png refuse to write over an input); anything else that does still ends
- * the reader this way. String ids above EVT_MAX_STRING_ID (evt_format.h)
- * are treated as damage, to keep the table a plain array.
+ * A file is read a chunk at a time with pread(2) into one buffer, not
+ * mapped: a mapped file that something truncates while it is read (a shell's
+ * `> t.evtrace`, a program writing a new trace the old way) ends the reader
+ * with SIGBUS, and "nothing crashes" includes that. Read, the cut shows as a
+ * short read and is reported like any cut file, at the chunk it hit. The
+ * buffer grows to the largest chunk (tens of KiB as written; a damaged
+ * header cannot make it larger than the file), so memory does not grow with
+ * the trace and an export stays streaming. The file is read as long as it
+ * was at open: a trace still being written is read up to there. A copy is
+ * the cost (about 1 ns a byte), against page faults for a mapping.
+ * String ids above EVT_MAX_STRING_ID (evt_format.h) are treated as damage,
+ * to keep the table a plain array.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,9 +41,12 @@
 #include "evtrace.h"
 
 struct evt_reader {
-    const uint8_t *data;
-    size_t len;
-    int mapped;              /* 1: munmap data on close */
+    const uint8_t *data;     /* the whole trace (open_mem), or NULL */
+    int fd;                  /* the file (evt_reader_open), or -1 */
+    size_t len;              /* bytes to read: the size at open */
+    uint8_t *buf;            /* file: the chunk being decoded */
+    size_t buf_cap;
+    const uint8_t *chunk;    /* the chunk being decoded, header first */
     uint32_t pid, flags, header_size;
     uint64_t start_ns;
 
@@ -253,7 +261,7 @@ static int decode_record(evt_reader *r, struct cursor *c, uint64_t *ts, size_t b
     if (type == EVT_REC_STRING) {
         if (ev->id > EVT_MAX_STRING_ID)
             return fail(r, EVT_EFORMAT, off, "offset %zu: string id %u too large", off, ev->id);
-        ev->val = (uint64_t)(body.p - r->data); /* the text, until delivery */
+        ev->val = (uint64_t)(body.p - r->chunk); /* the text, until delivery */
         ev->val2 = (uint64_t)(body.end - body.p);
     }
     return rc;
@@ -288,7 +296,7 @@ static long intern_strings(evt_reader *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct evt_event *ev = &r->scratch[i];
         if (ev->type == EVT_REC_STRING) {
-            int rc = string_set(r, ev->id, r->data + ev->val, (size_t)ev->val2);
+            int rc = string_set(r, ev->id, r->chunk + ev->val, (size_t)ev->val2);
             if (rc < 0)
                 return fail(r, rc, r->offset, "out of memory");
             ev->val = ev->val2 = 0;
@@ -311,29 +319,79 @@ static int deliver(evt_reader *r, size_t n, evt_event_fn fn, void *ctx)
     return 0;
 }
 
-/* Checks the chunk header at off and its payload. Returns the payload size
- * or a negative error (message set). */
+/* n bytes of the trace from off into *p: 0, or EVT_ETRUNC when fewer are
+ * there (*got says how many: the trace ends, or the file was cut since it
+ * was opened), EVT_ENOMEM, or a negative errno from the read. A file's
+ * bytes are read into r->buf, replacing the last chunk's. */
+static int bytes_at(evt_reader *r, size_t off, size_t n, const uint8_t **p, size_t *got)
+{
+    size_t want = r->len - off < n ? r->len - off : n, done = 0;
+    if (r->data) {
+        *p = r->data + off;
+        *got = want;
+        return want == n ? 0 : EVT_ETRUNC;
+    }
+    if (want > r->buf_cap) {
+        size_t cap = want < 2 * r->buf_cap ? 2 * r->buf_cap : want;
+        uint8_t *nb = realloc(r->buf, cap);
+        if (!nb)
+            return EVT_ENOMEM;
+        r->buf = nb;
+        r->buf_cap = cap;
+    }
+    while (done < want) {
+        ssize_t k = pread(r->fd, r->buf + done, want - done, (off_t)(off + done));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return errno ? -errno : EVT_EIO;
+        if (k == 0)
+            break;
+        done += (size_t)k;
+    }
+    *p = r->buf;
+    *got = done;
+    return done == n ? 0 : EVT_ETRUNC;
+}
+
+/* bytes_at for the chunk at off, with the walk's messages. */
+static int chunk_bytes(evt_reader *r, size_t off, size_t n, const uint8_t **p)
+{
+    size_t got = 0;
+    int rc = bytes_at(r, off, n, p, &got);
+    if (rc == EVT_ETRUNC && n == EVT_CHUNK_HEADER_SIZE)
+        return fail(r, rc, off, "truncated: chunk header at offset %zu needs %d bytes, %zu remain", off,
+                    EVT_CHUNK_HEADER_SIZE, got);
+    if (rc == EVT_ETRUNC)
+        return fail(r, rc, off, "truncated: chunk at offset %zu needs %zu bytes, %zu remain", off, n, got);
+    if (rc < 0)
+        return fail(r, rc, off, "offset %zu: %s", off, rc == EVT_ENOMEM ? "out of memory" : evt_strerror(rc));
+    return 0;
+}
+
+/* Reads and checks the chunk at off (header and payload) into r->chunk.
+ * Returns the payload size or a negative error (message set). */
 static long check_chunk(evt_reader *r, size_t off)
 {
-    size_t left = r->len - off;
-    if (left < EVT_CHUNK_HEADER_SIZE)
-        return fail(r, EVT_ETRUNC, off, "truncated: chunk header at offset %zu needs %d bytes, %zu remain", off,
-                    EVT_CHUNK_HEADER_SIZE, left);
-    const uint8_t *h = r->data + off;
+    const uint8_t *h;
+    int rc = chunk_bytes(r, off, EVT_CHUNK_HEADER_SIZE, &h);
+    if (rc < 0)
+        return rc;
     uint32_t magic = evt__get_u32(h), size = evt__get_u32(h + 4);
     if (magic != EVT_CHUNK_MAGIC)
         return fail(r, EVT_EFORMAT, off, "offset %zu: bad chunk magic 0x%08x", off, magic);
     if (size > EVT_CHUNK_MAX_PAYLOAD)
         return fail(r, EVT_EFORMAT, off, "offset %zu: chunk payload of %u bytes exceeds the limit of %u", off, size,
                     EVT_CHUNK_MAX_PAYLOAD);
-    if (size > left - EVT_CHUNK_HEADER_SIZE)
-        return fail(r, EVT_ETRUNC, off, "truncated: chunk at offset %zu needs %u bytes, %zu remain", off,
-                    size + EVT_CHUNK_HEADER_SIZE, left);
+    rc = chunk_bytes(r, off, EVT_CHUNK_HEADER_SIZE + (size_t)size, &h);
+    if (rc < 0)
+        return rc;
     uint32_t want = evt__get_u32(h + 12);
     uint32_t got = evt__chunk_crc(h, size);   /* covers size, thread, first_ts and the payload */
     if (want != got)
         return fail(r, EVT_EFORMAT, off, "offset %zu: chunk CRC mismatch (stored %08x, computed %08x)", off, want,
                     got);
+    r->chunk = h;
     return (long)size;
 }
 
@@ -348,7 +406,7 @@ static int walk(evt_reader *r, evt_event_fn fn, evt_batch_fn batch, void *ctx)
         long size = check_chunk(r, off);
         if (size < 0)
             return (int)size;
-        const uint8_t *h = r->data + off;
+        const uint8_t *h = r->chunk;
         long n = decode_payload(r, off + EVT_CHUNK_HEADER_SIZE, h + EVT_CHUNK_HEADER_SIZE, (uint32_t)size,
                                 evt__get_u32(h + 8), evt__get_u64(h + 16));
         if (n < 0)
@@ -417,27 +475,34 @@ static int check_header(const uint8_t *d, size_t len, char *msg, size_t cap)
     return 0;
 }
 
+/* A reader of the trace whose first len bytes of header (at least its
+ * header_size) are head, the header checked; data or fd says where the
+ * rest is. */
+static int reader_new(evt_reader **out, const uint8_t *head, const uint8_t *data, int fd, size_t len, char *msg,
+                      size_t cap)
+{
+    evt_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return header_fail(msg, cap, EVT_ENOMEM, "out of memory");
+    r->data = data;
+    r->fd = fd;
+    r->len = len;
+    r->header_size = evt__get_u32(head + 12);
+    r->pid = evt__get_u32(head + 16);
+    r->flags = evt__get_u32(head + 20);
+    r->start_ns = evt__get_u64(head + 24);
+    r->offset = r->header_size;
+    *out = r;
+    return 0;
+}
+
 int evt_reader_open_mem_msg(evt_reader **out, const void *data, size_t len, char *msg, size_t cap)
 {
     *out = NULL;
     if (msg && cap)
         msg[0] = '\0';
     int rc = check_header(data, len, msg, cap);
-    if (rc < 0)
-        return rc;
-    evt_reader *r = calloc(1, sizeof *r);
-    if (!r)
-        return header_fail(msg, cap, EVT_ENOMEM, "out of memory");
-    const uint8_t *d = data;
-    r->data = d;
-    r->len = len;
-    r->header_size = evt__get_u32(d + 12);
-    r->pid = evt__get_u32(d + 16);
-    r->flags = evt__get_u32(d + 20);
-    r->start_ns = evt__get_u64(d + 24);
-    r->offset = r->header_size;
-    *out = r;
-    return 0;
+    return rc < 0 ? rc : reader_new(out, data, data, -1, len, msg, cap);
 }
 
 int evt_reader_open_mem(evt_reader **out, const void *data, size_t len)
@@ -445,8 +510,9 @@ int evt_reader_open_mem(evt_reader **out, const void *data, size_t len)
     return evt_reader_open_mem_msg(out, data, len, NULL, 0);
 }
 
-/* Maps the file at path; returns 0 or a negative errno-style error. */
-static int map_file(const char *path, const uint8_t **data, size_t *len, char *msg, size_t cap)
+/* Opens the file at path and checks that it is a regular one; returns the
+ * fd (its size in *size) or a negative errno-style error. */
+static int open_file(const char *path, size_t *size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -459,50 +525,33 @@ static int map_file(const char *path, const uint8_t **data, size_t *len, char *m
         rc = -EISDIR;
     else if (!S_ISREG(st.st_mode))
         rc = EVT_EINVAL;
-    else if (st.st_size < EVT_FILE_HEADER_SIZE)
-        rc = EVT_EFORMAT; /* refined by check_header below */
-    if (rc == 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            rc = -errno;
-        } else {
-            madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
-            madvise(p, (size_t)st.st_size, MADV_WILLNEED);
-            *data = p;
-            *len = (size_t)st.st_size;
-        }
-    } else if (rc == EVT_EFORMAT) {
-        /* Too short to map usefully: read what is there to tell a cut
-         * header (EVT_ETRUNC) from a file that is not a trace at all. */
-        uint8_t head[EVT_FILE_HEADER_SIZE];
-        ssize_t n = read(fd, head, sizeof head);
-        rc = check_header(head, n > 0 ? (size_t)n : 0, msg, cap);
-        if (rc == 0)
-            rc = EVT_EFORMAT;
+    if (rc < 0) {
+        close(fd);
+        return rc;
     }
-    close(fd);
-    if (rc < 0 && rc != EVT_EFORMAT && rc != EVT_ETRUNC)
-        header_fail(msg, cap, rc, "%s", evt_strerror(rc));
-    return rc;
+    *size = (size_t)st.st_size;
+    return fd;
 }
 
 int evt_reader_open_msg(evt_reader **out, const char *path, char *msg, size_t cap)
 {
-    const uint8_t *data = NULL;
-    size_t len = 0;
     *out = NULL;
     if (msg && cap)
         msg[0] = '\0';
-    int rc = map_file(path, &data, &len, msg, cap);
+    size_t len = 0;
+    int fd = open_file(path, &len);
+    if (fd < 0)
+        return header_fail(msg, cap, fd, "%s", evt_strerror(fd));
+    uint8_t head[EVT_FILE_HEADER_MAX];
+    ssize_t n = pread(fd, head, len < sizeof head ? len : sizeof head, 0);
+    int rc = n < 0 ? header_fail(msg, cap, -errno, "%s", strerror(errno)) : check_header(head, (size_t)n, msg, cap);
+    if (rc == 0)
+        rc = reader_new(out, head, NULL, fd, len, msg, cap);
     if (rc < 0)
-        return rc;
-    rc = evt_reader_open_mem_msg(out, data, len, msg, cap);
-    if (rc < 0) {
-        munmap((void *)data, len);
-        return rc;
-    }
-    (*out)->mapped = 1;
-    return 0;
+        close(fd);
+    else
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return rc;
 }
 
 int evt_reader_open(evt_reader **out, const char *path) { return evt_reader_open_msg(out, path, NULL, 0); }
@@ -517,8 +566,9 @@ void evt_reader_close(evt_reader *r)
 {
     if (!r)
         return;
-    if (r->mapped)
-        munmap((void *)r->data, r->len);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->buf);
     for (uint32_t i = 0; i < r->strings_cap; i++)
         free(r->strings[i]);
     free(r->strings);
