@@ -270,7 +270,7 @@ static void export_ok(void **state)
 
 /* -o naming an input (itself, or through a symlink): refused with status
  * 2 and one line, and the trace is untouched. It used to be truncated
- * under the reader's mapping: SIGBUS, and the trace gone. */
+ * under the reader (then mapping it: SIGBUS), and the trace gone. */
 static void export_onto_input(void **state)
 {
     struct fixture *fx = *state;

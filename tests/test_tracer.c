@@ -422,8 +422,8 @@ static int count_marks(void *ctx, const struct evt_event *ev)
 
 /* A new trace on the path of an old one that is being read (evview open on
  * the last run's trace while the program runs again): the old file is
- * replaced, not truncated under the reader's mapping (SIGBUS), so the
- * reader still reads all of it, and the new file is a new trace. */
+ * replaced, not truncated under the reader, so the reader still reads all
+ * of it, and the new file is a new trace. */
 static void test_new_trace_spares_readers(void **state)
 {
     struct mem *m = *state;

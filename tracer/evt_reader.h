@@ -1,7 +1,8 @@
 /* evt_reader.h -- decode a .evtrace file, validating as it goes.
  *
- * The one reader every tool uses (stats, export, the viewer). The file is
- * mapped, not copied. Decoding walks the chunks in file order; each chunk is
+ * The one reader every tool uses (stats, export, the viewer). A file is
+ * read a chunk at a time (pread), so memory does not grow with it and a
+ * file cut while it is read reads as a cut file. Decoding walks the chunks in file order; each chunk is
  * checked (magic, size, CRC) before any of its records is delivered, so a
  * damaged chunk delivers nothing and everything before it is intact. On the
  * first damage the walk stops: a file cut anywhere, or corrupted anywhere,
@@ -53,9 +54,8 @@ int evt_reader_open(evt_reader **out, const char *path);
 
 /* 1 when a and b name the same existing file (device and inode, so links
  * and other spellings count), else 0. Tools that write (export -o, evview
- * --png) refuse an output that is one of their inputs: the trace is
- * mapped, and truncating it under the reader would destroy it and end the
- * reader with SIGBUS. */
+ * --png) refuse an output that is one of their inputs: truncating it to
+ * write the output would destroy the trace before it is read. */
 int evt_same_file(const char *a, const char *b);
 
 /* Reads from memory the caller keeps alive until evt_reader_close. */

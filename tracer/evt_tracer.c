@@ -406,10 +406,11 @@ static size_t shm_size(size_t ring_bytes)
 
 /* Creates the trace file. An existing regular file of that name is
  * replaced, not truncated: a reader of the old trace (evview, evtrace
- * stats, an export) maps it, and truncating a mapped file ends that reader
- * with SIGBUS -- running the traced program again while looking at its
- * last trace is the usual way to get there. Unlinked, the old file lives
- * on until its readers close it. Anything else (a FIFO, /dev/stdout, a
+ * stats, an export) keeps all of it -- running the traced program again
+ * while looking at its last trace is the usual way to get there -- where
+ * truncating would cut it under the reader (and end any reader that maps
+ * files with SIGBUS). Unlinked, the old file lives on until its readers
+ * close it. Anything else (a FIFO, /dev/stdout, a
  * symlink's target) is opened as it is. Returns the fd or -errno. */
 static int create_trace_file(const char *path)
 {
