@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -255,20 +254,29 @@ static const long rec_scan_ms[] = {100, 1000};
 #define REC_SCANS (sizeof rec_scan_ms / sizeof *rec_scan_ms)
 #define REC_SCAN_MAX_BYTES ((off_t)256 << 20)   /* a bigger mapped file is data, not code */
 
+/* 1 if the file at path has the mark in it. Read in blocks, not mapped: a
+ * library replaced by truncating it while record looks (a build writing
+ * into place) would end record with SIGBUS. Each block keeps the last
+ * bytes of the one before, so a mark across a block boundary is found. */
 static int file_has_mark(const char *path)
 {
+    enum { MARK = sizeof EVT_LIBEV_MARK - 1, BLOCK = 16 << 10 };
+    char buf[BLOCK + MARK];
     int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
     struct stat sb;
-    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-        sb.st_size <= REC_SCAN_MAX_BYTES) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p != MAP_FAILED) {
-            found = memmem(p, (size_t)sb.st_size, EVT_LIBEV_MARK, sizeof EVT_LIBEV_MARK - 1) != NULL;
-            munmap(p, (size_t)sb.st_size);
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= REC_SCAN_MAX_BYTES) {
+        size_t kept = 0;
+        ssize_t n;
+        while (!found && (n = read(fd, buf + kept, BLOCK)) > 0) {
+            size_t have = kept + (size_t)n;
+            found = memmem(buf, have, EVT_LIBEV_MARK, MARK) != NULL;
+            kept = have < MARK - 1 ? have : MARK - 1;
+            memmove(buf, buf + have - kept, kept);
         }
     }
-    if (fd >= 0)
-        close(fd);
+    close(fd);
     return found;
 }
 
