@@ -260,6 +260,69 @@ static void text_output(void **state)
     tg_free(&g);
 }
 
+/* Column (code points) where needle starts in the line of text that
+ * begins with "  " prefix; -1 if there is none. */
+static long column_of(const char *text, const char *prefix, const char *needle)
+{
+    char start[64];
+    snprintf(start, sizeof start, "\n  %s", prefix);
+    const char *line = strstr(text, start);
+    if (!line)
+        return -1;
+    line++;
+    const char *at = strstr(line, needle), *eol = strchr(line, '\n');
+    if (!at || (eol && at > eol))
+        return -1;
+    long col = 0;
+    for (const char *p = line; p < at; p++)
+        col += ((unsigned char)*p & 0xC0) != 0x80;
+    return col;
+}
+
+/* The per-name rows read as a table whatever the names' lengths (one with
+ * a two-byte character), the counts' widths and the figures' units: every
+ * row's count ends, and its p50, p90 and max stand, at the same columns. */
+static void text_rows_line_up(void **state)
+{
+    struct plan pl = { .n = 0 };
+    request(&pl, 0, 100, 1, 1);
+    for (uint64_t i = 0; i < 12; i++)
+        request(&pl, 1000 + i * 10, 2000000 + i * 1000000, 10 + i, 2);
+    qsort(pl.p, pl.n, sizeof pl.p[0], cmp_pend);
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, EVT_THREAD_META, 0);
+    tg_string(&g, 0, 1, "GET /");
+    tg_string(&g, 0, 2, "DELETE /movies/{id} \xc3\xa9");
+    tg_chunk(&g, 0, 0);
+    for (size_t i = 0; i < pl.n; i++)
+        tg_ev(&g, &pl.p[i].ev);
+    tg_finish(&g);
+    struct evt_model m;
+    load(&g, &m, 0);
+    struct evt_stats s;
+    assert_int_equal(evt_stats_compute(&s, &m, 800), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(evt_stats_print_text(&s, f), 0);
+    fclose(f);
+    const char *needles[] = {"1  p50", "p50 ", "p90 ", "max "};
+    assert_true(column_of(buf, "GET /", "12  p50") < 0);   /* the other row's count */
+    assert_true(column_of(buf, "DELETE", "12  p50") > 0);
+    assert_int_equal(column_of(buf, "GET /", " 1  p50"), column_of(buf, "DELETE", "12  p50"));
+    for (size_t i = 1; i < sizeof needles / sizeof *needles; i++) {
+        long a = column_of(buf, "GET /", needles[i]), b = column_of(buf, "DELETE", needles[i]);
+        assert_true(a > 0);
+        assert_int_equal(a, b);
+    }
+    assert_non_null(strstr(buf, "  max 13.00 ms\n"));   /* the widest figure is not padded */
+    free(buf);
+    evt_stats_free(&s);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 /* A stall still running when the trace is cut is reported, unfinished,
  * and percentiles ignore it. */
 static void damaged_and_unfinished(void **state)
@@ -301,6 +364,7 @@ int main(void)
         cmocka_unit_test(known_values),
         cmocka_unit_test(json_keys_and_values),
         cmocka_unit_test(text_output),
+        cmocka_unit_test(text_rows_line_up),
         cmocka_unit_test(damaged_and_unfinished),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

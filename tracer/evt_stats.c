@@ -262,13 +262,15 @@ static const char *fmt_ns(char *buf, size_t n, uint64_t ns)
     return buf;
 }
 
-static void print_dist(FILE *out, const struct evt_stats_dist *d, int with_p90)
+/* A distribution's figures; w > 0 right-aligns each in w columns, so the
+ * rows of a table line up. */
+static void print_dist(FILE *out, const struct evt_stats_dist *d, int with_p90, int w)
 {
     char a[32], b[32], c[32], e[32];
-    fprintf(out, "p50 %s", fmt_ns(a, sizeof a, d->p50_ns));
+    fprintf(out, "p50 %*s", w, fmt_ns(a, sizeof a, d->p50_ns));
     if (with_p90)
-        fprintf(out, "  p90 %s", fmt_ns(b, sizeof b, d->p90_ns));
-    fprintf(out, "  p99 %s  max %s\n", fmt_ns(c, sizeof c, d->p99_ns), fmt_ns(e, sizeof e, d->max_ns));
+        fprintf(out, "  p90 %*s", w, fmt_ns(b, sizeof b, d->p90_ns));
+    fprintf(out, "  p99 %*s  max %*s\n", w, fmt_ns(c, sizeof c, d->p99_ns), w, fmt_ns(e, sizeof e, d->max_ns));
 }
 
 static void print_span(FILE *out, const char *label, const struct evt_stats_span *sp)
@@ -282,7 +284,7 @@ static void print_callbacks(const struct evt_stats *s, FILE *out)
 {
     char a[32];
     fprintf(out, "%-14s%llu  ", "callbacks", (unsigned long long)s->callbacks.count);
-    print_dist(out, &s->callbacks, 0);
+    print_dist(out, &s->callbacks, 0, 0);
     for (size_t i = 0; i < s->n_slowest; i++)
         print_span(out, i == 0 ? "slowest" : "", &s->slowest[i]);
     fprintf(out, "%-14s%zu callbacks >= %s\n", "stalls", s->n_stalls, fmt_ns(a, sizeof a, s->stall_threshold_ns));
@@ -292,15 +294,58 @@ static void print_callbacks(const struct evt_stats *s, FILE *out)
         fprintf(out, "  %-12s... and %zu more (all of them in --json)\n", "", s->n_stalls - EVT_STATS_TEXT_STALLS);
 }
 
+/* Columns a UTF-8 name takes (one per code point: the names are valid
+ * UTF-8, evt_reader.c; wide characters count one, a limit). */
+static size_t text_cols(const char *t)
+{
+    size_t n = 0;
+    for (; *t; t++)
+        n += ((unsigned char)*t & 0xC0) != 0x80;
+    return n;
+}
+
+#define NAME_COLS_MAX 40   /* a longer name pushes its own row's figures right */
+
+/* Columns the widest figure of d takes as fmt_ns writes it. */
+static int dist_cols(const struct evt_stats_dist *d)
+{
+    const uint64_t v[] = {d->p50_ns, d->p90_ns, d->p99_ns, d->max_ns};
+    int w = 0;
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        char b[32];
+        int n = (int)strlen(fmt_ns(b, sizeof b, v[i]));
+        w = n > w ? n : w;
+    }
+    return w;
+}
+
+/* The requests line, then one row per request name: the names padded to
+ * the widest (up to NAME_COLS_MAX), the counts right-aligned after them,
+ * and the figures right-aligned to the widest, so the rows read as a
+ * table. */
 static void print_requests(const struct evt_stats *s, FILE *out)
 {
     fprintf(out, "%-14s%llu  max in flight %u  ", "requests", (unsigned long long)s->requests.count,
             s->max_concurrency);
-    print_dist(out, &s->requests, 1);
+    print_dist(out, &s->requests, 1, 0);
+    size_t name_w = 0;
+    int count_w = 1, fig_w = 0;
     for (size_t i = 0; i < s->n_by_name; i++) {
         const struct evt_stats_reqname *g = &s->by_name[i];
-        fprintf(out, "  %-12s%llu  ", *g->name ? g->name : "(unnamed)", (unsigned long long)g->dist.count);
-        print_dist(out, &g->dist, 1);
+        size_t w = text_cols(*g->name ? g->name : "(unnamed)");
+        name_w = w > name_w ? (w < NAME_COLS_MAX ? w : NAME_COLS_MAX) : name_w;
+        int cw = snprintf(NULL, 0, "%llu", (unsigned long long)g->dist.count);
+        count_w = cw > count_w ? cw : count_w;
+        int fw = dist_cols(&g->dist);
+        fig_w = fw > fig_w ? fw : fig_w;
+    }
+    for (size_t i = 0; i < s->n_by_name; i++) {
+        const struct evt_stats_reqname *g = &s->by_name[i];
+        const char *name = *g->name ? g->name : "(unnamed)";
+        size_t w = text_cols(name);
+        fprintf(out, "  %s%*s  %*llu  ", name, (int)(w < name_w ? name_w - w : 0), "", count_w,
+                (unsigned long long)g->dist.count);
+        print_dist(out, &g->dist, 1, fig_w);
     }
 }
 
