@@ -109,14 +109,16 @@ static void test_parse_time_and_range(void **state)
     assert_int_equal(evv_parse_range("x:1", &a, &b), -1);
 }
 
+static char g_err[256];   /* the last parse's message */
+
 static int parse(struct evv_opts *o, char **argv)
 {
-    char err[256];
+    char *err = g_err;
     int argc = 0;
     while (argv[argc])
         argc++;
     err[0] = 0;
-    int rc = evv_cli_parse(o, argc, argv, err, sizeof err);
+    int rc = evv_cli_parse(o, argc, argv, err, sizeof g_err);
     assert_true(rc == 0 || (err[0] && !strchr(err, '\n')));   /* one line */
     return rc;
 }
@@ -131,6 +133,15 @@ static void test_cli(void **state)
     assert_true(o.n_files == 1 && o.labels[0][0] == 0);
     assert_true(o.width == 800 && o.height == 600 && o.stall_ms == 50 && o.has_range);
     assert_true(o.range_t0 == 1e6 && o.range_t1 == 2e6);
+    char *after[] = { "evview", "f.evtrace", "--png", "o.png", "g.evtrace", NULL };   /* options after files */
+    assert_int_equal(parse(&o, after), 0);
+    assert_string_equal(o.png, "o.png");
+    assert_true(o.n_files == 2);
+    assert_string_equal(o.files[0], "f.evtrace"), assert_string_equal(o.files[1], "g.evtrace");
+    char *dashes[] = { "evview", "--", "--png", NULL };   /* "--": the rest are files */
+    assert_int_equal(parse(&o, dashes), 0);
+    assert_true(o.png == NULL && o.n_files == 1);
+    assert_string_equal(o.files[0], "--png");
     char *dflt[] = { "evview", "f.evtrace", NULL };
     assert_int_equal(parse(&o, dflt), 0);
     assert_true(o.png == NULL && o.width == 1600 && o.height == 900 && o.stall_ms == 100 && !o.has_range);
@@ -150,8 +161,15 @@ static void test_cli(void **state)
     assert_int_equal(parse(&o, bad2), -1);
     assert_int_equal(parse(&o, bad3), -1);
     assert_int_equal(parse(&o, bad4), -1);
+    assert_non_null(strstr(g_err, "unknown option '--bogus'"));
     assert_int_equal(parse(&o, bad5), -1);
     assert_int_equal(parse(&o, bad6), -1);
+    char *no_value[] = { "evview", "f", "--png", NULL };
+    char *bad_short[] = { "evview", "-x", "f", NULL };
+    assert_int_equal(parse(&o, no_value), -1);
+    assert_non_null(strstr(g_err, "--png needs a value"));
+    assert_int_equal(parse(&o, bad_short), -1);
+    assert_non_null(strstr(g_err, "unknown option '-x'"));
 }
 
 int main(void)

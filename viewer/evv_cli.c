@@ -98,8 +98,19 @@ static int evv__option(struct evv_opts *o, int c, const char *arg, char *err, si
         snprintf(err, errlen, "bad --stall-ms '%s' (want a positive number of ms)", arg);
         return -1;
     case 'h': o->help = 1; return 0;
-    default: snprintf(err, errlen, "bad option or missing value (see evview --help)"); return -1;
+    default: return -1;   /* '?' and ':', which the caller words */
     }
+}
+
+/* getopt_long's complaint in words: opt is the argument it stopped at. */
+static void evv__bad_option(int c, const char *opt, char *err, size_t errlen)
+{
+    if (c == ':')
+        snprintf(err, errlen, "%s needs a value (see evview --help)", opt);
+    else if (optopt > 0 && optopt < 128 && opt[0] == '-' && opt[1] != '-')
+        snprintf(err, errlen, "unknown option '-%c' (see evview --help)", optopt);
+    else
+        snprintf(err, errlen, "unknown option '%s' (see evview --help)", opt);
 }
 
 /* FILE or LABEL=FILE; an existing file named "a=b" stays a file. */
@@ -129,9 +140,12 @@ int evv_cli_parse(struct evv_opts *o, int argc, char **argv, char *err, size_t e
     o->width = 1600, o->height = 900, o->stall_ms = EVV_STALL_MS_DEFAULT;
     optind = 0;   /* glibc: full reset, so tests may parse several times */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1)
-        if (evv__option(o, c, optarg, err, errlen) < 0)
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1)
+        if (evv__option(o, c, optarg, err, errlen) < 0) {
+            if (c == '?' || c == ':')
+                evv__bad_option(c, argv[optind - 1], err, errlen);
             return -1;
+        }
     if (o->help)
         return 0;
     if (optind >= argc || argc - optind > EVV_MAX_FILES) {
