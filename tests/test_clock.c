@@ -63,8 +63,13 @@ static void test_env_forces_monotonic(void **state)
     evt__clock_init(&c);
     unsetenv("EVTRACE_CLOCK");
     assert_int_equal(c.source, EVT__CLOCK_MONOTONIC);
+    int dflt = evt__clock_has_invariant_tsc() ? EVT__CLOCK_TSC : EVT__CLOCK_MONOTONIC;
     evt__clock_init(&c);
-    assert_int_equal(c.source, evt__clock_has_invariant_tsc() ? EVT__CLOCK_TSC : EVT__CLOCK_MONOTONIC);
+    assert_int_equal(c.source, dflt);
+    setenv("EVTRACE_CLOCK", "tsc", 1);   /* the default, by name */
+    evt__clock_init(&c);
+    unsetenv("EVTRACE_CLOCK");
+    assert_int_equal(c.source, dflt);
 }
 
 int main(void)

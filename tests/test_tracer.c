@@ -1,5 +1,7 @@
-/* test_tracer.c -- evt_open/close/flush, interning, overflow, file output. */
+/* test_tracer.c -- evt_open/close/flush, interning and its limit, overflow,
+ * file output, the environment's typos. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +193,128 @@ static void test_interning(void **state)
     assert_int_equal(tc_count(&m->tr, EVT_REC_PROCESS), 1);
     assert_int_equal(tc_count(&m->tr, EVT_REC_CLOCK), 2);   /* at open, at close */
     assert_int_equal(m->tr.pid, (uint32_t)getpid());
+}
+
+struct strings_seen {
+    uint32_t n, max_id;   /* STRING records, their largest id */
+    int marks;
+};
+
+static int count_strings(void *ctx, const struct evt_event *ev)
+{
+    struct strings_seen *s = ctx;
+    if (ev->type == EVT_REC_STRING) {
+        s->n++;
+        s->max_id = ev->id > s->max_id ? ev->id : s->max_id;
+    }
+    s->marks += ev->type == EVT_REC_MARK;
+    return 0;
+}
+
+/* The format's limit on string ids (EVT_MAX_STRING_ID, evt_format.h): the
+ * writer hands out ids up to it and not one more, since the reader takes a
+ * larger id as damage. Past it evt_intern returns 0 ("no name") every time,
+ * names interned before keep their ids, and the trace with all 4,194,303
+ * strings reads back intact. Short hex names and one read-back walk keep
+ * it to about 4 s here (9 s under ASan+UBSan), most of it the interning
+ * itself; it peaks at about 380 MB (760 MB under ASan). */
+static void test_string_id_limit(void **state)
+{
+    struct mem *m = *state;
+    evt_tracer *t = m->open = open_mem(m, 0);
+    uint32_t first = evt_intern(t, "first"), id = first, next;
+    char name[16];
+    for (uint32_t i = 0; i <= EVT_MAX_STRING_ID; i++) {   /* bounded: one more than can fit */
+        snprintf(name, sizeof name, "%x", i);
+        if (!(next = evt_intern(t, name)))
+            break;
+        if (next != id + 1)
+            fail_msg("name %s: id %u after %u", name, next, id);
+        id = next;
+    }
+    assert_int_equal(id, EVT_MAX_STRING_ID);
+    assert_int_equal(next, 0);
+    assert_int_equal(evt_intern(t, name), 0);         /* the refused name, again */
+    assert_int_equal(evt_intern(t, "another"), 0);
+    assert_int_equal(evt_intern(t, "first"), first);  /* old names still work */
+    snprintf(name, sizeof name, "%x", EVT_MAX_STRING_ID - first - 1);   /* the last one in */
+    assert_int_equal(evt_intern(t, name), EVT_MAX_STRING_ID);
+    evt_mark(t, first, 1);
+    evt_mark(t, EVT_MAX_STRING_ID, 2);
+    m->open = NULL;
+    assert_int_equal(evt_close(t), 0);
+
+    evt_reader *r;
+    struct strings_seen seen = {0};
+    assert_int_equal(evt_reader_open_mem(&r, m->sink.data, m->sink.len), 0);
+    assert_int_equal(evt_reader_each(r, count_strings, &seen), 0);
+    assert_int_equal(seen.n, EVT_MAX_STRING_ID);
+    assert_int_equal(seen.max_id, EVT_MAX_STRING_ID);
+    assert_string_equal(evt_reader_string(r, first), "first");
+    assert_string_equal(evt_reader_string(r, EVT_MAX_STRING_ID), name);
+    assert_int_equal(seen.marks, 2);
+    evt_reader_close(r);
+}
+
+static void set_env(const char *var, const char *value)
+{
+    if (value)
+        setenv(var, value, 1);
+    else
+        unsetenv(var);
+}
+
+/* Opens and closes a tracer with EVTRACE_FLUSH and EVTRACE_CLOCK set to
+ * flush and clock (NULL: unset) and returns what that wrote to fd 2 (the
+ * file err, emptied first), in out. fd 2 is back before any assertion. */
+static void stderr_of_open(int err, const char *flush, const char *clock, char *out, size_t cap)
+{
+    struct evt__memsink sink = {0};
+    struct evt_options o = {.sink = evt__memsink_write, .sink_ctx = &sink, .no_flush_thread = 1};
+    evt_tracer *t = NULL;
+    set_env("EVTRACE_FLUSH", flush);
+    set_env("EVTRACE_CLOCK", clock);
+    int saved = dup(2);
+    /* err and fd 2 will share one offset: back to 0, or writes land after a hole */
+    assert_true(saved >= 0 && ftruncate(err, 0) == 0 && lseek(err, 0, SEEK_SET) == 0 && dup2(err, 2) == 2);
+    int rc = evt_open(&t, &o);
+    int closed = t ? evt_close(t) : -1;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    unsetenv("EVTRACE_FLUSH");
+    unsetenv("EVTRACE_CLOCK");
+    free(sink.data);
+    assert_int_equal(rc, 0);   /* a bad value never fails the open */
+    assert_int_equal(closed, 0);
+    ssize_t n = pread(err, out, cap - 1, 0);
+    assert_true(n >= 0);
+    out[n] = 0;
+}
+
+/* EVTRACE_FLUSH and EVTRACE_CLOCK: a value evt_open does not know gets the
+ * default and one line on stderr naming variable and value; a known one,
+ * an empty one or none at all gets silence. (A sink trace, which has no
+ * use for EVTRACE_FLUSH: its typo is still reported.) */
+static void test_env_typos(void **state)
+{
+    struct mem *m = *state;
+    int err = open(temp_path(m, "stderr"), O_RDWR | O_CLOEXEC);
+    char out[512];
+    assert_true(err >= 0);
+    stderr_of_open(err, "proces", NULL, out, sizeof out);
+    assert_string_equal(out, "evtrace: EVTRACE_FLUSH=proces not understood (thread or process); using the default\n");
+    stderr_of_open(err, NULL, "rdtsc", out, sizeof out);
+    assert_string_equal(out, "evtrace: EVTRACE_CLOCK=rdtsc not understood (monotonic or tsc); using the default\n");
+    stderr_of_open(err, "Thread", "Monotonic", out, sizeof out);   /* both: a line each */
+    assert_string_equal(out, "evtrace: EVTRACE_FLUSH=Thread not understood (thread or process); using the default\n"
+                             "evtrace: EVTRACE_CLOCK=Monotonic not understood (monotonic or tsc); using the default\n");
+    const char *quiet[][2] = {{NULL, NULL}, {"thread", "monotonic"}, {"process", "tsc"}, {"", ""}};
+    for (size_t i = 0; i < sizeof quiet / sizeof *quiet; i++) {
+        stderr_of_open(err, quiet[i][0], quiet[i][1], out, sizeof out);
+        assert_string_equal(out, "");
+    }
+    close(err);
 }
 
 /* Producer faster than the flush: a 64-event ring, 1000 events per flush.
@@ -457,12 +581,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_ring_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_id_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timestamps_and_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_and_flusher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_trace_spares_readers, setup, teardown),
         cmocka_unit_test(test_sink_error),
+        cmocka_unit_test_setup_teardown(test_env_typos, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_is_silent, setup, teardown),
     };

@@ -1,5 +1,6 @@
 /* evt_clock.c -- TSC detection and calibration (see evt_clock.h). */
 #include "evt_clock.h"
+#include "evt_internal.h"   /* evt__env_choice */
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,11 +74,9 @@ void evt__clock_init_source(struct evt__clock *c, int source)
 
 void evt__clock_init(struct evt__clock *c)
 {
-    const char *env = getenv("EVTRACE_CLOCK");
-    int want = EVT__CLOCK_TSC;
-    if (env && strcmp(env, "monotonic") == 0)
-        want = EVT__CLOCK_MONOTONIC;
-    evt__clock_init_source(c, want);
+    /* "tsc" names the default, for scripts that want to say so */
+    int env = evt__env_choice("EVTRACE_CLOCK", "monotonic", "tsc");
+    evt__clock_init_source(c, env == 1 ? EVT__CLOCK_MONOTONIC : EVT__CLOCK_TSC);
 }
 
 void evt__clock_refine(struct evt__clock *c)

@@ -63,8 +63,10 @@ static inline uint64_t evt__clock_ticks(int source)
 /* 1 if this CPU has an invariant TSC (always 0 off x86-64). */
 int evt__clock_has_invariant_tsc(void);
 
-/* Picks the source (TSC if invariant and EVTRACE_CLOCK is not "monotonic")
- * and samples the base pair. Rate: a first estimate over ~1 ms. */
+/* Picks the source (TSC if invariant and EVTRACE_CLOCK is not "monotonic";
+ * "tsc", unset or empty: the default; anything else: the default, and a
+ * line on stderr, evt__env_choice) and samples the base pair. Rate: a
+ * first estimate over ~1 ms. */
 void evt__clock_init(struct evt__clock *c);
 
 /* Forces a source (tests). Falls back to monotonic if TSC is unavailable. */

@@ -159,6 +159,15 @@ int evt__consumer_suits(int any_size);
 int evt__consumer_start(evt_tracer *t);
 int evt__consumer_request(evt_tracer *t, char cmd);
 
+/* The environment's say in evt_open (EVTRACE_FLUSH, EVTRACE_CLOCK): 1 if
+ * variable var is a, 2 if it is b, 0 if it is unset or empty (the default;
+ * empty counts as unset, so that VAR= on a command line clears it). Any
+ * other value gives 0 too, and one line on stderr naming the variable and
+ * the value: a typo must not give the default silently, and evt_open
+ * cannot fail over it. Not quiet for a program that re-opens: each evt_open
+ * says it again (so does each fork child that record --follow-fork traces). */
+int evt__env_choice(const char *var, const char *a, const char *b);
+
 /* Makes a warm spare buffer if there is none (flusher, open; slow). */
 void evt__spare_refill(evt_tracer *t);
 

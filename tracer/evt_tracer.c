@@ -380,6 +380,22 @@ static void register_atexit(void)
     pthread_atfork(NULL, NULL, fork_child);
 }
 
+/* See evt_internal.h. On stderr, since the trace the choice is about does
+ * not exist yet; evt_open is off the hot path. The value is printed as
+ * given, unquoted (as the user typed it): a trailing blank will not show. */
+int evt__env_choice(const char *var, const char *a, const char *b)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return 0;
+    if (strcmp(v, a) == 0)
+        return 1;
+    if (strcmp(v, b) == 0)
+        return 2;
+    fprintf(stderr, "evtrace: %s=%s not understood (%s or %s); using the default\n", var, v, a, b);
+    return 0;
+}
+
 /* A consumer process (evt_consumer.c) writes a file trace unless told not
  * to (flush_thread, EVTRACE_FLUSH=thread) or unsuited: sinks are called in
  * the program, a copy made while other threads run could inherit a lock
@@ -387,10 +403,11 @@ static void register_atexit(void)
  * each page it writes afterwards. */
 static int want_consumer(const struct evt_options *opt)
 {
-    const char *env = getenv("EVTRACE_FLUSH");   /* thread, process, or the default */
-    if (!opt->path || opt->no_flush_thread || opt->flush_thread || (env && strcmp(env, "thread") == 0))
+    /* read first, so a bad value is reported whatever the options */
+    int env = evt__env_choice("EVTRACE_FLUSH", "thread", "process");
+    if (!opt->path || opt->no_flush_thread || opt->flush_thread || env == 1)
         return 0;
-    return evt__consumer_suits(env && strcmp(env, "process") == 0);
+    return evt__consumer_suits(env == 2);
 }
 
 /* The shared region: room for 16 to 256 rings (fewer for big rings, so the

@@ -115,7 +115,10 @@ const char *evt_strerror(int err);
  *    chunk.
  * Clock: timestamps come from the CPU's invariant TSC where there is one
  * (x86-64), converted to CLOCK_MONOTONIC ns when written; EVTRACE_CLOCK=
- * monotonic in the environment forces clock_gettime instead.
+ * monotonic in the environment forces clock_gettime instead (=tsc names
+ * the default). Another value of EVTRACE_FLUSH or EVTRACE_CLOCK gets the
+ * default and one line on stderr, the only thing evt_open prints; empty
+ * counts as unset.
  * Memory: each recording thread gets buffer_bytes (rounded down to a power of
  * two of 24-byte events, at least 64 events), allocated and touched at its
  * first event (a one-time cost of about a millisecond for 4 MiB).
