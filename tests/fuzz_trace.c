@@ -27,15 +27,21 @@
  *     error leaves a message;
  *   - the same bytes cut short deliver a prefix of the full walk's events
  *     (a truncated trace opens up to its last good record);
+ *   - read from a file (a memfd), the same bytes give what they give from
+ *     memory: the open's result, the walk's result, its message and every
+ *     event (the reader's two ways in, evt_reader.c's bytes_at);
  *   - the model loads whenever the reader opens, and its spans end no
  *     earlier than they begin;
  *   - the stats JSON and the Chrome export are valid JSON (jansson parses
  *     them), damaged input included.
  */
+#define _GNU_SOURCE
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "evt_encode.h"
 #include "evt_export.h"
@@ -75,6 +81,22 @@ static int collect_one(void *ctx, const struct evt_event *ev)
     return 0;
 }
 
+/* Walks r into c and closes it; returns the walk's result. The error
+ * message goes to err (256 bytes) when err is not NULL. */
+static int walk_reader(evt_reader *r, struct collect *c, char *err)
+{
+    int rc = evt_reader_each(r, collect_one, c);
+    const char *msg = evt_reader_error(r);
+    if (rc == 0 && msg[0])
+        fail("a clean walk left an error message");
+    if ((rc == EVT_ETRUNC || rc == EVT_EFORMAT) && !msg[0])
+        fail("a damaged walk left no error message");
+    if (err)
+        snprintf(err, 256, "%s", msg);
+    evt_reader_close(r);
+    return rc;
+}
+
 /* Walks the file; returns the walk's result, or 1 when it could not open
  * (then c is empty). */
 static int walk(const uint8_t *data, size_t len, struct collect *c)
@@ -82,14 +104,34 @@ static int walk(const uint8_t *data, size_t len, struct collect *c)
     evt_reader *r;
     if (evt_reader_open_mem(&r, data, len) != 0)
         return 1;
-    int rc = evt_reader_each(r, collect_one, c);
-    const char *err = evt_reader_error(r);
-    if (rc == 0 && err[0])
-        fail("a clean walk left an error message");
-    if ((rc == EVT_ETRUNC || rc == EVT_EFORMAT) && !err[0])
-        fail("a damaged walk left no error message");
-    evt_reader_close(r);
-    return rc;
+    return walk_reader(r, c, NULL);
+}
+
+/* The bytes as a file (a memfd, by its /proc path) must read as they do
+ * from memory: same open result, walk result, message and events. */
+static void check_file_agrees(const uint8_t *data, size_t len)
+{
+    int fd = memfd_create("fuzz_trace", MFD_CLOEXEC);
+    if (fd < 0 || (len && write(fd, data, len) != (ssize_t)len))
+        fail("cannot make a memfd");
+    char path[64], merr[256] = "", ferr[256] = "";
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    struct collect m = {0}, f = {0};
+    evt_reader *rm, *rf;
+    int om = evt_reader_open_mem(&rm, data, len), of = evt_reader_open(&rf, path);
+    if (om != of)
+        fail("a file and the same bytes in memory open differently");
+    if (om == 0) {
+        int wm = walk_reader(rm, &m, merr), wf = walk_reader(rf, &f, ferr);
+        if (wm != wf || strcmp(merr, ferr) != 0 || m.n != f.n)
+            fail("a file and the same bytes in memory walk differently");
+        for (size_t i = 0; i < m.n; i++)
+            if (!tg_event_eq(&m.ev[i], &f.ev[i]))
+                fail("a file and the same bytes in memory deliver different events");
+    }
+    close(fd);
+    free(m.ev);
+    free(f.ev);
 }
 
 /* The cut copy must deliver a prefix of what the whole file delivers. */
@@ -232,6 +274,7 @@ int evt_fuzz_trace(const uint8_t *data, size_t size)
     if (!file)
         return 0;
     check_prefix(file, len, len * data[1] / 256);
+    check_file_agrees(file, len);
     run_model(file, len);
     run_export(file, len, 0);
     if (data[0] & 2)   /* as two traces in one document: whole and cut */
