@@ -931,8 +931,9 @@ static void test_builtin_libev(void **state)
 }
 
 /* The same for a server killed by a signal, which runs no destructor:
- * record looks at the files the program maps while it runs (at 100 ms and
- * at 1 s): a server killed after 1.3 s, and one killed after 0.6 s. */
+ * the preload looks at start-up, and record at the files the program maps
+ * while it runs (at 100 ms and at 1 s): a server killed after 1.3 s,
+ * after 0.6 s, and as soon as it listens (before record's first look). */
 static void builtin_libev_killed_after(int ms)
 {
 #ifdef PLAIN_SERVER_EMBEDDED
@@ -959,6 +960,11 @@ static void test_builtin_libev_killed(void **state)
 static void test_builtin_libev_killed_soon(void **state)
 {
     builtin_libev_killed_after(600);   /* after the look at 100 ms, well before the one at 1 s */
+}
+
+static void test_builtin_libev_killed_at_once(void **state)
+{
+    builtin_libev_killed_after(0);   /* only the preload's look at start-up can name it */
 }
 
 int main(void)
@@ -991,6 +997,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_builtin_libev, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_builtin_libev_killed, setup_trace, teardown_trace),
         cmocka_unit_test_setup_teardown(test_builtin_libev_killed_soon, setup_trace, teardown_trace),
+        cmocka_unit_test_setup_teardown(test_builtin_libev_killed_at_once, setup_trace, teardown_trace),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_replies_plain);

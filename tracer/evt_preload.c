@@ -373,6 +373,8 @@ static evt_tracer *open_forked_child(void)
     return atomic_load_explicit(&p->tracer, memory_order_acquire);
 }
 
+static void builtin_look(struct evt__preload *p);   /* libev built in, below */
+
 static void preload_init(void)
 {
     struct evt__preload *p = &evt__preload_g;
@@ -387,6 +389,8 @@ static void preload_init(void)
     evt__preload_status(p, "loaded");
     if (p->libev_present)
         evt__preload_status(p, "libev");
+    else
+        builtin_look(p);
     atomic_store_explicit(&evt__preload_ready, p->libev_present ? EVT__PRELOAD_LIBEV : EVT__PRELOAD_READY,
                           memory_order_release);
 }
@@ -432,14 +436,19 @@ __attribute__((constructor)) static void preload_constructor(void)
  * does it, and so does any link with libev.a. Its functions are then
  * internal to that object, its own calls never reach the dynamic linker,
  * and no preload can hook them. "Never loaded libev.so.4" is true there,
- * and no help; so at a normal exit, if libev.so.4 never came, the shim
+ * and no help; so when libev.so.4 did not come with the program, the shim
  * looks through the loaded objects' read-only segments for the prefix
  * every copy of libev puts on its fatal messages, and tells record which
- * object has it ("builtin PATH"). Only in the process record started, and
- * only at exit() (a signal death or _exit runs no destructor: record looks
- * at the program's mapped files itself while it runs, for servers:
- * evt_record.c). Cost: one memmem over those bytes, once. The shim's own
- * segments are skipped: this very string is in them. */
+ * object has it ("builtin PATH"). It looks at start-up (a program linked
+ * with libev.a has it mapped from the start, and may die of a signal at
+ * any moment, which runs no destructor) and again at a normal exit (an
+ * object loaded later with dlopen, like Perl's EV); record also looks at
+ * the program's mapped files while it runs, for a late load in a server
+ * that dies by a signal (evt_record.c). Only in the process record
+ * started. Cost: one memmem over those bytes, at most twice, and only in a
+ * program that did not load libev.so.4 at start: a few milliseconds for
+ * python3 (gevent loads libev later). The shim's own segments are
+ * skipped: this very string is in them. */
 struct builtin_find {
     struct evt__range self;
     char path[4096];
@@ -474,17 +483,23 @@ static int builtin_cb(struct dl_phdr_info *info, size_t size, void *ctx)
     return f->path[0] != '\0';
 }
 
-__attribute__((destructor)) static void builtin_libev(void)
+static void builtin_look(struct evt__preload *p)
 {
-    struct evt__preload *p = &evt__preload_g;
-    if (p->status_fd < 0 || p->output_pid != (int)getpid() ||
+    if (p->status_fd < 0 || p->output_pid != (int)getpid() || p->builtin_said ||
         atomic_load(&evt__preload_ready) == EVT__PRELOAD_LIBEV)
         return;
     struct builtin_find f = {.self = p->self};
     int saved = errno;
-    if (dl_iterate_phdr(builtin_cb, &f))
+    if (dl_iterate_phdr(builtin_cb, &f)) {
         evt__preload_status(p, "builtin %s", f.path);
+        p->builtin_said = 1;
+    }
     errno = saved;
+}
+
+__attribute__((destructor)) static void builtin_libev(void)
+{
+    builtin_look(&evt__preload_g);
 }
 
 /* ---- the trace ------------------------------------------------------------ */

@@ -77,6 +77,7 @@ struct evt__preload {
     const void *trampoline;          /* evt__trampoline(): a wrapped watcher's cb; never NULL */
     int status_fd;                   /* EVTRACE_STATUS_FD, or -1 */
     int libev_present;               /* libev's functions are resolved */
+    int builtin_said;                /* "builtin PATH" sent (evt_preload.c) */
     char output[4096];               /* trace path for the process record started */
     int output_pid;                  /* ...which is this pid (0: not this one) */
     char dir[4096];                  /* where the others' NAME.PID.evtrace go */

@@ -239,17 +239,17 @@ static long ms_since(const struct timespec *t0)
 }
 
 /* ---- libev compiled in, seen from outside ------------------------------
- * The preload names an object that has libev compiled in when the program
- * exits (evt_preload.c), but a server usually ends by a signal, which runs
- * no destructor. So record looks too, while the program runs: at each of
- * rec_scan_ms, and when a signal for it arrives, if the preload has not
- * reported libev and no look found it yet, record reads the files the
- * program has mapped (/proc/PID/maps) for the prefix every libev puts on
- * its messages. Early, for a program killed soon after it started (a C
- * program has its libev mapped from the start); once more later, for one
- * that loads it late (a Perl script loading EV). A process killed is gone
- * before record hears of it, maps and all: one killed within the first
- * look is not named. */
+ * The preload names an object that has libev compiled in at start-up and
+ * when the program exits (evt_preload.c): the first look covers a program
+ * linked with libev.a, however soon it dies; the second an object loaded
+ * later (a Perl script loading EV), but a server usually ends by a signal,
+ * which runs no destructor. So record looks too, while the program runs:
+ * at each of rec_scan_ms, and when a signal for it arrives, if the preload
+ * has not reported libev and no look found it yet, record reads the files
+ * the program has mapped (/proc/PID/maps) for the prefix every libev puts
+ * on its messages. A process killed is gone before record hears of it,
+ * maps and all: an object loaded late, in a program killed by a signal
+ * before the next look, is not named. */
 static const long rec_scan_ms[] = {100, 1000};
 #define REC_SCANS (sizeof rec_scan_ms / sizeof *rec_scan_ms)
 #define REC_SCAN_MAX_BYTES ((off_t)256 << 20)   /* a bigger mapped file is data, not code */
