@@ -8,7 +8,7 @@
  *   struct ev_loop *loop = EV_DEFAULT;
  *   evt_attach_loop(t, loop);                 // iterations, poll waits
  *   ev_io_init(&accept_w, on_accept, fd, EV_READ);
- *   evt_watch_io(t, &accept_w, "accept");     // its callbacks, by name
+ *   evt_watch_io(t, loop, &accept_w, "accept"); // its callbacks, by name
  *   ev_io_start(loop, &accept_w);
  *   ...
  *   uint32_t route = evt_intern(t, "GET /");  // once, at start-up
@@ -24,13 +24,14 @@
  * callbacks recorded for watched watchers) are the hot path: they take a
  * timestamp and append a fixed-size event to a buffer owned by the calling
  * thread. No malloc, no lock, no syscall. A thread's first event allocates
- * its buffer (once). A background thread drains the buffers every
- * flush_interval_ms, encodes them compactly and writes them out. When a
- * buffer is full the event is dropped and counted; the trace says how many
- * were lost and when. All functions accept t == NULL and then do nothing,
- * so a program can trace optionally without ifs everywhere. The recording
- * functions are thread-safe but not async-signal-safe: call them from
- * libev signal watchers, not from raw signal handlers.
+ * its buffer (once). A consumer process (or a flush thread: see evt_open)
+ * drains the buffers every flush_interval_ms, encodes them compactly and
+ * writes them out. When a buffer is full the event is dropped and counted;
+ * the trace says how many were lost and when. All functions accept
+ * t == NULL and then do nothing, so a program can trace optionally without
+ * ifs everywhere. The recording functions are thread-safe but not
+ * async-signal-safe: call them from libev signal watchers, not from raw
+ * signal handlers.
  */
 #ifndef EVTRACE_H
 #define EVTRACE_H
