@@ -1,4 +1,5 @@
 /* evt_stats.c -- see evt_stats.h for what each number means. */
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,7 +371,17 @@ int evt_stats_print_text(const struct evt_stats *s, FILE *out)
 
 /* ---- JSON -------------------------------------------------------------- */
 
-static json_t *json_u64(uint64_t v) { return json_integer((json_int_t)v); }
+/* An unsigned count or time: a JSON integer up to INT64_MAX, else a string
+ * of its digits, as `evtrace export` writes them (jansson's integers are
+ * int64: a cast would print a damaged trace's lost count of 2^64-1 as -1). */
+static json_t *json_u64(uint64_t v)
+{
+    if (v <= INT64_MAX)
+        return json_integer((json_int_t)v);
+    char digits[24];
+    snprintf(digits, sizeof digits, "%" PRIu64, v);
+    return json_string(digits);
+}
 
 static json_t *dist_json(const struct evt_stats_dist *d, int with_p90)
 {
