@@ -5,7 +5,9 @@
  * Runs about one second: a repeating "tick" timer, a "writer" timer that
  * sends a message down a pipe every 100 ms, an io watcher "reader" on the
  * other end, a one-shot "slow" timer whose callback blocks for 20 ms (a
- * wall across the timeline), and a "stop" timer that ends the loop. Each
+ * wall across the timeline), and a "stop" timer that ends the loop 50 ms
+ * after the tenth message (at the same moment, it could stop the loop
+ * before the reader saw it, and leave that request unfinished). Each
  * message is a request: begin when written, "read" and "process" phases in
  * the reader, end with status 200. A counter tracks bytes read; a mark
  * notes the start. Without --trace it runs the same, untraced (every evt_*
@@ -87,7 +89,7 @@ static void setup_watchers(struct hello *h, struct ev_loop *loop)
     ev_timer_init(&h->tick, on_tick, 0.05, 0.05);
     ev_timer_init(&h->writer, on_writer, 0.1, 0.1);
     ev_timer_init(&h->slow, on_slow, 0.3, 0.);
-    ev_timer_init(&h->stop, on_stop, 1.0, 0.);
+    ev_timer_init(&h->stop, on_stop, 1.05, 0.);   /* after the last message is read */
     ev_io_init(&h->reader, on_reader, h->pipe[0], EV_READ);
     h->writer.data = h->reader.data = h;
     evt_watch_timer(h->t, loop, &h->tick, "tick");
@@ -117,6 +119,9 @@ int main(int argc, char **argv)
     const char *trace = NULL;
     if (argc == 3 && strcmp(argv[1], "--trace") == 0) {
         trace = argv[2];
+    } else if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s [--trace FILE]\n", argv[0]);
+        return 0;
     } else if (argc != 1) {
         fprintf(stderr, "usage: %s [--trace FILE]\n", argv[0]);
         return 2;

@@ -1,7 +1,7 @@
 # Integration tests of the sample programs (samples area): they run the real
 # binaries from ${CMAKE_BINARY_DIR}/samples as child processes.
-set(EVT_SAMPLE_BINARIES async_server sync_server crud_api loadgen)
-foreach(t async sync crud fuzz)
+set(EVT_SAMPLE_BINARIES async_server sync_server crud_api loadgen hello_loop)
+foreach(t async sync crud fuzz hello)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_samples_${t}.c)
     evt_add_test(test_samples_${t} test_samples_${t}.c test_samples_util.c
                  LIBS evt_http_parser PkgConfig::JANSSON TIMEOUT 240)

@@ -20,7 +20,8 @@
  * writer that is not its own; test_record checks that the fork watcher's
  * callback, which only runs in trap_probe's child, is not in the trace.
  *   - By default the child does not trace, and its first watcher start or
- *     stop says so on the status socket ("untraced-fork PID"), for record
+ *     stop says so on the status socket ("untraced-fork PID PARENT NAME",
+ *     NAME the parent's program), for record
  *     to print: a pre-fork server such as nghttpx does its work in such
  *     children, and its trace shows only the parent.
  *   - With --follow-fork (EVTRACE_FOLLOW_FORK=1) the child's first event
@@ -332,6 +333,7 @@ static void preload_fork_child(void)
     if (!atomic_load_explicit(&p->tracer, memory_order_relaxed))
         return;   /* no trace yet: the child opens its own at its first loop */
     atomic_store_explicit(&p->tracer, NULL, memory_order_relaxed);
+    p->forked_from = (int)getppid();
     if (p->follow_fork) {
         memcpy(&g_open_once, &once_init, sizeof g_open_once);
         atomic_store_explicit(&p->open_failed, 0, memory_order_relaxed);
@@ -347,7 +349,9 @@ evt_tracer *evt__preload_forked(struct evt__preload *p)
     int what = p->forked, saved = errno;
     p->forked = EVT__FORKED_NO;
     if (what == EVT__FORKED_REPORT) {
-        evt__preload_status(p, "untraced-fork %d", (int)getpid());
+        /* the parent's name: a child has it until it execs */
+        evt__preload_status(p, "untraced-fork %d %d %s", (int)getpid(), p->forked_from,
+                            program_invocation_short_name);
         errno = saved;
         return NULL;
     }

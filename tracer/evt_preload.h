@@ -84,6 +84,7 @@ struct evt__preload {
     _Atomic(evt_tracer *) tracer;    /* set once the trace is open */
     _Atomic int open_failed;
     int follow_fork;                 /* EVTRACE_FOLLOW_FORK=1 (record --follow-fork) */
+    int forked_from;                 /* in such a child: its parent's pid */
     int forked;                      /* enum evt__forked: in a child forked with
                                         the trace open, what its first event or
                                         hook does */

@@ -60,6 +60,10 @@ struct rec_status {           /* what the preload said on the status socket */
     int signal;               /* the signal the program died of, 0: none */
     int untraced_forks;       /* children forked with the trace open that ran libev */
     int untraced_pid[4];      /* the first of them */
+    int untraced_parent;      /* the first one's parent (the program, or a
+                                 process it forked or exec'd), */
+    char untraced_parent_name[64];   /* its name, */
+    int untraced_parents;     /* and 2 if another has a different parent */
     int child_traces;         /* forked children traced too (--follow-fork) */
     char child_trace[PATH_MAX];   /* the first one's file */
     int left;                 /* processes the program left running (ours now) */
@@ -331,6 +335,22 @@ static void add_consumer(struct rec_status *st, int pid, int of)
     st->consumers[st->n_consumers++] = (struct rec_consumer){pid, of};
 }
 
+/* "PID PARENT NAME": a child that PARENT (running NAME) forked after its
+ * trace opened ran libev untraced. */
+static void untraced_fork_line(const char *line, struct rec_status *st)
+{
+    int pid = 0, parent = 0, used = 0;
+    sscanf(line, "%d %d %n", &pid, &parent, &used);
+    if (st->untraced_forks < 4)
+        st->untraced_pid[st->untraced_forks] = pid;
+    if (st->untraced_forks++ == 0) {
+        st->untraced_parent = parent;
+        st->untraced_parents = 1;
+        snprintf(st->untraced_parent_name, sizeof st->untraced_parent_name, "%s", used ? line + used : "");
+    } else if (parent != st->untraced_parent)
+        st->untraced_parents = 2;
+}
+
 static void status_line(const char *line, struct rec_status *st)
 {
     int pid, of;
@@ -342,8 +362,8 @@ static void status_line(const char *line, struct rec_status *st)
         read_trace_line(line + 6, st);
     else if (strncmp(line, "consumer ", 9) == 0 && sscanf(line + 9, "%d %d", &pid, &of) == 2)
         add_consumer(st, pid, of);
-    else if (strncmp(line, "untraced-fork ", 14) == 0 && st->untraced_forks++ < 4)
-        st->untraced_pid[st->untraced_forks - 1] = atoi(line + 14);
+    else if (strncmp(line, "untraced-fork ", 14) == 0)
+        untraced_fork_line(line + 14, st);
     else if (strncmp(line, "builtin ", 8) == 0)
         snprintf(st->builtin, sizeof st->builtin, "%s", line + 8);
     else if (strncmp(line, "error ", 6) == 0 && !st->error[0])
@@ -510,6 +530,8 @@ static void print_stalls(const struct evt_model *m, long stall_ms)
     free(list);
 }
 
+static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
+
 /* Where the trace is and what is in it, in three lines. */
 static void print_summary(const char *path, long stall_ms)
 {
@@ -520,10 +542,11 @@ static void print_summary(const char *path, long stall_ms)
         fprintf(stderr, "evtrace record: cannot read it back: %s\n", evt_strerror(rc));
         return;
     }
-    fprintf(stderr, "evtrace record: %llu events, %zu loop iterations, %zu callbacks, %zu connections, "
+    fprintf(stderr, "evtrace record: %llu event%s, %zu loop iteration%s, %zu callback%s, %zu connection%s, "
                     "%llu lost%s%s\n",
-            (unsigned long long)m.events, m.n_iterations, m.n_callbacks, m.n_requests,
-            (unsigned long long)m.lost, m.damaged ? "; damaged: " : "", m.damaged ? m.error : "");
+            (unsigned long long)m.events, plural(m.events), m.n_iterations, plural(m.n_iterations),
+            m.n_callbacks, plural(m.n_callbacks), m.n_requests, plural(m.n_requests), (unsigned long long)m.lost,
+            m.damaged ? "; damaged: " : "", m.damaged ? m.error : "");
     print_stalls(&m, stall_ms);
     evt_model_free(&m);
 }
@@ -581,10 +604,18 @@ static void print_untraced_forks(const char *prog, const struct rec_status *st)
                 st->child_traces == 1 ? "" : "es", st->child_trace, st->child_traces > 1 ? " and others" : "");
     if (!st->untraced_forks)
         return;
-    char pids[64];
-    fprintf(stderr, "evtrace record: %d child process%s forked by %s after its trace opened ran libev untraced "
+    char pids[64], by[128];
+    const char *name = st->untraced_parent_name, *base = strrchr(prog, '/');
+    if (!name[0] || (st->untraced_parent == st->pid && strcmp(name, base ? base + 1 : prog) == 0))
+        snprintf(by, sizeof by, "%s", prog);   /* the program, as it was named */
+    else if (st->untraced_parent == st->pid)   /* the program, after an exec (--follow-exec) */
+        snprintf(by, sizeof by, "%s", name);
+    else   /* a process it forked, which exec'd (--follow-exec) */
+        snprintf(by, sizeof by, "%s (pid %d)", name, st->untraced_parent);
+    fprintf(stderr, "evtrace record: %d child process%s forked by %s%s after %s trace opened ran libev untraced "
                     "(pid %s): --follow-fork traces them\n",
-            st->untraced_forks, st->untraced_forks == 1 ? "" : "es", prog,
+            st->untraced_forks, st->untraced_forks == 1 ? "" : "es", by,
+            st->untraced_parents > 1 ? " and others" : "", st->untraced_parents > 1 ? "their" : "its",
             pid_list(pids, sizeof pids, st->untraced_forks, st->untraced_pid));
 }
 
