@@ -1,6 +1,7 @@
 /* test_window.c -- the real window (run under Xvfb by ctest): it opens,
  * draws, answers synthetic input (wheel zoom around the cursor, drag pan,
- * key f fits, click selects a request, resize relayouts) and quits on
+ * key f fits, click selects a request, resize relayouts), opens a burst
+ * in a long idle trace on the burst (key a comes back to it) and quits on
  * Escape, on SDL_QUIT and on the window's close event. */
 #include <SDL.h>
 #include <math.h>
@@ -302,6 +303,38 @@ static void test_two_files(void **state)
     evv_synth_free(&m2);
 }
 
+/* A burst of requests (40-42 s) in 100 s of polling: the window opens on
+ * the burst plus 5 % of it each side (evv_activity.h), f fits the whole
+ * trace, a comes back. */
+static void test_opens_on_activity(void **state)
+{
+    struct fixture *f = *state;
+    struct evv_synth b;
+    struct evv_scene s;
+    const uint64_t S = 1000000000ull, T = 9000 * S;
+    evv_synth_init(&b);
+    evv_synth_thread(&b, 0, 7, "main");
+    evv_synth_poll(&b, 0, T, T + 100 * S);
+    for (uint64_t k = 0; k < 10; k++)
+        evv_synth_request(&b, k + 1, "GET /", 0, T + 40 * S + k * S / 5, T + 40 * S + (k + 1) * S / 5, NULL, NULL, 0);
+    assert_int_equal(evv_synth_finish(&b), 0);
+    assert_int_equal(evv_scene_build(&s, &b.m, "burst.evtrace", 100000000ull), 0);
+    evv_app_set_scene(&f->app, &s, 0, 0);
+    evv_app_draw(&f->app, 1);
+    struct evv_viewport first = f->app.vp, whole, back;
+    key(f, SDLK_f);
+    whole = f->app.vp;
+    key(f, SDLK_a);
+    back = f->app.vp;
+    evv_app_draw(&f->app, 1);
+    evv_app_set_scene(&f->app, &f->s, 0, 0);   /* before any assert: later tests use the fixture */
+    evv_scene_free(&s);
+    evv_synth_free(&b.m);
+    assert_true(fabs(first.t0 - 39.9 * S) < 1 && fabs(first.t1 - 42.1 * S) <= first.ns_per_px);
+    assert_true(whole.t0 < 0 && whole.t1 > 100.0 * S);
+    assert_true(back.t0 == first.t0 && back.ns_per_px == first.ns_per_px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_resize_relayouts),
         cmocka_unit_test(test_two_files),
+        cmocka_unit_test(test_opens_on_activity),
         cmocka_unit_test(test_quits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,6 +7,8 @@ if(TARGET evview_core)
   evt_add_test(test_lod test_lod.c LIBS evview_core)
   evt_add_test(test_render_png test_render_png.c trace_gen.c LIBS evview_core ZLIB::ZLIB TIMEOUT 180)
   add_dependencies(test_render_png evview)
+  evt_add_test(test_viewport_activity test_viewport_activity.c trace_gen.c LIBS evview_core ZLIB::ZLIB)
+  add_dependencies(test_viewport_activity evview)
 
   # The window test needs a display: it always runs under its own Xvfb
   # (xvfb-run -a picks a free display number), never on the user's screen.

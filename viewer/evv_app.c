@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "evtrace.h"
+#include "evv_activity.h"
 #include "evv_app.h"
 
 /* The requested size, shrunk to the display's usable area (less a margin
@@ -111,7 +112,7 @@ void evv_app_set_scene(struct evv_app *a, const struct evv_scene *s, double t0, 
 {
     a->scene = s;
     evv__relayout(a);
-    if (t1 > t0)
+    if (t1 > t0 || evv_activity_view(s, &t0, &t1))
         evv_viewport_set(&a->vp, t0, t1, a->g.plot.w);
     else
         evv_viewport_fit(&a->vp, evv_scene_end(s), a->g.plot.w);

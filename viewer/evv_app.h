@@ -34,7 +34,9 @@ struct evv_app {
 int evv_app_open(struct evv_app *a, const char *title, int w, int h, char *err, size_t errlen);
 void evv_app_close(struct evv_app *a);
 
-/* Shows s, fitted to the window, or [t0, t1] when t1 > t0 (ns since origin). */
+/* Shows s: [t0, t1] when t1 > t0 (ns since origin), else the view of
+ * evv_activity_view (the activity when it is a small part of the trace,
+ * else the whole trace fitted to the window). */
 void evv_app_set_scene(struct evv_app *a, const struct evv_scene *s, double t0, double t1);
 
 /* Update: one event. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evv_activity.h"
 #include "evv_input.h"
 
 #define EVV_WHEEL_ZOOM 0.8        /* one wheel notch in: 80 % of the span */
@@ -117,6 +118,21 @@ static void evv__find_key(struct evv_ui *ui, struct evv_viewport *vp, const stru
     }
 }
 
+/* Key a: back to the view evview opened on. When that was the whole
+ * trace (the activity fills most of it, or nothing happened) a does what
+ * f does, and says why, so the key never seems dead. */
+static void evv__to_activity(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s)
+{
+    double t0, t1;
+    if (evv_activity_view(s, &t0, &t1)) {
+        evv_viewport_set(vp, t0, t1, vp->width);
+        return;
+    }
+    evv_viewport_fit(vp, evv_scene_end(s), vp->width);
+    snprintf(ui->message, sizeof ui->message, "%s: showing the whole trace",
+             evv_activity_of(s).found ? "the activity fills most of the trace" : "no requests or callbacks");
+}
+
 static void evv__key(struct evv_ui *ui, struct evv_viewport *vp, const struct evv_scene *s,
                      const struct evv_geom *g, const SDL_KeyboardEvent *k)
 {
@@ -138,6 +154,7 @@ static void evv__key(struct evv_ui *ui, struct evv_viewport *vp, const struct ev
     case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: evv_viewport_zoom(vp, EVV_KEY_ZOOM, vp->width / 2.0); break;
     case SDLK_MINUS: case SDLK_KP_MINUS: evv_viewport_zoom(vp, 1 / EVV_KEY_ZOOM, vp->width / 2.0); break;
     case SDLK_f: evv_viewport_fit(vp, evv_scene_end(s), vp->width); break;
+    case SDLK_a: evv__to_activity(ui, vp, s); break;
     case SDLK_n: evv_input_find_next(ui, vp, s, g); break;
     case SDLK_h: case SDLK_F1: case SDLK_QUESTION: ui->help = !ui->help; break;
     case SDLK_SLASH:

@@ -8,7 +8,8 @@
  *
  * Keys: wheel zooms around the cursor (shift+wheel scrolls request rows),
  * drag pans, ←/→ pan, ↑/↓ and PgUp/PgDn scroll rows, +/- zoom around the
- * centre, f fits the whole trace, / starts a search (type, Enter jumps to
+ * centre, f fits the whole trace, a goes back to the activity (the first
+ * view, evv_activity.h), / starts a search (type, Enter jumps to
  * the first request or watcher whose name contains the text, n jumps to the
  * next), ? or h toggles help, click selects a request (click on nothing
  * clears), Escape leaves search/help, else quits; closing the window quits.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "evv_activity.h"
 #include "evv_axis.h"
 #include "evv_draw_int.h"
 #include "evv_style.h"
@@ -195,7 +196,8 @@ void evv__draw_help(const struct evv__frame *f)
         "Several files: one section each (first on top) on one time axis: the clock is shared by all processes.",
         "",
         "mouse wheel: zoom around the cursor      drag: pan      shift+wheel, \xe2\x86\x91/\xe2\x86\x93: scroll rows",
-        "\xe2\x86\x90/\xe2\x86\x92: pan      + / -: zoom      f: fit whole trace      click a request: details",
+        "\xe2\x86\x90/\xe2\x86\x92: pan      + / -: zoom      f: fit whole trace      a: back to the activity      click a request: details",
+        "  (evview opens on the activity \xe2\x80\x94 its requests, or callbacks \xe2\x80\x94 when that is under half of the trace)",
         "/: find a request or watcher by name (Enter: go), n: next match      ?: this help      Esc: quit",
     };
     struct evv__box b = { .n = 0 };
@@ -207,15 +209,31 @@ void evv__draw_help(const struct evv__frame *f)
     evv__box_draw(f, &b, (f->g.win_w - w) / 2, f->g.plot.y + 30);
 }
 
+/* The status line on a view of the activity (evv_activity.h): the axis
+ * alone would not tell a newcomer that the trace goes on, idle, for
+ * minutes past the plot's edge, nor how to see it. */
+static void evv__activity_note(const struct evv__frame *f, char *buf, size_t len)
+{
+    struct evv_activity a = evv_activity_of(f->head);
+    char ext[32], whole[32];
+    evv_format_duration(a.t1 - a.t0, ext, sizeof ext);
+    evv_format_duration(a.whole, whole, sizeof whole);
+    snprintf(buf, len, "view: the activity, %s of %s (no %s outside it) \xc2\xb7 f: whole trace \xc2\xb7 "
+             "a: back here \xc2\xb7 ?: help", ext, whole, a.requests ? "requests or stalls" : "callbacks");
+}
+
 void evv__draw_status(const struct evv__frame *f)
 {
     const struct evv_rect *st = &f->g.status;
     char left[256], a[32], b[32], c[32], right[160];
+    int note = 0;
     evv__fill(f->r, 0, st->y, st->w, st->h, EVV_RGB_GUTTER, 255);
     if (f->ui->finding)
         snprintf(left, sizeof left, "find: %s_   (Enter: go, Esc: cancel)", f->ui->find);
     else if (f->ui->message[0])
         snprintf(left, sizeof left, "%s", f->ui->message);
+    else if ((note = evv_activity_shown(f->head, &f->vp)))
+        evv__activity_note(f, left, sizeof left);
     else
         snprintf(left, sizeof left, "wheel: zoom \xc2\xb7 drag: pan \xc2\xb7 f: fit \xc2\xb7 /: find \xc2\xb7 click: details \xc2\xb7 ?: help \xc2\xb7 Esc: quit");
     evv_axis_label(f->vp.t0, f->vp.ns_per_px * 100, a, sizeof a);
@@ -223,7 +241,7 @@ void evv__draw_status(const struct evv__frame *f)
     evv_format_duration(f->vp.ns_per_px, c, sizeof c);
     snprintf(right, sizeof right, "view %s \xe2\x80\x93 %s  (%s per pixel)", a, b, c);
     int rw = evv_text_width(f->t->text, EVV_FONT_NORMAL, right, -1);
-    evv_text_draw(f->t->text, EVV_FONT_NORMAL, left, 8, st->y + 3, f->ui->finding ? EVV_RGB_TEXT : EVV_RGB_TEXT_DIM,
-                  st->w - rw - 30);
+    evv_text_draw(f->t->text, note ? EVV_FONT_BOLD : EVV_FONT_NORMAL, left, 8, st->y + 3,
+                  f->ui->finding || note ? EVV_RGB_TEXT : EVV_RGB_TEXT_DIM, st->w - rw - 30);
     evv_text_draw(f->t->text, EVV_FONT_NORMAL, right, st->w - rw - 8, st->y + 3, EVV_RGB_TEXT_DIM, 0);
 }

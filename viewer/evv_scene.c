@@ -345,6 +345,54 @@ static int evv__build_parts(struct evv_scene *s)
     return rc < 0 ? rc : job.rc;
 }
 
+/* Widens e to hold [t0, t1] (count things more of them). */
+static void evv__extend(struct evv_extent *e, double t0, double t1, size_t count)
+{
+    if (t1 < t0)
+        t1 = t0;
+    if (!e->n || t0 < e->t0)
+        e->t0 = t0;
+    if (!e->n || t1 > e->t1)
+        e->t1 = t1;
+    e->n += count;
+}
+
+/* Whether a loop lane's block is a signal handler's callback. */
+static int evv__is_signal(const struct evv_scene *s, const struct evv_block *b)
+{
+    const struct evt_m_callback *c = &s->m->callbacks[b->item];
+    return c->watcher < s->m->n_watchers && s->m->watchers[c->watcher].kind == EVT_KIND_SIGNAL;
+}
+
+/* Where requests, callbacks and stalls are (see evv_scene.h). A track's
+ * blocks are sorted and never overlap, so its first block starts first
+ * and its last block ends last: this reads two blocks per request row
+ * and per loop lane, not every event. Signal handlers at either end of a
+ * lane are left out: SIGTERM's handler closing an idle trace is its
+ * shutdown, not its activity (evv_activity.h). */
+static void evv__measure(struct evv_scene *s)
+{
+    for (size_t r = 0; r < s->n_rows; r++) {
+        const struct evv_track *tr = &s->rows[r];
+        if (tr->n)
+            evv__extend(&s->ext_req, (double)tr->b[0].t0, (double)tr->b[tr->n - 1].t1, tr->n);
+    }
+    for (size_t i = 0; i < s->n_loops; i++) {
+        const struct evv_track *tr = &s->loops[i].cbs;
+        size_t lo = 0, hi = tr->n;
+        while (lo < hi && evv__is_signal(s, &tr->b[lo]))
+            lo++;
+        while (hi > lo && evv__is_signal(s, &tr->b[hi - 1]))
+            hi--;
+        if (lo < hi)
+            evv__extend(&s->ext_cb, (double)tr->b[lo].t0, (double)tr->b[hi - 1].t1, hi - lo);
+    }
+    for (size_t k = 0; k < s->n_stalls; k++) {
+        const struct evt_m_callback *c = &s->m->callbacks[s->stalls[k]];
+        evv__extend(&s->ext_stall, (double)evv__rel(s, c->t0), (double)evv__rel(s, c->t1), 1);
+    }
+}
+
 int evv_scene_build(struct evv_scene *s, const struct evt_model *m, const char *file,
                     uint64_t stall_ns)
 {
@@ -367,6 +415,8 @@ int evv_scene_build_at(struct evv_scene *s, const struct evt_model *m, const cha
         rc = evv__find_loop_threads(s);
     if (rc == 0)
         rc = evv__build_parts(s);
+    if (rc == 0)
+        evv__measure(s);
     if (rc < 0)
         evv_scene_free(s);
     return rc;

@@ -47,6 +47,11 @@ struct evv_counter_lane {         /* one counter name: its samples as a step gra
     int64_t lo, hi;               /* value range drawn: lo <= 0 <= hi unless all values are beyond */
 };
 
+struct evv_extent {               /* first and last moment of something, ns since origin */
+    double t0, t1;
+    size_t n;                     /* things inside, at least; 0: none (t0, t1 unset) */
+};
+
 struct evv_scene {
     const struct evt_model *m;
     char file[256];             /* base name, for the header */
@@ -68,6 +73,12 @@ struct evv_scene {
     uint32_t *watcher_rgb;        /* colour per watcher id */
     struct evv_counter_lane ctr[EVV_MAX_COUNTERS];
     size_t n_ctr;
+    /* Where this file's work is, for the view evview opens on
+     * (evv_activity.h): request spans, depth-0 callbacks but signal
+     * handlers (nested callbacks run inside their parent), stalls.
+     * Measured once at build from the tracks above, so asking for the view
+     * costs O(files), not O(events), every frame. */
+    struct evv_extent ext_req, ext_cb, ext_stall;
 };
 
 /* Builds the scene for m (kept by pointer). file may be NULL. Returns 0 or EVT_ENOMEM. */

@@ -14,6 +14,9 @@
  *
  * PNG mode loads in the main thread and never initialises the video
  * subsystem: a software renderer draws onto a surface.
+ *
+ * Without --range both show the same first view: the activity when it is
+ * a small part of the trace, else the whole trace (evv_activity.h).
  */
 #include <SDL.h>
 #include <errno.h>
@@ -22,6 +25,7 @@
 
 #include "evt_model.h"
 #include "evtrace.h"
+#include "evv_activity.h"
 #include "evv_app.h"
 #include "evv_cli.h"
 #include "evv_export.h"
@@ -137,8 +141,8 @@ static int evv__png(const struct evv_opts *o, struct evv_load *L)
     const struct evv_scene *s = &L->doc[0].scene;
     if (o->has_range)
         evv__range(o, s, &t0, &t1);
-    else
-        t0 = -0.02 * evv_scene_end(s), t1 = 1.02 * evv_scene_end(s);
+    else   /* the window's first view: the activity, or the whole trace */
+        evv_activity_view(s, &t0, &t1);
     evv_export_viewport(&vp, s, o->width, o->height, t0, t1);
     if (evv_export_png(s, &vp, o->width, o->height, o->png, err, sizeof err) < 0) {
         fprintf(stderr, "evview: %s\n", err);

@@ -2,7 +2,7 @@
 # evview_core is everything but main(), so tests and the benchmark link the
 # same code the program runs.
 add_library(evview_core STATIC
-  evv_viewport.c evv_axis.c evv_layout.c evv_lod.c evv_style.c evv_scene.c
+  evv_viewport.c evv_activity.c evv_axis.c evv_layout.c evv_lod.c evv_style.c evv_scene.c
   evv_geom.c evv_text.c evv_render.c evv_lanes.c evv_counters.c evv_panel.c evv_input.c
   evv_export.c evv_app.c evv_cli.c evv_synth.c)
 target_include_directories(evview_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
