@@ -291,6 +291,25 @@ static void test_mark_tick(void **state)
     SDL_FreeSurface(s);
 }
 
+/* A lone file's label (evview LABEL=FILE) is in its title line: the
+ * title row's pixels change with it, and nothing below them does. */
+static void test_lone_file_label(void **state)
+{
+    struct fixture *f = *state;
+    SDL_Surface *plain = render(f, NULL);
+    snprintf(f->s.label, sizeof f->s.label, "%s", "server");
+    SDL_Surface *labelled = render(f, NULL);
+    f->s.label[0] = '\0';
+    int title_px = 0, other_px = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            *(y < 20 ? &title_px : &other_px) += px(plain, x, y) != px(labelled, x, y);
+    assert_true(title_px > 50);
+    assert_int_equal(other_px, 0);
+    SDL_FreeSurface(plain);
+    SDL_FreeSurface(labelled);
+}
+
 static void test_concurrency_graph(void **state)
 {
     struct fixture *f = *state;
@@ -710,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_back_to_back_stall_labels),
         cmocka_unit_test(test_concurrency_graph),
         cmocka_unit_test(test_mark_tick),
+        cmocka_unit_test(test_lone_file_label),
         cmocka_unit_test(test_selection_and_damage_banner),
         cmocka_unit_test(test_png_round_trip),
         cmocka_unit_test(test_lod_merges_tiny_blocks),

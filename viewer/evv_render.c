@@ -136,12 +136,18 @@ static void evv__counts(const struct evv__frame *f, char *buf, size_t len)
              (unsigned long long)m->lost);
 }
 
-/* The window's first line: the file with one file, what the stack means with several. */
+/* The window's first line: the file with one file ("LABEL: file" when
+ * the command line gave it a label: a lone file has no section title to
+ * carry it), what the stack means with several. */
 static void evv__draw_title(const struct evv__frame *f)
 {
     const struct evt_model *m = f->m;
-    char counts[400], line[512];
+    char counts[400], line[512], titled[300];
     const char *bold = f->s->file;
+    if (f->g.n_sec == 1 && f->s->label[0]) {
+        snprintf(titled, sizeof titled, "%s: %s", f->s->label, f->s->file);
+        bold = titled;
+    }
     if (f->g.n_sec > 1) {
         bold = "several processes, one clock";
         snprintf(line, sizeof line, "   %zu traces stacked on one time axis: 0 = the earliest first event; "
