@@ -335,6 +335,213 @@ static void test_tsc_conversion(void **state)
     assert_true(f->tr.recs[5].ts > f->tr.recs[4].ts);
 }
 
+/* Every varint length boundary (2^7k - 1 and 2^7k, up to UINT64_MAX), as
+ * fields and as dts, through both paths: REQ_BEGIN (the fast path's
+ * put_var, request id and name) and THREAD renames (the general path's
+ * rec_put). A value that sits exactly on a boundary is where a byte count
+ * or a continuation bit goes wrong, and the decoder would then misframe the
+ * record or read another value. */
+/* The length of v as a canonical (shortest) LEB128 varint. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
+static void test_varint_edges(void **state)
+{
+    struct fixture *f = *state;
+    static const uint64_t edges[] = {
+        0, 0x7f, 0x80, 0x3fff, 0x4000, 0x1fffff, 0x200000, 0xfffffff, 0x10000000, 0x7ffffffffull,
+        0x800000000ull, 0x3ffffffffffull, 0x40000000000ull, 0x1ffffffffffffull, 0x2000000000000ull,
+        0xffffffffffffffull, 0x100000000000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull, UINT64_MAX,
+    };
+    enum { NE = sizeof edges / sizeof edges[0] };
+    struct evt__raw ev[2 * NE];
+    uint64_t ts = 1000;
+    for (size_t i = 0; i < NE; i++) {
+        uint64_t dt = edges[i] <= 0x2000000000000ull ? edges[i] : 1;   /* dts up to 2^49: no overflow */
+        ts += dt;
+        ev[2 * i] = raw(ts, EVT_REC_THREAD, 0, edges[i], (uint32_t)edges[i]);
+        ts += dt;
+        ev[2 * i + 1] = raw(ts, EVT_REC_REQ_BEGIN, 0, edges[i], (uint32_t)edges[i]);
+    }
+    evt__enc_events(f->enc, &f->th, ev, 2 * NE);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.n, 1 + 2 * NE);   /* the announcement, then every event */
+    /* Every varint in its shortest form: an overlong one (a needless 0x80
+     * byte, a trailing 0x00) decodes to the same value, so only the size
+     * tells. A record is type, len (one byte here), dt, fields. */
+    size_t want = EVT_FILE_HEADER_SIZE + EVT_CHUNK_HEADER_SIZE + 2 + varint_len(0) + varint_len(3) +
+                  varint_len(4242) + varint_len(7);
+    for (size_t i = 0; i < 2 * NE; i++) {
+        uint64_t v = edges[i / 2];
+        want += 2 + varint_len(i ? ev[i].ts - ev[i - 1].ts : 0) + (i % 2 == 0 ? varint_len(3) : 0) +
+                varint_len(v) + varint_len((uint32_t)v);
+    }
+    assert_int_equal(f->sink.len, want);
+    for (size_t i = 0; i < 2 * NE; i++) {
+        const struct tc_rec *r = &f->tr.recs[1 + i];
+        uint64_t v = edges[i / 2];
+        if (i % 2 == 0)
+            expect(r, EVT_REC_THREAD, ev[i].ts, 3, 3ull, v, (uint64_t)(uint32_t)v);
+        else
+            expect(r, EVT_REC_REQ_BEGIN, ev[i].ts, 2, v, (uint64_t)(uint32_t)v);
+    }
+}
+
+/* An event can move a thread's time without writing a record: a watcher
+ * definition that changes nothing, a raw type the encoder does not know.
+ * The next record's dt is from the chunk's previous record, not from the
+ * thread's time: otherwise it lands early by the silent event's advance.
+ * The silent events count as encoded only if they are a known type. */
+static void test_time_moved_without_record(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {
+        raw(100, EVT_REC_WATCHER, EVT_KIND_TIMER, W1, (uint32_t)-1),
+        raw(100, EVT__RAW_CONT, 0, LOOP, 5),
+        raw(150, EVT_REC_WATCHER, EVT_KIND_TIMER, W1, (uint32_t)-1),   /* unchanged: no record */
+        raw(150, EVT__RAW_CONT, 0, LOOP, 5),
+        raw(170, EVT_REC_MARK, 0, 7, 1),
+        raw(180, 0x60, 0, 1, 1),                                        /* unknown type: no record */
+        raw(190, EVT_REC_REQ_BEGIN, 0, 5, 1),
+        raw(200, EVT_REC_CB_BEGIN, 0, W1, 1),
+    };
+    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.n, 5);
+    const struct tc_rec *r = f->tr.recs;
+    expect(&r[1], EVT_REC_WATCHER, 100, 5, 1ull, (uint64_t)EVT_KIND_TIMER, evt__zigzag(-1), 5ull, 1ull);
+    expect(&r[2], EVT_REC_MARK, 170, 2, 1ull, evt__zigzag(7));
+    expect(&r[3], EVT_REC_REQ_BEGIN, 190, 2, 5ull, 1ull);
+    expect(&r[4], EVT_REC_CB_BEGIN, 200, 2, 1ull, 1ull);
+    assert_int_equal(evt__enc_records(f->enc), 5);   /* 2 pairs, MARK, REQ, CB: not the unknown one */
+}
+
+/* A reference whose kind and fd agree with the watcher's definition writes
+ * no WATCHER record; one that changes only the kind (the address now holds
+ * another watcher: the name is forgotten) or only the fd (an io watcher
+ * moved to another fd: the name is kept) redefines it. Both paths decide
+ * this: within a batch the fast path (its cached copy of the definition),
+ * and the first event of a thread's chunk the general path. */
+static void test_redefine_kind_or_fd(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw a[] = {
+        raw(100, EVT_REC_WATCHER, EVT_KIND_IO, W1, 9),
+        raw(100, EVT__RAW_CONT, 0, LOOP, 12),
+        raw(110, EVT_REC_WSTART, EVT_KIND_IO, W1, 9),      /* fast: agrees */
+        raw(120, EVT_REC_WSTART, EVT_KIND_IO, W1, 10),     /* fast: fd only */
+        raw(130, EVT_REC_WSTOP, EVT_KIND_TIMER, W1, 10),   /* fast: kind only */
+    };
+    evt__enc_events(f->enc, &f->th, a, sizeof a / sizeof a[0]);
+    evt__enc_thread_end(f->enc, &f->th);
+    struct evt__raw b[] = {raw(200, EVT_REC_WSTOP, EVT_KIND_TIMER, W1, 10)};   /* general: agrees */
+    struct evt__raw c[] = {raw(300, EVT_REC_WSTART, EVT_KIND_IO, W1, 10)};     /* general: kind only */
+    struct evt__raw d[] = {raw(400, EVT_REC_WSTART, EVT_KIND_IO, W1, 11)};     /* general: fd only */
+    evt__enc_events(f->enc, &f->th, b, 1);
+    evt__enc_thread_end(f->enc, &f->th);
+    evt__enc_events(f->enc, &f->th, c, 1);
+    evt__enc_thread_end(f->enc, &f->th);
+    evt__enc_events(f->enc, &f->th, d, 1);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.chunks, 4);
+    assert_int_equal(f->tr.n, 12);
+    const struct tc_rec *r = f->tr.recs;
+    uint64_t io = EVT_KIND_IO, timer = EVT_KIND_TIMER;
+    expect(&r[1], EVT_REC_WATCHER, 100, 5, 1ull, io, evt__zigzag(9), 12ull, 1ull);
+    expect(&r[2], EVT_REC_WSTART, 110, 1, 1ull);
+    expect(&r[3], EVT_REC_WATCHER, 120, 5, 1ull, io, evt__zigzag(10), 12ull, 1ull);
+    expect(&r[4], EVT_REC_WSTART, 120, 1, 1ull);
+    expect(&r[5], EVT_REC_WATCHER, 130, 5, 1ull, timer, evt__zigzag(10), 0ull, 1ull);
+    expect(&r[6], EVT_REC_WSTOP, 130, 1, 1ull);
+    expect(&r[7], EVT_REC_WSTOP, 200, 1, 1ull);
+    expect(&r[8], EVT_REC_WATCHER, 300, 5, 1ull, io, evt__zigzag(10), 0ull, 1ull);
+    expect(&r[9], EVT_REC_WSTART, 300, 1, 1ull);
+    expect(&r[10], EVT_REC_WATCHER, 400, 5, 1ull, io, evt__zigzag(11), 0ull, 1ull);
+    expect(&r[11], EVT_REC_WSTART, 400, 1, 1ull);
+}
+
+/* The fast path checks an event against the definition of its own
+ * watcher: here its neighbours by id have the very kind and fd the event
+ * brings, and the event still redefines its watcher. */
+static void test_fast_own_definition(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw ev[] = {
+        raw(100, EVT_REC_WATCHER, EVT_KIND_IO, W1, 9), raw(100, EVT__RAW_CONT, 0, LOOP, 12),
+        raw(110, EVT_REC_WATCHER, EVT_KIND_IO, W2, 10), raw(110, EVT__RAW_CONT, 0, LOOP, 13),
+        raw(120, EVT_REC_WATCHER, EVT_KIND_IO, W2 + 96, 10), raw(120, EVT__RAW_CONT, 0, LOOP, 14),
+        raw(130, EVT_REC_MARK, 0, 1, 1),                  /* the fast path's batch starts */
+        raw(140, EVT_REC_WSTART, EVT_KIND_IO, W1, 10),    /* W1 moved to fd 10 */
+    };
+    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.n, 7);
+    expect(&f->tr.recs[5], EVT_REC_WATCHER, 140, 5, 1ull, (uint64_t)EVT_KIND_IO, evt__zigzag(10), 12ull, 1ull);
+    expect(&f->tr.recs[6], EVT_REC_WSTART, 140, 1, 1ull);
+}
+
+/* A two-slot event that ends a run is held until the next run brings its
+ * continuation, whatever the slot after the run holds: in a ring that is
+ * a slot of an older lap, here a stale continuation of another watcher,
+ * which must not be taken for this one's. */
+static void test_pair_at_run_end(void **state)
+{
+    struct fixture *f = *state;
+    struct evt__raw lap[] = {
+        raw(100, EVT_REC_MARK, 0, 1, 1),
+        raw(110, EVT_REC_WATCHER, EVT_KIND_IO, W1, 9),
+        raw(50, EVT__RAW_CONT, 0, LOOP + 64, 99),   /* stale: not part of the run */
+    };
+    struct evt__raw next[] = {raw(110, EVT__RAW_CONT, 0, LOOP, 12), raw(120, EVT_REC_MARK, 0, 2, 1)};
+    evt__enc_events(f->enc, &f->th, lap, 2);
+    evt__enc_events(f->enc, &f->th, next, 2);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.n, 4);
+    expect(&f->tr.recs[2], EVT_REC_WATCHER, 110, 5, 1ull, (uint64_t)EVT_KIND_IO, evt__zigzag(9), 12ull, 1ull);
+    expect(&f->tr.recs[3], EVT_REC_MARK, 120, 2, 1ull, evt__zigzag(2));
+}
+
+/* The fast path's records at their largest: a dt of 8 bytes and fields of
+ * 10 and 5 (a request id of UINT64_MAX, a mark of INT64_MIN), 25 bytes each,
+ * thousands of them, so that batches end right at the buffer's end again
+ * and again: the room a batch reserves per record must cover that (else it
+ * writes past the buffer, which the sanitizers or malloc then see), and
+ * every record still decodes. */
+static void test_fast_largest_records(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 5000 };
+    struct evt__raw *ev = malloc(N * sizeof *ev);
+    for (size_t i = 0; i < N; i++) {
+        uint64_t ts = 1000 + i * (1ull << 49);   /* dt 2^49: 8 varint bytes */
+        ev[i] = i % 2 ? raw(ts, EVT_REC_REQ_BEGIN, 0, UINT64_MAX, UINT32_MAX)
+                      : raw(ts, EVT_REC_MARK, 0, (uint64_t)INT64_MIN, UINT32_MAX);
+    }
+    evt__enc_events(f->enc, &f->th, ev, N);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+    assert_int_equal(f->tr.n, 1 + N);
+    for (size_t i = 1; i < N; i++) {   /* the first is the chunk's, dt 0 */
+        const struct tc_rec *r = &f->tr.recs[1 + i];
+        if (i % 2)
+            expect(r, EVT_REC_REQ_BEGIN, ev[i].ts, 2, UINT64_MAX, (uint64_t)UINT32_MAX);
+        else
+            expect(r, EVT_REC_MARK, ev[i].ts, 2, (uint64_t)UINT32_MAX, UINT64_MAX);
+    }
+    assert_int_equal(evt__enc_records(f->enc), N);
+    free(ev);
+}
+
 /* A failing sink: the error comes back, then sticks. */
 static int failing_sink(void *ctx, const void *data, size_t len)
 {
@@ -365,6 +572,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_watchers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tsc_conversion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_varint_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_moved_without_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redefine_kind_or_fd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_own_definition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pair_at_run_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_largest_records, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
