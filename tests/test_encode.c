@@ -335,12 +335,6 @@ static void test_tsc_conversion(void **state)
     assert_true(f->tr.recs[5].ts > f->tr.recs[4].ts);
 }
 
-/* Every varint length boundary (2^7k - 1 and 2^7k, up to UINT64_MAX), as
- * fields and as dts, through both paths: REQ_BEGIN (the fast path's
- * put_var, request id and name) and THREAD renames (the general path's
- * rec_put). A value that sits exactly on a boundary is where a byte count
- * or a continuation bit goes wrong, and the decoder would then misframe the
- * record or read another value. */
 /* The length of v as a canonical (shortest) LEB128 varint. */
 static size_t varint_len(uint64_t v)
 {
@@ -350,6 +344,12 @@ static size_t varint_len(uint64_t v)
     return n;
 }
 
+/* Every varint length boundary (2^7k - 1 and 2^7k, up to UINT64_MAX), as
+ * fields and as dts, through both paths: REQ_BEGIN (the fast path's
+ * put_var, request id and name) and THREAD renames (the general path's
+ * rec_put). A value that sits exactly on a boundary is where a byte count
+ * or a continuation bit goes wrong, and the decoder would then misframe the
+ * record or read another value. */
 static void test_varint_edges(void **state)
 {
     struct fixture *f = *state;
