@@ -24,7 +24,8 @@
  * header cannot make it larger than the file), so memory does not grow with
  * the trace and an export stays streaming. The file is read as long as it
  * was at open: a trace still being written is read up to there. A copy is
- * the cost (about 1 ns a byte), against page faults for a mapping.
+ * the cost, against page faults for a mapping: from the page cache, 64 KiB
+ * reads ran at 6.5 GB/s here (dd), about 0.15 ns a byte.
  * String ids above EVT_MAX_STRING_ID (evt_format.h) are treated as damage,
  * to keep the table a plain array.
  */

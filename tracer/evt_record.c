@@ -63,7 +63,7 @@ struct rec_status {           /* what the preload said on the status socket */
     int untraced_parent;      /* the first one's parent (the program, or a
                                  process it forked or exec'd), */
     char untraced_parent_name[64];   /* its name, */
-    int untraced_parents;     /* and 2 if another has a different parent */
+    int untraced_other_parent;   /* and 1 if another has a different parent */
     int child_traces;         /* forked children traced too (--follow-fork) */
     char child_trace[PATH_MAX];   /* the first one's file */
     int left;                 /* processes the program left running (ours now) */
@@ -345,10 +345,9 @@ static void untraced_fork_line(const char *line, struct rec_status *st)
         st->untraced_pid[st->untraced_forks] = pid;
     if (st->untraced_forks++ == 0) {
         st->untraced_parent = parent;
-        st->untraced_parents = 1;
         snprintf(st->untraced_parent_name, sizeof st->untraced_parent_name, "%s", used ? line + used : "");
     } else if (parent != st->untraced_parent)
-        st->untraced_parents = 2;
+        st->untraced_other_parent = 1;
 }
 
 static void status_line(const char *line, struct rec_status *st)
@@ -513,11 +512,13 @@ static int by_duration_desc(const void *a, const void *b)
     return dx < dy ? 1 : dx > dy ? -1 : 0;
 }
 
+static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
+
 static void print_stalls(const struct evt_model *m, long stall_ms)
 {
     const struct evt_m_callback **list = NULL;
     size_t n = evt_model_stalls(m, (uint64_t)stall_ms * 1000000u, &list);
-    fprintf(stderr, "evtrace record: %zu stall%s >= %ld ms", n, n == 1 ? "" : "s", stall_ms);
+    fprintf(stderr, "evtrace record: %zu stall%s >= %ld ms", n, plural(n), stall_ms);
     if (n)
         qsort(list, n, sizeof *list, by_duration_desc);
     for (size_t i = 0; i < n && i < REC_STALLS_SHOWN; i++) {
@@ -529,8 +530,6 @@ static void print_stalls(const struct evt_model *m, long stall_ms)
     fprintf(stderr, "%s\n", n > REC_STALLS_SHOWN ? ", ..." : "");
     free(list);
 }
-
-static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
 
 /* Where the trace is and what is in it, in three lines. */
 static void print_summary(const char *path, long stall_ms)
@@ -615,7 +614,7 @@ static void print_untraced_forks(const char *prog, const struct rec_status *st)
     fprintf(stderr, "evtrace record: %d child process%s forked by %s%s after %s trace opened ran libev untraced "
                     "(pid %s): --follow-fork traces them\n",
             st->untraced_forks, st->untraced_forks == 1 ? "" : "es", by,
-            st->untraced_parents > 1 ? " and others" : "", st->untraced_parents > 1 ? "their" : "its",
+            st->untraced_other_parent ? " and others" : "", st->untraced_other_parent ? "their" : "its",
             pid_list(pids, sizeof pids, st->untraced_forks, st->untraced_pid));
 }
 

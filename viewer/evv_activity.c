@@ -3,13 +3,8 @@
 
 static void evv__merge(struct evv_extent *into, const struct evv_extent *e)
 {
-    if (!e->n)
-        return;
-    if (!into->n || e->t0 < into->t0)
-        into->t0 = e->t0;
-    if (!into->n || e->t1 > into->t1)
-        into->t1 = e->t1;
-    into->n += e->n;
+    if (e->n)
+        evv_extent_add(into, e->t0, e->t1, e->n);
 }
 
 struct evv_activity evv_activity_of(const struct evv_scene *s)

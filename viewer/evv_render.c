@@ -144,15 +144,15 @@ static void evv__draw_title(const struct evv__frame *f)
     const struct evt_model *m = f->m;
     char counts[400], line[512], titled[300];
     const char *bold = f->s->file;
-    if (f->g.n_sec == 1 && f->s->label[0]) {
-        snprintf(titled, sizeof titled, "%s: %s", f->s->label, f->s->file);
-        bold = titled;
-    }
     if (f->g.n_sec > 1) {
         bold = "several processes, one clock";
         snprintf(line, sizeof line, "   %zu traces stacked on one time axis: 0 = the earliest first event; "
                  "each section is one process (its loop, requests in flight, requests)", f->g.n_sec);
     } else {
+        if (f->s->label[0]) {
+            snprintf(titled, sizeof titled, "%s: %s", f->s->label, f->s->file);
+            bold = titled;
+        }
         evv__counts(f, counts, sizeof counts);
         snprintf(line, sizeof line, "   pid %u %s  \xc2\xb7  %s", m->pid, m->process_name ? m->process_name : "",
                  counts);

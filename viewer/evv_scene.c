@@ -345,8 +345,7 @@ static int evv__build_parts(struct evv_scene *s)
     return rc < 0 ? rc : job.rc;
 }
 
-/* Widens e to hold [t0, t1] (count things more of them). */
-static void evv__extend(struct evv_extent *e, double t0, double t1, size_t count)
+void evv_extent_add(struct evv_extent *e, double t0, double t1, size_t count)
 {
     if (t1 < t0)
         t1 = t0;
@@ -375,7 +374,7 @@ static void evv__measure(struct evv_scene *s)
     for (size_t r = 0; r < s->n_rows; r++) {
         const struct evv_track *tr = &s->rows[r];
         if (tr->n)
-            evv__extend(&s->ext_req, (double)tr->b[0].t0, (double)tr->b[tr->n - 1].t1, tr->n);
+            evv_extent_add(&s->ext_req, (double)tr->b[0].t0, (double)tr->b[tr->n - 1].t1, tr->n);
     }
     for (size_t i = 0; i < s->n_loops; i++) {
         const struct evv_track *tr = &s->loops[i].cbs;
@@ -385,11 +384,11 @@ static void evv__measure(struct evv_scene *s)
         while (hi > lo && evv__is_signal(s, &tr->b[hi - 1]))
             hi--;
         if (lo < hi)
-            evv__extend(&s->ext_cb, (double)tr->b[lo].t0, (double)tr->b[hi - 1].t1, hi - lo);
+            evv_extent_add(&s->ext_cb, (double)tr->b[lo].t0, (double)tr->b[hi - 1].t1, hi - lo);
     }
     for (size_t k = 0; k < s->n_stalls; k++) {
         const struct evt_m_callback *c = &s->m->callbacks[s->stalls[k]];
-        evv__extend(&s->ext_stall, (double)evv__rel(s, c->t0), (double)evv__rel(s, c->t1), 1);
+        evv_extent_add(&s->ext_stall, (double)evv__rel(s, c->t0), (double)evv__rel(s, c->t1), 1);
     }
 }
 

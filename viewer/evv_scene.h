@@ -52,6 +52,9 @@ struct evv_extent {               /* first and last moment of something, ns sinc
     size_t n;                     /* things inside, at least; 0: none (t0, t1 unset) */
 };
 
+/* Widens e to hold [t0, t1] and count more things (t1 < t0 counts as t0). */
+void evv_extent_add(struct evv_extent *e, double t0, double t1, size_t count);
+
 struct evv_scene {
     const struct evt_model *m;
     char file[256];             /* base name, for the header */
