@@ -388,6 +388,75 @@ static void test_watch_by_id(void **state)
     assert_int_equal(tc_count(&f->tr, EVT_REC_CB_BEGIN), 2);   /* the unnamed timer too */
 }
 
+/* Watchers with the same callback share one pooled trampoline, another
+ * callback gets another; a struct copy of a watcher wrapped this way still
+ * calls its callback, recorded; evt_unwatch gives the callback back. */
+static void test_pooled_trampolines(void **state)
+{
+    struct fx *f = *state;
+    ev_set_userdata(f->loop, f);
+    ev_timer a, b, c;
+    ev_timer_init(&a, on_tick, 1., 0.);
+    ev_timer_init(&b, on_tick, 1., 0.);
+    ev_timer_init(&c, on_slow, 1., 0.);
+    assert_int_equal(evt_watch_timer(f->t, f->loop, &a, "a"), 0);
+    assert_int_equal(evt_watch_timer(f->t, f->loop, &b, "b"), 0);
+    assert_int_equal(evt_watch_timer(f->t, f->loop, &c, "c"), 0);
+    assert_true(evt__is_wrapped((ev_watcher *)&a) && evt__is_wrapped((ev_watcher *)&c));
+    assert_ptr_equal(a.cb, b.cb);
+    assert_ptr_not_equal(a.cb, c.cb);
+    assert_ptr_not_equal(a.cb, on_tick);
+    ev_timer copy = a;   /* what the table could not serve: no entry for &copy */
+    copy.cb(f->loop, &copy, EV_TIMER);
+    assert_int_equal(f->ticks, 1);
+    assert_int_equal(evt_flush(f->t), 0);
+    decode_now(f);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_CB_BEGIN), 1);
+    assert_int_equal(tc_count(&f->tr, EVT_REC_CB_END), 1);
+    evt_unwatch(f->t, f->loop, (ev_watcher *)&a);
+    assert_ptr_equal(a.cb, on_tick);
+    assert_true(evt__is_wrapped((ev_watcher *)&b));
+    evt_unwatch(f->t, f->loop, (ev_watcher *)&b);
+    evt_unwatch(f->t, f->loop, (ev_watcher *)&c);
+}
+
+static int late_calls;
+static void on_late(struct ev_loop *loop, ev_timer *w, int revents) { late_calls++; }
+
+/* Past EVT__TRAMPS distinct callbacks the generic trampoline takes over:
+ * the callback is still called, through the table, so a copy (no entry of
+ * its own) is not. The pool is filled with addresses that are never
+ * called (it keys on the address only). Runs last: the pool stays full. */
+static void test_pool_full(void **state)
+{
+    struct fx *f = *state;
+    static char fake[EVT__TRAMPS];
+    ev_timer w[EVT__TRAMPS], late;
+    for (int i = 0; i < EVT__TRAMPS; i++) {
+        ev_timer_init(&w[i], on_tick, 1., 0.);
+        ev_set_cb(&w[i], (void (*)(struct ev_loop *, ev_timer *, int))(uintptr_t)&fake[i]);
+        assert_int_equal(evt_watch_timer(f->t, f->loop, &w[i], NULL), 0);
+    }
+    ev_timer_init(&late, on_late, 1., 0.);
+    assert_int_equal(evt_watch_timer(f->t, f->loop, &late, "late"), 0);
+    assert_true(evt__is_wrapped((ev_watcher *)&late));
+    size_t same = 0;   /* watchers sharing late's trampoline: the generic one */
+    for (int i = 0; i < EVT__TRAMPS; i++)
+        same += w[i].cb == late.cb;
+    assert_true(same >= 1 && same < EVT__TRAMPS);
+    late.cb(f->loop, &late, EV_TIMER);
+    assert_int_equal(late_calls, 1);
+    ev_timer copy = late;
+    copy.cb(f->loop, &copy, EV_TIMER);
+    assert_int_equal(late_calls, 1);
+    for (int i = 0; i < EVT__TRAMPS; i++) {
+        evt_unwatch(f->t, f->loop, (ev_watcher *)&w[i]);
+        assert_ptr_equal((void *)(uintptr_t)w[i].cb, &fake[i]);
+    }
+    evt_unwatch(f->t, f->loop, (ev_watcher *)&late);
+    assert_ptr_equal(late.cb, on_late);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +466,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_then_reattach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pooled_trampolines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_full, setup, teardown),   /* last: fills the pool */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

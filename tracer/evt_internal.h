@@ -140,12 +140,34 @@ void evt__flusher_stop(evt_tracer *t);
 void evt__signals_install(evt_tracer *t);
 void evt__signals_restore(evt_tracer *t);
 
+/* What a wrapped callback reads on every call, kept in one place: the open
+ * tracer and the original callbacks of the pooled trampolines (evt_wrap.c).
+ * Why together: on a machine whose system calls flush the TLB (kernel page
+ * table isolation without PCID, as on this project's VM), the first touch
+ * of each page after a system call costs a page walk (~15 ns here), and a
+ * callback runs right after epoll_wait. One page for both, not two.
+ * 1024-aligned, so that its 520 bytes never straddle a page boundary. */
+#define EVT__TRAMPS 64
+struct evt__hot {
+    _Atomic(evt_tracer *) current;     /* written only by evt_open and evt_close */
+    _Atomic uintptr_t tramp_cb[EVT__TRAMPS];   /* pooled trampoline i calls tramp_cb[i] */
+};
+extern struct evt__hot evt__g_hot __attribute__((visibility("hidden")));
+
 /* The open tracer, or NULL: one load, inlined (the trampoline asks twice
- * per callback). Written only by evt_open and evt_close (evt_tracer.c). */
-extern _Atomic(evt_tracer *) evt__g_current __attribute__((visibility("hidden")));
+ * per callback). */
 static inline evt_tracer *evt__current(void)
 {
-    return atomic_load_explicit(&evt__g_current, memory_order_acquire);
+    return atomic_load_explicit(&evt__g_hot.current, memory_order_acquire);
+}
+
+/* The trampolines (evt_wrap.c) are all in one section of their own, so "is
+ * cb a trampoline" is a range check; the linker defines its bounds. */
+extern const char __start_evt_tramps[] __attribute__((visibility("hidden")));
+extern const char __stop_evt_tramps[] __attribute__((visibility("hidden")));
+static inline int evt__is_tramp(const void *cb)
+{
+    return (uintptr_t)cb - (uintptr_t)__start_evt_tramps < (uintptr_t)(__stop_evt_tramps - __start_evt_tramps);
 }
 
 /* evt_consumer.c: the consumer process. suits says whether a copy of the
@@ -245,10 +267,8 @@ void evt__record_watcher(evt_tracer *t, const void *w, int kind, int fd, uint32_
 int evt__wrap(ev_watcher *w, int kind, int fd);
 /* Puts the original callback back and forgets w. */
 void evt__unwrap(ev_watcher *w);
-/* 1 if w's callback is currently wrapped. */
+/* 1 if w's callback is currently wrapped (one of the trampolines). */
 int evt__is_wrapped(const ev_watcher *w);
-/* The trampoline's address: what a wrapped watcher's callback is. */
-const void *evt__trampoline(void);
 /* Every watcher wrapped now: its address, original callback, and the kind
  * and fd it was wrapped with. *out is malloc'ed (the caller frees it; NULL
  * if none or out of memory); returns the count. A fork child traced with

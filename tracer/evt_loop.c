@@ -24,7 +24,8 @@
  * itself bypasses us: an attach then replaces its hooks.
  *
  * Callbacks. evt_watch swaps w->cb for a trampoline and keeps the original
- * in a process-wide open-addressing table keyed by the watcher's address.
+ * (evt_wrap.c: one pooled trampoline per distinct callback, and a
+ * process-wide open-addressing table keyed by the watcher's address).
  * The trampoline records CB_BEGIN, calls the original, records CB_END, and
  * never touches w after the call (the callback may have freed it). Lookups
  * are lock-free; inserts take a mutex and, when the table is half full,

@@ -388,7 +388,6 @@ static void preload_init(void)
     if (p->follow_fork)
         evt__fork_follow(open_forked_child);
     range_of((void *)preload_init, &p->self);
-    p->trampoline = evt__trampoline();
     evt__conn_init(p);
     evt__preload_status(p, "loaded");
     if (p->libev_present)

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 
 #include "evt_format.h"
+#include "evt_internal.h"
 #include "evtrace.h"
 
 typedef void (*evt__start_fn)(struct ev_loop *loop, void *w);
@@ -74,7 +75,6 @@ struct evt__range {
 struct evt__preload {
     struct evt__preload_real real;
     struct evt__range libev, self;   /* callbacks in here are internal */
-    const void *trampoline;          /* evt__trampoline(): a wrapped watcher's cb; never NULL */
     int status_fd;                   /* EVTRACE_STATUS_FD, or -1 */
     int libev_present;               /* libev's functions are resolved */
     int builtin_said;                /* "builtin PATH" sent (evt_preload.c) */
@@ -145,12 +145,12 @@ evt_tracer *evt__preload_forked(struct evt__preload *p);
 void evt__preload_status(const struct evt__preload *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* cb lies in libev or in the shim, and is not the trampoline (which is in
- * the shim too, and marks a program's watcher). */
+/* cb lies in libev or in the shim, and is not a trampoline (they are in
+ * the shim too, and mark a program's watcher). */
 static inline int evt__preload_internal_cb(const struct evt__preload *p, const void *cb)
 {
     uintptr_t a = (uintptr_t)cb;
-    return cb != p->trampoline &&
+    return !evt__is_tramp(cb) &&
            ((a >= p->libev.lo && a < p->libev.hi) || (a >= p->self.lo && a < p->self.hi));
 }
 

@@ -183,7 +183,7 @@ static __attribute__((noinline)) void hook_state_slow(struct ev_loop *loop, ev_w
     }
     const void *cb = (const void *)w->cb;
     int active = ev_is_active(w) != 0;
-    if (start && EVT_UNLIKELY(cb != p->trampoline))
+    if (start && EVT_UNLIKELY(!evt__is_tramp(cb)))
         watcher_wrap(t, loop, w, kind, fd);
     if (active != start) {
         evt__record_inline(t, start ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)fd);
@@ -209,7 +209,7 @@ static inline __attribute__((always_inline)) void hook_state(struct ev_loop *loo
         return;
     }
     /* the trampoline as callback: a program's watcher, wrapped already */
-    if (EVT_UNLIKELY(!t || evt__preload_depth || (const void *)w->cb != p->trampoline) ||
+    if (EVT_UNLIKELY(!t || evt__preload_depth || !evt__is_tramp((const void *)w->cb)) ||
         EVT_UNLIKELY(start && kind == EVT_KIND_IO && !evt__conn_settled(p, fd)) ||
         EVT_UNLIKELY(!(b = evt__fast_buf(t)))) {
         hook_state_slow(loop, w, kind, fd, start);
@@ -238,7 +238,7 @@ static void hook_again(struct ev_loop *loop, ev_watcher *w, int kind, evt__start
     real(loop, w);
     evt__preload_depth--;
     int now = ev_is_active(w);
-    if (now && EVT_UNLIKELY((const void *)w->cb != p->trampoline))
+    if (now && EVT_UNLIKELY(!evt__is_tramp((const void *)w->cb)))
         watcher_wrap(t, loop, w, kind, -1);
     if (now != was)
         evt__record_inline(t, now ? EVT_REC_WSTART : EVT_REC_WSTOP, (uint8_t)kind, (uintptr_t)w, (uint32_t)-1);
@@ -276,7 +276,7 @@ EVT_PRELOAD_HOOK(async, ASYNC, -1)
 void ev_timer_again(struct ev_loop *loop, ev_timer *w)
 {
     struct evt__preload *p = evt__preload_ev();
-    if (EVT_LIKELY(ev_is_active(w) && w->repeat != 0.0 && (const void *)w->cb == p->trampoline)) {
+    if (EVT_LIKELY(ev_is_active(w) && w->repeat != 0.0 && evt__is_tramp((const void *)w->cb))) {
         p->real.timer_again(loop, w);
         return;
     }

@@ -9,7 +9,7 @@
  * three compares, rdtsc, four stores and a release store, no call.
  *
  * One tracer per process: the thread-local pointer can only serve one, and
- * the atexit, signal and fork handlers must find it; evt__g_current holds it.
+ * the atexit, signal and fork handlers must find it; evt__g_hot.current holds it.
  * Generations (g_generation) tell a thread's buffer of this tracer from one
  * of an earlier tracer, already freed.
  */
@@ -27,7 +27,7 @@
 
 __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-_Atomic(evt_tracer *) evt__g_current;   /* evt__current() reads it */
+struct evt__hot evt__g_hot __attribute__((aligned(1024)));   /* evt__current() reads .current */
 static _Atomic uint64_t g_generation;    /* makes every tracer's gen unique */
 static uint64_t g_fork_gen;               /* tracers up to this gen came by fork: the parent's */
 /* evt__fork_follow: who opens a fork child's own tracer (the preload's
@@ -358,7 +358,7 @@ static void fork_child(void)
      * own tracer opened (evt_open replaces an inherited one). */
     g_fork_follow_pending = g_fork_follow != NULL;
     if (!g_fork_follow_pending)
-        atomic_store(&evt__g_current, NULL);
+        atomic_store(&evt__g_hot.current, NULL);
     if (t->shm) {
         if (t->ctl_fd >= 0)
             close(t->ctl_fd);
@@ -533,7 +533,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     evt_tracer *t = tracer_alloc(opt);
     if (!t)
         return EVT_ENOMEM;
-    while (!atomic_compare_exchange_strong(&evt__g_current, &expected, t)) {
+    while (!atomic_compare_exchange_strong(&evt__g_hot.current, &expected, t)) {
         if (!tracer_dead(expected)) {   /* a dead one (a fork child's copy of its parent's) is replaced */
             tracer_free(t);
             return EVT_EBUSY;
@@ -544,7 +544,7 @@ int evt_open(evt_tracer **out, const struct evt_options *opt)
     if (rc < 0) {
         evt__signals_restore(t);
         evt__flusher_stop(t);
-        atomic_store(&evt__g_current, NULL);
+        atomic_store(&evt__g_hot.current, NULL);
         tracer_free(t);
         return rc;
     }
@@ -574,7 +574,7 @@ int evt_flush(evt_tracer *t)
 /* Everything evt_close does except freeing: the final flush and closing the
  * file. At exit() other threads may still be running and recording, so the
  * atexit path stops here: they see a closed tracer, not freed memory (which
- * stays reachable through evt__g_current until the process is gone). */
+ * stays reachable through evt__g_hot.current until the process is gone). */
 static int tracer_finish(evt_tracer *t)
 {
     evt__signals_restore(t);
@@ -600,7 +600,7 @@ int evt_close(evt_tracer *t)
     if (!t || tracer_inherited(t))   /* a fork child's copy is its parent's */
         return 0;
     int rc = tracer_finish(t);
-    atomic_store(&evt__g_current, NULL);
+    atomic_store(&evt__g_hot.current, NULL);
     tracer_free(t);
     return rc;
 }

@@ -166,8 +166,10 @@ int evt_detach_loop(evt_tracer *t, struct ev_loop *loop);
  * it. The watcher's callback is wrapped, not changed: libevtrace keeps the
  * original and calls it. If the program later calls ev_set_cb on w, call
  * evt_watch again. (ev_*_init sets the callback, so re-initialising w
- * unwraps it. Do not memcpy a watched watcher: the copy's callback would be
- * the wrapper, with nothing to call. The wrapper keeps working after
+ * unwraps it. Do not memcpy a watched watcher: the copy's callback is the
+ * wrapper, which calls the right callback only while the program has at
+ * most 64 distinct watched callbacks, and the copy is recorded unnamed.
+ * Watch the copy instead. The wrapper keeps working after
  * evt_close, recording nothing.) kind is an enum evt_kind value (evt_kind.h); fd is the
  * fd or signal number, or -1. */
 int evt_watch(evt_tracer *t, struct ev_loop *loop, ev_watcher *w, int kind, int fd, const char *name);
