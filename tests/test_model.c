@@ -114,6 +114,27 @@ static void ends_at_closing_clock(void **state)
     tg_free(&g);
 }
 
+/* A program traced for a while that recorded no event (it never ran its
+ * loop): the trace still lasts from the file's start to the CLOCK written
+ * at close, as evt_model.h says of t_max, not zero. */
+static void no_events_ends_at_closing_clock(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 40);
+    tg_chunk(&g, EVT_THREAD_META, 50);
+    tg_ev(&g, &(struct evt_event){ .ts = 50, .type = EVT_REC_CLOCK, .kind = 1, .val = 1000000000 });
+    tg_chunk(&g, EVT_THREAD_META, 9000);
+    tg_ev(&g, &(struct evt_event){ .ts = 9000, .type = EVT_REC_CLOCK, .kind = 1, .val = 1000000000 });
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.events, 0);
+    assert_int_equal(m.t_min, 40);
+    assert_int_equal(m.t_max, 9000);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 /* Two threads serve interleaved requests; their chunks come out of time
  * order in the file. */
 static void requests_and_phases(void **state)
@@ -658,6 +679,325 @@ static void huge_name_ids(void **state)
     tg_free(&g);
 }
 
+/* The open-begin stacks hold EVT_M_MAX_DEPTH (256) entries: callbacks
+ * nested exactly that deep (ev_run inside callbacks, 256 levels) still pair
+ * every end with its begin -- the cap only drops begins beyond it. */
+static void nesting_at_the_depth_cap_pairs(void **state)
+{
+    enum { DEPTH = 256 };
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 1000);
+    for (uint32_t i = 0; i < DEPTH; i++)
+        tg_cb_begin(&g, 1000 + i, i + 1, 0);
+    for (uint32_t i = DEPTH; i-- > 0;)
+        tg_simple(&g, EVT_REC_CB_END, 2000 + (DEPTH - 1 - i), i + 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 0);
+    assert_int_equal(m.n_callbacks, DEPTH);
+    for (size_t i = 0; i < DEPTH; i++) {   /* callback i began at 1000 + i, at depth i */
+        assert_int_equal(m.callbacks[i].depth, i);
+        assert_int_equal(m.callbacks[i].t1, 2000 + (DEPTH - 1 - i));
+        assert_true(m.callbacks[i].complete);
+    }
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* More begins without ends than a stack holds (lost ends): the oldest are
+ * dropped from the stack but stay in the model, and like every begin with
+ * no end they end at t_max, unfinished -- none keeps an "open" t1. */
+static void begins_beyond_the_cap_end_at_t_max(void **state)
+{
+    enum { N = 300 };
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 1000);
+    for (uint32_t i = 0; i < N; i++) {
+        tg_cb_begin(&g, 1000 + i, i + 1, 0);
+        tg_simple(&g, EVT_REC_LOOP_BEGIN, 1000 + i, 1);
+    }
+    tg_sample(&g, EVT_REC_MARK, 5000, 0, 1);   /* t_max */
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.t_max, 5000);
+    assert_int_equal(m.n_callbacks, N);
+    assert_int_equal(m.n_iterations, N);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(m.callbacks[i].t1, 5000);
+        assert_false(m.callbacks[i].complete);
+        assert_int_equal(m.iterations[i].t1, 5000);
+        assert_false(m.iterations[i].complete);
+    }
+    check_invariants(&m);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* An end that matches no open begin is an orphan even while other spans
+ * are open: it closes none of them, and their own ends still pair. */
+static void orphan_end_leaves_open_spans(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 100, 1);
+    tg_cb_begin(&g, 110, 1, 0);
+    tg_simple(&g, EVT_REC_CB_END, 150, 5);     /* watcher 5 has no open callback */
+    tg_simple(&g, EVT_REC_LOOP_END, 160, 2);   /* loop 2 has no open iteration */
+    tg_simple(&g, EVT_REC_CB_END, 200, 1);
+    tg_simple(&g, EVT_REC_LOOP_END, 300, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 2);
+    assert_true(m.n_callbacks == 1 && m.callbacks[0].t1 == 200 && m.callbacks[0].complete);
+    assert_true(m.n_iterations == 1 && m.iterations[0].t1 == 300 && m.iterations[0].complete);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* A one-thread trace whose second chunk goes back in time (its second
+ * iteration and callback are the earlier ones): the arrays still come out
+ * sorted by t0 (evt_model.h), each span with its own end. */
+static void chunk_back_in_time_sorted(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 5000);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 5000, 1);
+    tg_cb_begin(&g, 5001, 1, 0);
+    tg_simple(&g, EVT_REC_CB_END, 5002, 1);
+    tg_simple(&g, EVT_REC_LOOP_END, 5010, 1);
+    tg_chunk(&g, 0, 1000);
+    tg_simple(&g, EVT_REC_LOOP_BEGIN, 1000, 1);
+    tg_cb_begin(&g, 1001, 1, 0);
+    tg_simple(&g, EVT_REC_CB_END, 1002, 1);
+    tg_simple(&g, EVT_REC_LOOP_END, 1010, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_iterations, 2);
+    assert_int_equal(m.n_callbacks, 2);
+    assert_true(m.iterations[0].t0 == 1000 && m.iterations[0].t1 == 1010);
+    assert_true(m.iterations[1].t0 == 5000 && m.iterations[1].t1 == 5010);
+    assert_true(m.callbacks[0].t0 == 1001 && m.callbacks[0].t1 == 1002);
+    assert_true(m.callbacks[1].t0 == 5001 && m.callbacks[1].t1 == 5002);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* Request records of one thread whose chunks go back in time are replayed
+ * in time order: id 1 is used twice, one request after the other, so two
+ * complete requests -- not a reuse of a live id and a stray end. */
+static void request_records_back_in_time(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 5000);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 5000, 1, 0);
+    tg_chunk(&g, 0, 1000);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 1000, 1, 0);
+    tg_req(&g, EVT_REC_REQ_END, 1100, 1, 200);
+    tg_chunk(&g, 0, 6000);
+    tg_req(&g, EVT_REC_REQ_END, 6000, 1, 201);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 0);
+    assert_int_equal(m.n_requests, 2);
+    assert_true(m.requests[0].t0 == 1000 && m.requests[0].t1 == 1100 && m.requests[0].complete);
+    assert_int_equal(m.requests[0].status, 200);
+    assert_true(m.requests[1].t0 == 5000 && m.requests[1].t1 == 6000 && m.requests[1].complete);
+    assert_int_equal(m.requests[1].status, 201);
+    check_invariants(&m);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* Callbacks of one thread at one instant: a nested one (depth 1) and then
+ * a top-level one (depth 0) right after its parent ended. The array is in
+ * (t0, thread, depth) order (cmp_callback; merge_ties_and_disorder relies
+ * on it), so the later top-level callback comes before the nested one. */
+static void same_instant_callbacks_by_depth(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 90);
+    tg_cb_begin(&g, 90, 1, 0);
+    tg_cb_begin(&g, 100, 2, 0);   /* nested in 1 */
+    tg_simple(&g, EVT_REC_CB_END, 100, 2);
+    tg_simple(&g, EVT_REC_CB_END, 100, 1);
+    tg_cb_begin(&g, 100, 3, 0);   /* top level again */
+    tg_simple(&g, EVT_REC_CB_END, 120, 3);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_callbacks, 3);
+    assert_true(m.callbacks[0].t0 == 90 && m.callbacks[0].depth == 0);
+    assert_true(m.callbacks[1].t0 == 100 && m.callbacks[1].depth == 0 && m.callbacks[1].t1 == 120);
+    assert_true(m.callbacks[2].t0 == 100 && m.callbacks[2].depth == 1 && m.callbacks[2].t1 == 100);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* An id begun again on another thread while live (the first one's end was
+ * lost): from then on the id names the new request on every thread, also
+ * on the thread that last touched the old one. */
+static void request_id_reused_on_another_thread(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 100, 5, 0);
+    tg_req(&g, EVT_REC_REQ_PHASE, 150, 5, 0);
+    tg_req(&g, EVT_REC_REQ_PHASE, 300, 5, 0);   /* after the reuse at 200 */
+    tg_chunk(&g, 1, 200);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 200, 5, 0);
+    tg_req(&g, EVT_REC_REQ_END, 400, 5, 200);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_requests, 2);
+    const struct evt_m_request *old = &m.requests[0], *cur = &m.requests[1];
+    assert_true(old->t0 == 100 && old->t1 == 200 && !old->complete);
+    assert_true(cur->t0 == 200 && cur->t1 == 400 && cur->complete);
+    assert_int_equal(old->phase_count, 1);
+    assert_int_equal(m.phases[old->phase_first].t0, 150);
+    assert_int_equal(cur->phase_count, 1);
+    assert_int_equal(m.phases[cur->phase_first].t0, 300);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* A phase (or end) of a request that has ended is an orphan: it does not
+ * reopen or extend the ended request. */
+static void records_after_end_are_orphans(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 100, 3, 0);
+    tg_req(&g, EVT_REC_REQ_END, 200, 3, 200);
+    tg_req(&g, EVT_REC_REQ_PHASE, 300, 3, 0);
+    tg_req(&g, EVT_REC_REQ_END, 400, 3, 500);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 2);
+    assert_int_equal(m.n_requests, 1);
+    assert_int_equal(m.n_phases, 0);
+    assert_int_equal(m.requests[0].phase_count, 0);
+    assert_true(m.requests[0].t1 == 200 && m.requests[0].status == 200);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* Request records on two threads at the same instant, in time order in the
+ * file: replayed in file order (evt_model.c, replay_requests), so a begin
+ * in an earlier chunk comes before an end at the same time on a thread
+ * with a lower index -- one complete zero-length request, no orphan. */
+static void same_instant_requests_in_file_order(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 1, 100);
+    tg_req(&g, EVT_REC_REQ_BEGIN, 100, 7, 0);
+    tg_chunk(&g, 0, 100);
+    tg_req(&g, EVT_REC_REQ_END, 100, 7, 204);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.orphans, 0);
+    assert_int_equal(m.n_requests, 1);
+    assert_true(m.requests[0].t0 == 100 && m.requests[0].t1 == 100 && m.requests[0].complete);
+    assert_int_equal(m.requests[0].status, 204);
+    assert_int_equal(m.requests[0].thread, 1);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* A watcher id defined again with only its fd changed (an io watcher moved
+ * to another fd), then only its loop: each is a new definition (evt_m_watcher:
+ * callbacks use the one current at their time). */
+static void watcher_fd_or_loop_change_is_redefinition(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 10);
+    tg_watcher(&g, 10, 1, EVT_KIND_IO, 5, 0, 1);
+    tg_cb_begin(&g, 20, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 21, 1);
+    tg_watcher(&g, 30, 1, EVT_KIND_IO, 6, 0, 1);   /* fd only */
+    tg_cb_begin(&g, 40, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 41, 1);
+    tg_watcher(&g, 50, 1, EVT_KIND_IO, 6, 0, 2);   /* loop only */
+    tg_cb_begin(&g, 60, 1, 1);
+    tg_simple(&g, EVT_REC_CB_END, 61, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_watchers, 4);   /* slots 0, 1 + two redefinitions */
+    assert_int_equal(m.n_callbacks, 3);
+    const struct evt_m_watcher *w0 = &m.watchers[m.callbacks[0].watcher];
+    const struct evt_m_watcher *w1 = &m.watchers[m.callbacks[1].watcher];
+    const struct evt_m_watcher *w2 = &m.watchers[m.callbacks[2].watcher];
+    assert_true(w0->fd == 5 && w0->loop == 1);
+    assert_true(w1->fd == 6 && w1->loop == 1);
+    assert_true(w2->fd == 6 && w2->loop == 2);
+    assert_string_equal(w1->name, "io fd 6");
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* Slots never defined (0, which no watcher has, and gaps below the ids
+ * callbacks use) say so: their own id, fd -1. An io watcher on fd 0 (stdin)
+ * is named by its fd like any other. */
+static void undefined_watcher_slots(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 10);
+    tg_watcher(&g, 10, 2, EVT_KIND_IO, 0, 0, 1);
+    tg_cb_begin(&g, 20, 4, 1);   /* never defined */
+    tg_simple(&g, EVT_REC_CB_END, 30, 4);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.n_watchers, 5);
+    for (uint32_t i = 0; i < 5; i++) {
+        if (i == 2)
+            continue;
+        assert_int_equal(m.watchers[i].id, i);
+        assert_int_equal(m.watchers[i].fd, -1);
+    }
+    assert_string_equal(m.watchers[2].name, "io fd 0");
+    assert_int_equal(m.watchers[2].fd, 0);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
+/* A trace of one event: it is both the first and the last (t_min = t_max =
+ * its time), not "no events" (which would take the file's start). */
+static void single_event_trace(void **state)
+{
+    struct tg g;
+    tg_init(&g, 1, 0);
+    tg_chunk(&g, 0, 100);
+    tg_sample(&g, EVT_REC_MARK, 100, 0, 1);
+    tg_finish(&g);
+    struct evt_model m;
+    assert_int_equal(load(&g, &m), 0);
+    assert_int_equal(m.events, 1);
+    assert_int_equal(m.t_min, 100);
+    assert_int_equal(m.t_max, 100);
+    evt_model_free(&m);
+    tg_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,12 +1014,25 @@ int main(void)
         cmocka_unit_test(stalls_by_threshold),
         cmocka_unit_test(progress_and_file),
         cmocka_unit_test(empty_trace),
+        cmocka_unit_test(no_events_ends_at_closing_clock),
         cmocka_unit_test(kind_names),
         cmocka_unit_test(garbage_with_valid_crc),
         cmocka_unit_test(merge_ties_and_disorder),
         cmocka_unit_test(ends_at_closing_clock),
         cmocka_unit_test(end_before_begin),
         cmocka_unit_test(huge_name_ids),
+        cmocka_unit_test(nesting_at_the_depth_cap_pairs),
+        cmocka_unit_test(begins_beyond_the_cap_end_at_t_max),
+        cmocka_unit_test(orphan_end_leaves_open_spans),
+        cmocka_unit_test(chunk_back_in_time_sorted),
+        cmocka_unit_test(request_records_back_in_time),
+        cmocka_unit_test(same_instant_callbacks_by_depth),
+        cmocka_unit_test(request_id_reused_on_another_thread),
+        cmocka_unit_test(records_after_end_are_orphans),
+        cmocka_unit_test(same_instant_requests_in_file_order),
+        cmocka_unit_test(watcher_fd_or_loop_change_is_redefinition),
+        cmocka_unit_test(undefined_watcher_slots),
+        cmocka_unit_test(single_event_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
