@@ -6,6 +6,16 @@
  *                        enough that nothing is dropped
  *   clock_ns:            one clock_gettime(CLOCK_MONOTONIC), same method
  *   record_vs_clock:     the ratio of the two (the goal is < 0.5)
+ *   syscall_ns:          one getppid(2), the cheapest system call
+ *   record_ns_after_syscall: one evt_mark right after a getppid, over the
+ *                        getppid alone (median over reps of the difference):
+ *                        what a server's first event after a read, send or
+ *                        epoll_wait costs. Where system calls empty the TLB
+ *                        (kernel page table isolation without PCID) it pays
+ *                        a page walk for each page it touches, several
+ *                        times record_ns_per_event (docs/OVERHEAD.md)
+ *   record_after_syscall_ratio: the two per-event costs, after a system call
+ *                        over back to back
  *   server_bytes_per_event: a synthetic server (below) traced for ~1 s: file
  *                        bytes (header, strings, chunk headers, all) divided
  *                        by the records in thread chunks
@@ -35,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +109,47 @@ static void measure_hot(int batches, double *rec_ns, double *clk_ns, uint64_t *l
     *clk_ns = (double)median(clk, batches) / BATCH;
     free(rec);
     free(clk);
+}
+
+/* ns for n getppid calls, each followed by an evt_mark when t is not
+ * NULL. */
+static uint64_t syscall_loop(evt_tracer *t, uint32_t name, int n)
+{
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < n; i++) {
+        syscall(SYS_getppid);
+        if (t)
+            evt_mark(t, name, i);
+    }
+    return now_ns() - t0;
+}
+
+/* The first event after a system call, against the system call alone:
+ * reps of 200 of each, interleaved; medians of the syscall alone and of
+ * the per-rep differences (a difference, not a ratio of two noisy
+ * times, so that the system call's own noise mostly cancels). */
+static void measure_after_syscall(int reps, double *sys_ns, double *ev_ns)
+{
+    struct evt_options o = {.path = "/tmp/bench_record_sys.evtrace", .buffer_bytes = 64u << 20};
+    evt_tracer *t;
+    if (evt_open(&t, &o) < 0) {
+        fprintf(stderr, "bench_record: cannot open the trace\n");
+        exit(1);
+    }
+    uint32_t name = evt_intern(t, "bench");
+    uint64_t *base = malloc(reps * sizeof *base), *diff = malloc(reps * sizeof *diff);
+    evt_mark(t, name, 0);
+    for (int r = 0; r < reps; r++) {
+        uint64_t b = syscall_loop(NULL, 0, 200), e = syscall_loop(t, name, 200);
+        base[r] = b;
+        diff[r] = e > b ? e - b : 0;
+    }
+    evt_close(t);
+    unlink(o.path);
+    *sys_ns = (double)median(base, reps) / 200;
+    *ev_ns = (double)median(diff, reps) / 200;
+    free(base);
+    free(diff);
 }
 
 struct server {
@@ -291,15 +343,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--batches N] | --encode-only [N]\n", argv[0]);
         return 2;
     }
-    double rec, clk, bpe, eps;
+    double rec, clk, bpe, eps, sys_ns, after_ns;
     uint64_t lost;
     measure_hot(batches, &rec, &clk, &lost);
+    measure_after_syscall(batches, &sys_ns, &after_ns);
     measure_size(&bpe, &eps);
     measure_encode(1000000, 5, &enc_ns, &enc_bpe);
     printf("record_ns_per_event: %.2f ns\n", rec);
     printf("clock_ns: %.2f ns\n", clk);
     printf("record_vs_clock: %.2f ratio\n", rec / clk);
     printf("record_lost: %llu events\n", (unsigned long long)lost);
+    printf("syscall_ns: %.2f ns\n", sys_ns);
+    printf("record_ns_after_syscall: %.2f ns\n", after_ns);
+    printf("record_after_syscall_ratio: %.2f ratio\n", after_ns / rec);
     printf("server_bytes_per_event: %.2f bytes\n", bpe);
     printf("server_events_per_s: %.0f events/s\n", eps);
     printf("encode_ns_per_event: %.2f ns\n", enc_ns);
