@@ -77,17 +77,27 @@ static uint64_t median(uint64_t *v, size_t n)
     return v[n / 2];
 }
 
-/* Median ns per event of batches of BATCH evt_mark calls, and of as many
- * clock_gettime calls, interleaved so both see the same machine. */
-static void measure_hot(int batches, double *rec_ns, double *clk_ns, uint64_t *lost)
+/* A tracer writing to path with a ring big enough that nothing is dropped,
+ * and the id of the name its events carry; exits if it cannot open. */
+static evt_tracer *open_bench(const char *path, uint32_t *name)
 {
-    struct evt_options o = {.path = "/tmp/bench_record_hot.evtrace", .buffer_bytes = 64u << 20};
+    struct evt_options o = {.path = path, .buffer_bytes = 64u << 20};
     evt_tracer *t;
     if (evt_open(&t, &o) < 0) {
         fprintf(stderr, "bench_record: cannot open the trace\n");
         exit(1);
     }
-    uint32_t name = evt_intern(t, "bench");
+    *name = evt_intern(t, "bench");
+    return t;
+}
+
+/* Median ns per event of batches of BATCH evt_mark calls, and of as many
+ * clock_gettime calls, interleaved so both see the same machine. */
+static void measure_hot(int batches, double *rec_ns, double *clk_ns, uint64_t *lost)
+{
+    const char *path = "/tmp/bench_record_hot.evtrace";
+    uint32_t name;
+    evt_tracer *t = open_bench(path, &name);
     uint64_t *rec = malloc(batches * sizeof *rec), *clk = malloc(batches * sizeof *clk);
     struct timespec sink;
     evt_mark(t, name, 0);   /* the thread's first event allocates its buffer */
@@ -104,7 +114,7 @@ static void measure_hot(int batches, double *rec_ns, double *clk_ns, uint64_t *l
     }
     *lost = evt_lost(t);
     evt_close(t);
-    unlink(o.path);
+    unlink(path);
     *rec_ns = (double)median(rec, batches) / BATCH;
     *clk_ns = (double)median(clk, batches) / BATCH;
     free(rec);
@@ -130,13 +140,9 @@ static uint64_t syscall_loop(evt_tracer *t, uint32_t name, int n)
  * times, so that the system call's own noise mostly cancels). */
 static void measure_after_syscall(int reps, double *sys_ns, double *ev_ns)
 {
-    struct evt_options o = {.path = "/tmp/bench_record_sys.evtrace", .buffer_bytes = 64u << 20};
-    evt_tracer *t;
-    if (evt_open(&t, &o) < 0) {
-        fprintf(stderr, "bench_record: cannot open the trace\n");
-        exit(1);
-    }
-    uint32_t name = evt_intern(t, "bench");
+    const char *path = "/tmp/bench_record_sys.evtrace";
+    uint32_t name;
+    evt_tracer *t = open_bench(path, &name);
     uint64_t *base = malloc(reps * sizeof *base), *diff = malloc(reps * sizeof *diff);
     evt_mark(t, name, 0);
     for (int r = 0; r < reps; r++) {
@@ -145,7 +151,7 @@ static void measure_after_syscall(int reps, double *sys_ns, double *ev_ns)
         diff[r] = e > b ? e - b : 0;
     }
     evt_close(t);
-    unlink(o.path);
+    unlink(path);
     *sys_ns = (double)median(base, reps) / 200;
     *ev_ns = (double)median(diff, reps) / 200;
     free(base);

@@ -149,7 +149,7 @@ void evt__signals_restore(evt_tracer *t);
  * 1024-aligned, so that its 520 bytes never straddle a page boundary. */
 #define EVT__TRAMPS 64
 struct evt__hot {
-    _Atomic(evt_tracer *) current;     /* written only by evt_open and evt_close */
+    _Atomic(evt_tracer *) current;     /* written by evt_open, evt_close and the fork handler */
     _Atomic uintptr_t tramp_cb[EVT__TRAMPS];   /* pooled trampoline i calls tramp_cb[i] */
 };
 extern struct evt__hot evt__g_hot __attribute__((visibility("hidden")));

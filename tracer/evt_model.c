@@ -1054,7 +1054,7 @@ static int finish_threads(struct builder *b)
 static int finish(struct builder *b)
 {
     struct evt_model *m = b->m;
-    if (m->t_min > m->t_max) { /* no events at all: from the file's start to its closing CLOCK, if any */
+    if (m->t_min > m->t_max) { /* no events: from the file's start to its closing CLOCK, if any */
         m->t_min = evt_reader_start_ns(b->r);
         m->t_max = m->t_max > m->t_min ? m->t_max : m->t_min;
     }
