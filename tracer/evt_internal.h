@@ -62,6 +62,7 @@ struct evt__tbuf {
 struct evt__tls {
     uint64_t gen;
     struct evt__tbuf *buf;
+    const void *next;   /* where the next event likely goes: a prefetch hint, never dereferenced */
 };
 extern __thread struct evt__tls evt__tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
@@ -225,11 +226,15 @@ static inline struct evt__tbuf *evt__fast_buf(const evt_tracer *t)
 }
 
 /* One event into a buffer evt__fast_buf gave: rdtsc, four stores and a
- * release store of head. */
+ * release store of head; then the slot after it becomes the thread's
+ * prefetch hint (evt__tls.next). */
 static inline void evt__fast_push(struct evt__tbuf *b, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
 #if defined(__x86_64__)
-    evt__ring_push_ts(&b->ring, __rdtsc(), type, kind, obj, arg);
+    struct evt__ring *r = &b->ring;
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    evt__ring_push_ts(r, __rdtsc(), type, kind, obj, arg);
+    evt__tls.next = &r->slots[(h + 1) & r->mask];
 #else
     (void)b, (void)type, (void)kind, (void)obj, (void)arg;   /* not reached: no TSC, no fast buffer */
 #endif
@@ -237,11 +242,22 @@ static inline void evt__fast_push(struct evt__tbuf *b, uint8_t type, uint8_t kin
 
 /* The hot path, inlined into every recording function of the library: the
  * fast buffer's three compares, then the push. No call, so no stack frame:
- * the monotonic clock (a call to clock_gettime) takes the slow path. */
+ * the monotonic clock (a call to clock_gettime) takes the slow path.
+ * It starts with a prefetch of the slot the event will most likely take,
+ * an address the thread's own TLS holds: where system calls empty the TLB,
+ * the slot's page walk then starts at once, in parallel with the walks for
+ * the tracer and the buffer header, instead of after them (a trampoline's
+ * event found its slot only after three dependent loads: the open tracer,
+ * the buffer, the ring). Measured with perf on the busy async_server:
+ * libevtrace.so's samples over the program's own user-space samples, 0.210
+ * without (seven runs, 0.178-0.236), 0.180 with (four, 0.172-0.191). A
+ * stale hint (another path wrote the last event, the buffer is gone) costs
+ * nothing: a prefetch never faults and nothing reads through it. */
 static inline void evt__record_inline(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
     if (EVT_UNLIKELY(!t))
         return;
+    __builtin_prefetch(evt__tls.next, 1);
     struct evt__tbuf *b = evt__fast_buf(t);
     if (EVT_UNLIKELY(!b)) {
         evt__record_slow(t, type, kind, obj, arg);
