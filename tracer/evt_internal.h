@@ -231,10 +231,9 @@ static inline struct evt__tbuf *evt__fast_buf(const evt_tracer *t)
 static inline void evt__fast_push(struct evt__tbuf *b, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)
 {
 #if defined(__x86_64__)
-    struct evt__ring *r = &b->ring;
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    evt__ring_push_ts(r, __rdtsc(), type, kind, obj, arg);
-    evt__tls.next = &r->slots[(h + 1) & r->mask];
+    /* past the ring's last slot the hint points past its end: a wasted
+     * prefetch once a lap, not worth a branch on every event */
+    evt__tls.next = evt__ring_push_ts(&b->ring, __rdtsc(), type, kind, obj, arg) + 1;
 #else
     (void)b, (void)type, (void)kind, (void)obj, (void)arg;   /* not reached: no TSC, no fast buffer */
 #endif
@@ -250,7 +249,7 @@ static inline void evt__fast_push(struct evt__tbuf *b, uint8_t type, uint8_t kin
  * event found its slot only after three dependent loads: the open tracer,
  * the buffer, the ring). Measured with perf on the busy async_server:
  * libevtrace.so's samples over the program's own user-space samples, 0.210
- * without (seven runs, 0.178-0.236), 0.180 with (four, 0.172-0.191). A
+ * without (seven runs, 0.178-0.236), 0.186 with (seven, 0.172-0.203). A
  * stale hint (another path wrote the last event, the buffer is gone) costs
  * nothing: a prefetch never faults and nothing reads through it. */
 static inline void evt__record_inline(evt_tracer *t, uint8_t type, uint8_t kind, uint64_t obj, uint32_t arg)

@@ -109,9 +109,10 @@ static inline void evt__ring_commit(struct evt__ring *r, unsigned n)
     atomic_store_explicit(&r->head, h + n, memory_order_release);
 }
 
-/* Producer: stores one event with timestamp ts in a slot known to be free. */
-static inline void evt__ring_push_ts(struct evt__ring *r, uint64_t ts, uint8_t type, uint8_t kind, uint64_t obj,
-                                     uint32_t arg)
+/* Producer: stores one event with timestamp ts in a slot known to be free;
+ * returns the slot. */
+static inline struct evt__raw *evt__ring_push_ts(struct evt__ring *r, uint64_t ts, uint8_t type, uint8_t kind,
+                                                 uint64_t obj, uint32_t arg)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     struct evt__raw *e = &r->slots[h & r->mask];
@@ -122,6 +123,7 @@ static inline void evt__ring_push_ts(struct evt__ring *r, uint64_t ts, uint8_t t
     e->type = type;
     e->kind = kind;
     atomic_store_explicit(&r->head, h + 1, memory_order_release);
+    return e;
 }
 
 /* Producer: stores one event, timestamped now, in a slot known to be free. */
