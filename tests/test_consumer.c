@@ -335,6 +335,9 @@ static void big_program(const char *path, const char *flush_env, int want_consum
     int ok = big && evt__consumer_suits(0);        /* small before */
     if (big)
         memset(big, 1, n);
+    /* the memory must really be there: without this clang -O2 drops the
+     * malloc and both memsets (it can tell what big[n / 2] reads) */
+    __asm__ volatile("" : : "r"(big) : "memory");
     if (flush_env)
         setenv("EVTRACE_FLUSH", flush_env, 1);
     ok = ok && !evt__consumer_suits(0) && evt_open(&t, &o) == 0;
@@ -345,6 +348,7 @@ static void big_program(const char *path, const char *flush_env, int want_consum
     if (ok) {
         record_marks(t, 300);
         memset(big, 2, n);
+        __asm__ volatile("" : : "r"(big) : "memory");
         ok = evt_close(t) == 0 && big[n / 2] == 2;
     }
     free(big);
