@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "evtrace.h"
+#include "png_diff.h"
 #include "trace_gen.h"
 #include "evv_axis.h"
 #include "evv_export.h"
@@ -87,12 +88,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint32_t px(SDL_Surface *s, int x, int y)
-{
-    const uint8_t *row = (const uint8_t *)s->pixels + y * s->pitch;
-    return ((const uint32_t *)row)[x] & 0xFFFFFFu;
-}
-
 /* Window x of an absolute time, nudged to avoid tick grid lines. */
 static int xat(const struct fixture *f, uint64_t t_abs)
 {
@@ -143,16 +138,16 @@ static void test_phase_colours_where_requests_are(void **state)
     SDL_Surface *s = render(f, NULL);
     assert_int_equal(f->s.n_rows, 2);
     /* request a (row 0): read 5-20 ms, process 20-80, respond 80-95 */
-    assert_int_equal(px(s, xat(f, T0 + 17 * MS), row_y(f, 0)), evv_phase_rgb("read"));
-    assert_int_equal(px(s, xat(f, T0 + 50 * MS), row_y(f, 0)), evv_phase_rgb("process"));
-    assert_int_equal(px(s, xat(f, T0 + 90 * MS), row_y(f, 0)), evv_phase_rgb("respond"));
+    assert_int_equal(pd_px(s, xat(f, T0 + 17 * MS), row_y(f, 0)), evv_phase_rgb("read"));
+    assert_int_equal(pd_px(s, xat(f, T0 + 50 * MS), row_y(f, 0)), evv_phase_rgb("process"));
+    assert_int_equal(pd_px(s, xat(f, T0 + 90 * MS), row_y(f, 0)), evv_phase_rgb("respond"));
     /* request b overlaps a: row 1; accept 30-35, read 35-60 */
-    assert_int_equal(px(s, xat(f, T0 + 55 * MS), row_y(f, 1)), evv_phase_rgb("read"));
+    assert_int_equal(pd_px(s, xat(f, T0 + 55 * MS), row_y(f, 1)), evv_phase_rgb("read"));
     /* request c after a ends: back in row 0 */
-    assert_int_equal(px(s, xat(f, T0 + 108 * MS), row_y(f, 0)), evv_phase_rgb("process"));
+    assert_int_equal(pd_px(s, xat(f, T0 + 108 * MS), row_y(f, 0)), evv_phase_rgb("process"));
     /* nothing: row 1 after b, and before anything began */
-    assert_int_equal(px(s, xat(f, T0 + 75 * MS), row_y(f, 1)), EVV_RGB_BG);
-    assert_int_equal(px(s, xat(f, T0 + 300 * MS), row_y(f, 0)), EVV_RGB_BG);
+    assert_int_equal(pd_px(s, xat(f, T0 + 75 * MS), row_y(f, 1)), EVV_RGB_BG);
+    assert_int_equal(pd_px(s, xat(f, T0 + 300 * MS), row_y(f, 0)), EVV_RGB_BG);
     SDL_FreeSurface(s);
 }
 
@@ -162,17 +157,17 @@ static void test_loop_lane_idle_busy_and_stall(void **state)
     SDL_Surface *s = render(f, NULL);
     int ly = f->g.sec[0].loop_y + f->g.sec[0].loop_h / 2;
     /* the callback of on_tick in its watcher colour */
-    assert_int_equal(px(s, xat(f, T0 + 43 * MS), ly), evv_scene_watcher_rgb(&f->s, f->w_tick));
+    assert_int_equal(pd_px(s, xat(f, T0 + 43 * MS), ly), evv_scene_watcher_rgb(&f->s, f->w_tick));
     /* the poll: idle fill and hatch lines alternate along a row of pixels */
     int idle = 0, hatch = 0, x0 = xat(f, T0 + 25 * MS);
     for (int x = x0; x < x0 + 12; x++) {
-        uint32_t c = px(s, x, ly + 3);
+        uint32_t c = pd_px(s, x, ly + 3);
         idle += c == EVV_RGB_IDLE, hatch += c == EVV_RGB_IDLE_HATCH;
         assert_true(c == EVV_RGB_IDLE || c == EVV_RGB_IDLE_HATCH);
     }
     assert_true(idle > 0 && hatch > 0);
     /* the stall: a red band over empty request rows, translucent */
-    uint32_t band = px(s, xat(f, T0 + 200 * MS), row_y(f, 1));
+    uint32_t band = pd_px(s, xat(f, T0 + 200 * MS), row_y(f, 1));
     assert_true(near(band, blend(EVV_RGB_BG, EVV_RGB_STALL, 46), 3));
     assert_true(band != EVV_RGB_BG);
     /* and its label "stall 150 ms in on_block" exists: dark red text pixels
@@ -180,7 +175,7 @@ static void test_loop_lane_idle_busy_and_stall(void **state)
     int red = 0;
     for (int x = xat(f, T0 + 120 * MS); x < xat(f, T0 + 120 * MS) + 120; x++)
         for (int y = f->g.sec[0].conc.y; y < f->g.sec[0].conc.y + 20; y++)
-            red += near(px(s, x, y), EVV_RGB_STALL, 40);
+            red += near(pd_px(s, x, y), EVV_RGB_STALL, 40);
     assert_true(red > 20);
     SDL_FreeSurface(s);
 }
@@ -198,7 +193,7 @@ static void test_stall_label_at_right_edge(void **state)
     assert_true(x0 > f->g.plot.x + f->g.plot.w * 8 / 10);
     for (int x = x0 - 150; x < x0 - 2; x++)
         for (int y = f->g.sec[0].conc.y; y < f->g.sec[0].conc.y + 20; y++)
-            red += near(px(s, x, y), EVV_RGB_STALL, 40);
+            red += near(pd_px(s, x, y), EVV_RGB_STALL, 40);
     assert_true(red > 20);
     SDL_FreeSurface(s);
     f->vp = keep;
@@ -233,7 +228,7 @@ static void test_back_to_back_stall_labels(void **state)
     int red = 0;
     for (int x = x60 + 260; x < x400 - 4; x++)
         for (int y = g.sec[0].conc.y; y < g.sec[0].conc.y + 20; y++)
-            red += near(px(s, x, y), EVV_RGB_STALL, 40);
+            red += near(pd_px(s, x, y), EVV_RGB_STALL, 40);
     assert_true(red > 20);
     SDL_FreeSurface(s);
     evv_scene_free(&sc);
@@ -268,7 +263,7 @@ static void test_long_phase_name_in_legend(void **state)
     int busy = 0;
     for (int x = 0; x < W; x++)
         for (int y = 24; y < 40; y++)
-            busy += px(s, x, y) == 0x4E79A7u;
+            busy += pd_px(s, x, y) == 0x4E79A7u;
     assert_true(busy > 50);   /* the 14x11 swatch */
     SDL_FreeSurface(s);
     evv_scene_free(&sc);
@@ -283,11 +278,11 @@ static void test_mark_tick(void **state)
     SDL_Surface *s = render(f, NULL);
     int x = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, (double)(T0 + 60 * MS - f->m.t_min)));
     int y = f->g.sec[0].loop_y;
-    assert_int_equal(px(s, x, y + 1), EVV_RGB_MARK);        /* the triangle */
-    assert_int_equal(px(s, x, y + 8), EVV_RGB_MARK);        /* the stem */
-    assert_int_equal(px(s, x + 3, y + 8), EVV_RGB_BG);      /* a thin one */
+    assert_int_equal(pd_px(s, x, y + 1), EVV_RGB_MARK);        /* the triangle */
+    assert_int_equal(pd_px(s, x, y + 8), EVV_RGB_MARK);        /* the stem */
+    assert_int_equal(pd_px(s, x + 3, y + 8), EVV_RGB_BG);      /* a thin one */
     int x75 = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, (double)(T0 + 75 * MS - f->m.t_min)));
-    assert_int_equal(px(s, x75, y + 1), EVV_RGB_BG);
+    assert_int_equal(pd_px(s, x75, y + 1), EVV_RGB_BG);
     SDL_FreeSurface(s);
 }
 
@@ -303,7 +298,7 @@ static void test_lone_file_label(void **state)
     int title_px = 0, other_px = 0;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
-            *(y < 20 ? &title_px : &other_px) += px(plain, x, y) != px(labelled, x, y);
+            *(y < 20 ? &title_px : &other_px) += pd_px(plain, x, y) != pd_px(labelled, x, y);
     assert_true(title_px > 50);
     assert_int_equal(other_px, 0);
     SDL_FreeSurface(plain);
@@ -315,11 +310,11 @@ static void test_concurrency_graph(void **state)
     struct fixture *f = *state;
     SDL_Surface *s = render(f, NULL);
     int base = f->g.sec[0].conc.y + f->g.sec[0].conc.h - 3, top = f->g.sec[0].conc.y + 8;
-    assert_int_equal(px(s, xat(f, T0 + 40 * MS), base), EVV_RGB_CONC);  /* 2 in flight (max) */
-    assert_int_equal(px(s, xat(f, T0 + 40 * MS), top), EVV_RGB_CONC);
-    assert_int_equal(px(s, xat(f, T0 + 70 * MS), base), EVV_RGB_CONC);  /* 1: half height */
-    assert_int_equal(px(s, xat(f, T0 + 70 * MS), top), EVV_RGB_BG);
-    assert_int_equal(px(s, xat(f, T0 + 98 * MS), base), EVV_RGB_BG);    /* none */
+    assert_int_equal(pd_px(s, xat(f, T0 + 40 * MS), base), EVV_RGB_CONC);  /* 2 in flight (max) */
+    assert_int_equal(pd_px(s, xat(f, T0 + 40 * MS), top), EVV_RGB_CONC);
+    assert_int_equal(pd_px(s, xat(f, T0 + 70 * MS), base), EVV_RGB_CONC);  /* 1: half height */
+    assert_int_equal(pd_px(s, xat(f, T0 + 70 * MS), top), EVV_RGB_BG);
+    assert_int_equal(pd_px(s, xat(f, T0 + 98 * MS), base), EVV_RGB_BG);    /* none */
     SDL_FreeSurface(s);
 }
 
@@ -335,7 +330,7 @@ static void test_selection_and_damage_banner(void **state)
     assert_memory_equal(&ui, &before, sizeof ui);          /* drawing changes nothing */
     assert_memory_equal(&f->vp, &vp_before, sizeof f->vp);
     int x0 = f->g.plot.x + (int)floor(evv_viewport_x(&f->vp, (double)(T0 + 30 * MS - f->m.t_min)));
-    assert_int_equal(px(s, x0 - 1, row_y(f, 1)), EVV_RGB_SELECT);   /* outline */
+    assert_int_equal(pd_px(s, x0 - 1, row_y(f, 1)), EVV_RGB_SELECT);   /* outline */
     SDL_FreeSurface(s);
     f->m.damaged = 1;
     snprintf(f->m.error, sizeof f->m.error, "truncated: test");
@@ -343,7 +338,7 @@ static void test_selection_and_damage_banner(void **state)
     struct evv_geom g;
     evv_geom_layout(&g, &f->s, W, H, 0);
     assert_true(g.sec[0].banner.h > 0);
-    assert_int_equal(px(s, W - 3, g.sec[0].banner.y + g.sec[0].banner.h / 2), EVV_RGB_BANNER);
+    assert_int_equal(pd_px(s, W - 3, g.sec[0].banner.y + g.sec[0].banner.h / 2), EVV_RGB_BANNER);
     f->m.damaged = 0;
     SDL_FreeSurface(s);
 }
@@ -355,17 +350,11 @@ static void test_png_round_trip(void **state)
     snprintf(path, sizeof path, "/tmp/evv_test_%d.png", (int)getpid());
     assert_int_equal(evv_export_png(&f->s, &f->vp, W, H, path, err, sizeof err), 0);
     SDL_Surface *want = render(f, NULL);
-    SDL_Surface *raw = IMG_Load(path);
-    assert_non_null(raw);
-    SDL_Surface *got = SDL_ConvertSurfaceFormat(raw, SDL_PIXELFORMAT_ARGB8888, 0);
+    SDL_Surface *got = pd_load(path);
     assert_non_null(got);
     assert_int_equal(got->w, W), assert_int_equal(got->h, H);
-    size_t diff = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            diff += px(got, x, y) != px(want, x, y);
-    assert_int_equal(diff, 0);
-    SDL_FreeSurface(raw), SDL_FreeSurface(got), SDL_FreeSurface(want);
+    assert_int_equal(pd_diff(got, want), 0);
+    SDL_FreeSurface(got), SDL_FreeSurface(want);
     unlink(path);
 }
 
@@ -391,8 +380,8 @@ static void test_lod_merges_tiny_blocks(void **state)
     assert_non_null(s);
     int x = g.plot.x + g.plot.w / 2 + 1, inner = g.sec[0].loop_h - 6;
     /* half busy: the lower half of the lane is "many", the upper half not */
-    assert_int_equal(px(s, x, g.sec[0].loop_y + 3 + inner - 2), EVV_RGB_MANY);
-    assert_true(px(s, x, g.sec[0].loop_y + 3 + 2) != EVV_RGB_MANY);
+    assert_int_equal(pd_px(s, x, g.sec[0].loop_y + 3 + inner - 2), EVV_RGB_MANY);
+    assert_true(pd_px(s, x, g.sec[0].loop_y + 3 + 2) != EVV_RGB_MANY);
     SDL_FreeSurface(s);
     evv_scene_free(&sc);
     evv_synth_free(&m);
@@ -536,7 +525,7 @@ static void test_real_file_and_damage(void **state)
     assert_non_null(img);
     assert_true(img->w == 800 && img->h == 500);
     SDL_Surface *a = SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0);
-    assert_true(px(a, 797, 56) != EVV_RGB_BANNER);           /* intact: no banner */
+    assert_true(pd_px(a, 797, 56) != EVV_RGB_BANNER);           /* intact: no banner */
     SDL_FreeSurface(img), SDL_FreeSurface(a);
     unlink(png);
     struct stat st;
@@ -546,7 +535,7 @@ static void test_real_file_and_damage(void **state)
     img = IMG_Load(png);
     assert_non_null(img);
     a = SDL_ConvertSurfaceFormat(img, SDL_PIXELFORMAT_ARGB8888, 0);
-    assert_int_equal(px(a, 797, 56), EVV_RGB_BANNER);        /* damaged: banner */
+    assert_int_equal(pd_px(a, 797, 56), EVV_RGB_BANNER);        /* damaged: banner */
     SDL_FreeSurface(img), SDL_FreeSurface(a);
     unlink(png);
     unlink(trace);
@@ -625,25 +614,25 @@ static void test_two_files_one_axis(void **state)
     SDL_Surface *s = evv_export_surface(&t.a, &t.vp, NULL, W, H, err, sizeof err);
     assert_non_null(s);
     /* B (section 1) at its absolute times: z waits 3-25 ms, receives 25-30 */
-    assert_int_equal(px(s, xat2(&t, T0 + 20 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("wait"));
-    assert_int_equal(px(s, xat2(&t, T0 + 28 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("receive"));
-    assert_int_equal(px(s, xat2(&t, T0 + 160 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("wait"));
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 20 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("wait"));
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 28 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("receive"));
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 160 * MS), row_y2(&t, 1, 0)), evv_phase_rgb("wait"));
     /* A (section 0) at its own absolute times, 4 ms right of where it
      * starts alone: read until 20 ms, and nothing at 3 ms (before A) */
-    assert_int_equal(px(s, xat2(&t, T0 + 17 * MS), row_y2(&t, 0, 0)), evv_phase_rgb("read"));
-    assert_int_equal(px(s, xat2(&t, T0 + 3 * MS), row_y2(&t, 0, 0)), EVV_RGB_BG);
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 17 * MS), row_y2(&t, 0, 0)), evv_phase_rgb("read"));
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 3 * MS), row_y2(&t, 0, 0)), EVV_RGB_BG);
     /* A's stall (120-270 ms) bands A's section only: B's row is plain at 230 ms */
-    assert_true(near(px(s, xat2(&t, T0 + 230 * MS), row_y2(&t, 0, 1)), blend(EVV_RGB_BG, EVV_RGB_STALL, 46), 3));
-    assert_int_equal(px(s, xat2(&t, T0 + 230 * MS), row_y2(&t, 1, 0)), EVV_RGB_BG);
+    assert_true(near(pd_px(s, xat2(&t, T0 + 230 * MS), row_y2(&t, 0, 1)), blend(EVV_RGB_BG, EVV_RGB_STALL, 46), 3));
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 230 * MS), row_y2(&t, 1, 0)), EVV_RGB_BG);
     /* B's counter lane: low before 100 ms, at the top after */
     assert_int_equal(t.b.n_ctr, 1);
     assert_true(t.g.sec[1].ctr_h > 0 && t.g.sec[0].ctr_h == 0);
     int ctop = t.g.sec[1].ctr_y + 3;   /* the line of the highest value */
-    assert_int_equal(px(s, xat2(&t, T0 + 140 * MS), ctop), EVV_RGB_COUNTER);
-    assert_int_equal(px(s, xat2(&t, T0 + 50 * MS), ctop), EVV_RGB_BG);
-    assert_int_equal(px(s, xat2(&t, T0 + 140 * MS), ctop + 10), EVV_RGB_COUNTER_FILL);
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 140 * MS), ctop), EVV_RGB_COUNTER);
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 50 * MS), ctop), EVV_RGB_BG);
+    assert_int_equal(pd_px(s, xat2(&t, T0 + 140 * MS), ctop + 10), EVV_RGB_COUNTER_FILL);
     /* B's title strip */
-    assert_int_equal(px(s, W - 3, t.g.sec[1].head.y + 2), EVV_RGB_SECTION);
+    assert_int_equal(pd_px(s, W - 3, t.g.sec[1].head.y + 2), EVV_RGB_SECTION);
     SDL_FreeSurface(s);
     /* the mouse finds B's request z in section 1 */
     struct evv_hit h = evv_geom_pick(&t.g, &t.a, &t.vp, xat2(&t, T0 + 20 * MS), row_y2(&t, 1, 0));
@@ -667,8 +656,8 @@ static void test_two_files_damage_banner(void **state)
     assert_true(t.g.sec[1].banner.h > 0 && t.g.sec[1].banner.y > t.g.sec[0].y1);
     SDL_Surface *s = evv_export_surface(&t.a, &t.vp, NULL, W, H, err, sizeof err);
     assert_non_null(s);
-    assert_int_equal(px(s, W - 3, t.g.sec[1].banner.y + t.g.sec[1].banner.h / 2), EVV_RGB_BANNER);
-    assert_true(px(s, W - 3, t.g.sec[0].y0 + 2) != EVV_RGB_BANNER);
+    assert_int_equal(pd_px(s, W - 3, t.g.sec[1].banner.y + t.g.sec[1].banner.h / 2), EVV_RGB_BANNER);
+    assert_true(pd_px(s, W - 3, t.g.sec[0].y0 + 2) != EVV_RGB_BANNER);
     SDL_FreeSurface(s);
     two_free(&t);
 }
@@ -701,20 +690,16 @@ static void test_cli_two_files(void **state)
     assert_true(end > 358.9 * MS && end < 359.0 * MS);   /* B's last event, 159 ms + 200 ms, after A's first */
     evv_export_viewport(&vp, &sa, 800, 500, -0.02 * end, 1.02 * end);
     evv_geom_layout(&g, &sa, 800, 500, NULL);
-    SDL_Surface *raw = IMG_Load(png), *got = raw ? SDL_ConvertSurfaceFormat(raw, SDL_PIXELFORMAT_ARGB8888, 0) : NULL;
+    SDL_Surface *got = pd_load(png);
     SDL_Surface *want = evv_export_surface(&sa, &vp, NULL, 800, 500, err, sizeof err);
     assert_non_null(got), assert_non_null(want);
-    size_t diff = 0;
-    for (int y = 0; y < 500; y++)
-        for (int x = 0; x < 800; x++)
-            diff += px(got, x, y) != px(want, x, y);
-    assert_int_equal(diff, 0);
+    assert_int_equal(pd_diff(got, want), 0);
     /* at 220 ms (absolute): B's first request (process phase), A has nothing */
     int x = g.plot.x + (int)floor(evv_viewport_x(&vp, 220.0 * MS - (double)sa.origin));
     int y0 = g.sec[0].req.y + g.sec[0].row_h / 2, y1 = g.sec[1].req.y + g.sec[1].row_h / 2;
-    assert_int_equal(px(got, x, y1), evv_phase_rgb("process"));
-    assert_int_equal(px(got, x, y0), EVV_RGB_BG);
-    SDL_FreeSurface(raw), SDL_FreeSurface(got), SDL_FreeSurface(want);
+    assert_int_equal(pd_px(got, x, y1), evv_phase_rgb("process"));
+    assert_int_equal(pd_px(got, x, y0), EVV_RGB_BG);
+    SDL_FreeSurface(got), SDL_FreeSurface(want);
     evv_scene_free(&sa), evv_scene_free(&sb);
     evt_model_free(&ma), evt_model_free(&mb);
     unlink(a), unlink(b), unlink(png);

@@ -29,6 +29,7 @@
 #include "evt_model.h"
 #include "evtrace.h"
 #include "evv_activity.h"
+#include "png_diff.h"
 #include "evv_export.h"
 #include "evv_geom.h"
 #include "evv_input.h"
@@ -319,12 +320,6 @@ static void test_two_traces_union(void **state)
     evt_model_free(&a.m), evt_model_free(&b.m);
 }
 
-static uint32_t px(SDL_Surface *s, int x, int y)
-{
-    const uint8_t *row = (const uint8_t *)s->pixels + y * s->pitch;
-    return ((const uint32_t *)row)[x] & 0xFFFFFFu;
-}
-
 /* evview --png on case (a), written to a file: the PNG must be, pixel for
  * pixel, evv_draw through the activity view (not the whole trace), whose
  * status line claims the activity; and the first, a middle and the last
@@ -357,23 +352,19 @@ static void test_png_opens_on_activity(void **state)
     assert_true(fabs(vp.t1 - 42.1 * S) < vp.ns_per_px);
     assert_int_equal(evv_activity_shown(&o.s, &vp), 1);
     evv_geom_layout(&geo, &o.s, 800, 500, NULL);
-    SDL_Surface *raw = IMG_Load(png), *got = raw ? SDL_ConvertSurfaceFormat(raw, SDL_PIXELFORMAT_ARGB8888, 0) : NULL;
+    SDL_Surface *got = pd_load(png);
     SDL_Surface *want = evv_export_surface(&o.s, &vp, NULL, 800, 500, err, sizeof err);
     assert_non_null(got), assert_non_null(want);
-    size_t diff = 0;
-    for (int y = 0; y < 500; y++)
-        for (int x = 0; x < 800; x++)
-            diff += px(got, x, y) != px(want, x, y);
-    assert_int_equal(diff, 0);
+    assert_int_equal(pd_diff(got, want), 0);
     static const size_t reqs[] = { 0, 5, 9 };
     for (size_t k = 0; k < 3; k++) {             /* 170 ms into each 200 ms bar: past its label */
         double t = (double)burst_reqs[reqs[k]].t0 + 170.0 * MS;
         int x = geo.plot.x + (int)floor(evv_viewport_x(&vp, t));
         int y = geo.sec[0].req.y + (int)o.s.req_row[reqs[k]] * geo.sec[0].row_h + geo.sec[0].row_h / 2 - 2;
         assert_true(x > geo.plot.x + geo.plot.w / 10 && x < geo.plot.x + geo.plot.w * 95 / 100);
-        assert_int_equal(px(got, x, y), evv_scene_phase_at(&o.s, reqs[k], t));
+        assert_int_equal(pd_px(got, x, y), evv_scene_phase_at(&o.s, reqs[k], t));
     }
-    SDL_FreeSurface(raw), SDL_FreeSurface(got), SDL_FreeSurface(want);
+    SDL_FreeSurface(got), SDL_FreeSurface(want);
     one_free(&o);
     unlink(trace), unlink(png);
 }

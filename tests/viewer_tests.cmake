@@ -5,9 +5,9 @@ if(TARGET evview_core)
   evt_add_test(test_axis test_axis.c LIBS evview_core)
   evt_add_test(test_layout test_layout.c LIBS evview_core)
   evt_add_test(test_lod test_lod.c LIBS evview_core)
-  evt_add_test(test_render_png test_render_png.c trace_gen.c LIBS evview_core ZLIB::ZLIB TIMEOUT 180)
+  evt_add_test(test_render_png test_render_png.c png_diff.c trace_gen.c LIBS evview_core ZLIB::ZLIB TIMEOUT 180)
   add_dependencies(test_render_png evview)
-  evt_add_test(test_viewport_activity test_viewport_activity.c trace_gen.c LIBS evview_core ZLIB::ZLIB)
+  evt_add_test(test_viewport_activity test_viewport_activity.c png_diff.c trace_gen.c LIBS evview_core ZLIB::ZLIB)
   add_dependencies(test_viewport_activity evview)
 
   # The window test needs a display: it always runs under its own Xvfb
