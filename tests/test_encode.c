@@ -57,6 +57,15 @@ static void decode(struct fixture *f)
         fail_msg("decode: %s", f->tr.error);
 }
 
+/* Encodes the raw events ev[0, n) as one thread's, ends its chunk and
+ * decodes all written so far into f->tr. */
+static void encode_and_decode(struct fixture *f, const struct evt__raw *ev, size_t n)
+{
+    evt__enc_events(f->enc, &f->th, ev, n);
+    evt__enc_thread_end(f->enc, &f->th);
+    decode(f);
+}
+
 static void expect(const struct tc_rec *r, int type, uint64_t ts, int nf, ...)
 {
     va_list ap;
@@ -95,9 +104,7 @@ static void test_every_type(void **state)
         raw(10200, EVT__RAW_CONT, 0, 10150, 0),
         raw(10300, EVT_REC_LOOP_END, 0, LOOP, 0),
     };
-    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
-    evt__enc_thread_end(f->enc, &f->th);
-    decode(f);
+    encode_and_decode(f, ev, sizeof ev / sizeof ev[0]);
     assert_int_equal(f->tr.pid, 99);
     assert_int_equal(f->tr.start_ns, 1000);
     assert_int_equal(f->tr.chunks, 1);
@@ -139,9 +146,7 @@ static void test_watcher_ids(void **state)
         raw(130, EVT_REC_WSTART, EVT_KIND_SIGNAL, W1, 2),       /* address reused */
         raw(140, EVT_REC_CB_END, 0, W2, 0),
     };
-    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
-    evt__enc_thread_end(f->enc, &f->th);
-    decode(f);
+    encode_and_decode(f, ev, sizeof ev / sizeof ev[0]);
     const struct tc_rec *r = f->tr.recs;
     assert_int_equal(f->tr.n, 7);
     expect(&r[1], EVT_REC_WATCHER, 100, 5, 1ull, 0ull, evt__zigzag(-1), 0ull, 0ull);
@@ -164,9 +169,7 @@ static void test_loop_gone(void **state)
         raw(130, EVT_REC_LOOP_BEGIN, 0, LOOP, 0),
         raw(140, EVT_REC_LOOP_BEGIN, 0, LOOP + 64, 0),
     };
-    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
-    evt__enc_thread_end(f->enc, &f->th);
-    decode(f);
+    encode_and_decode(f, ev, sizeof ev / sizeof ev[0]);
     assert_int_equal(f->tr.n, 5);
     expect(&f->tr.recs[1], EVT_REC_LOOP_BEGIN, 100, 1, 1ull);
     expect(&f->tr.recs[2], EVT_REC_LOOP_BEGIN, 110, 1, 2ull);
@@ -411,9 +414,7 @@ static void test_time_moved_without_record(void **state)
         raw(190, EVT_REC_REQ_BEGIN, 0, 5, 1),
         raw(200, EVT_REC_CB_BEGIN, 0, W1, 1),
     };
-    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
-    evt__enc_thread_end(f->enc, &f->th);
-    decode(f);
+    encode_and_decode(f, ev, sizeof ev / sizeof ev[0]);
     assert_int_equal(f->tr.n, 5);
     const struct tc_rec *r = f->tr.recs;
     expect(&r[1], EVT_REC_WATCHER, 100, 5, 1ull, (uint64_t)EVT_KIND_TIMER, evt__zigzag(-1), 5ull, 1ull);
@@ -481,9 +482,7 @@ static void test_fast_own_definition(void **state)
         raw(130, EVT_REC_MARK, 0, 1, 1),                  /* the fast path's batch starts */
         raw(140, EVT_REC_WSTART, EVT_KIND_IO, W1, 10),    /* W1 moved to fd 10 */
     };
-    evt__enc_events(f->enc, &f->th, ev, sizeof ev / sizeof ev[0]);
-    evt__enc_thread_end(f->enc, &f->th);
-    decode(f);
+    encode_and_decode(f, ev, sizeof ev / sizeof ev[0]);
     assert_int_equal(f->tr.n, 7);
     expect(&f->tr.recs[5], EVT_REC_WATCHER, 140, 5, 1ull, (uint64_t)EVT_KIND_IO, evt__zigzag(10), 12ull, 1ull);
     expect(&f->tr.recs[6], EVT_REC_WSTART, 140, 1, 1ull);

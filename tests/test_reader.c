@@ -20,6 +20,21 @@
 
 /* A trace with every record kind, on a meta chunk and two threads, with
  * values at the edges of their ranges. */
+/* A trace of pid 1 starting at T0, its meta chunk open for strings. */
+static void strings_start(struct tg *g)
+{
+    tg_init(g, 1, T0);
+    tg_chunk(g, EVT_THREAD_META, T0);
+}
+
+/* Frees what tg_read gave and the generator. */
+static void read_done(struct evt_event *evs, evt_reader *r, struct tg *g)
+{
+    free(evs);
+    evt_reader_close(r);
+    tg_free(g);
+}
+
 static void build_full(struct tg *g)
 {
     tg_init(g, 4242, T0);
@@ -94,9 +109,7 @@ static void roundtrip_every_kind(void **state)
     evt_reader_close(r);
     assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
     assert_events_eq(evs, n, g.expect, g.n_expect);
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 }
 
 /* A newer writer may append fields and add types: an old reader skips
@@ -122,16 +135,13 @@ static void forward_compatible(void **state)
     assert_int_equal(n, 3);
     assert_int_equal(evs[0].ts, T0 + 7); /* unknown records still advance time */
     assert_int_equal(evs[1].ts, T0 + 11);
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 }
 
 static void invalid_utf8_is_replaced(void **state)
 {
     struct tg g;
-    tg_init(&g, 1, T0);
-    tg_chunk(&g, EVT_THREAD_META, T0);
+    strings_start(&g);
     tg_string(&g, T0, 1, "ok \xc3\xa9 \xff\xfe end \xe2\x82");
     tg_finish(&g);
     evt_reader *r;
@@ -139,9 +149,7 @@ static void invalid_utf8_is_replaced(void **state)
     size_t n;
     assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
     assert_string_equal(evt_reader_string(r, 1), "ok \xc3\xa9 ?? end ??");
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 }
 
 static int stop_at_three(void *ctx, const struct evt_event *ev)
@@ -621,8 +629,7 @@ static void utf8_edges(void **state)
     };
     const size_t n_cases = sizeof cases / sizeof cases[0];
     struct tg g;
-    tg_init(&g, 1, T0);
-    tg_chunk(&g, EVT_THREAD_META, T0);
+    strings_start(&g);
     for (size_t i = 0; i < n_cases; i++)
         raw_string(&g, T0, (uint32_t)(i + 1), cases[i].in, cases[i].n);
     /* A sequence cut by the end of its record, then a record whose type
@@ -641,9 +648,7 @@ static void utf8_edges(void **state)
             fail_msg("case %zu: got '%s', want '%s'", i, got ? got : "(null)", cases[i].want);
     }
     assert_string_equal(evt_reader_string(r, 100), "x??");
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 }
 
 /* A STRING record that ends the file: its text ends at the last byte, in
@@ -652,8 +657,7 @@ static void utf8_edges(void **state)
 static void string_ends_the_file(void **state)
 {
     struct tg g;
-    tg_init(&g, 1, T0);
-    tg_chunk(&g, EVT_THREAD_META, T0);
+    strings_start(&g);
     tg_string(&g, T0, 7, "tail \xc3\xa9");
     tg_finish(&g);
     uint8_t *copy = malloc(g.len);
@@ -688,8 +692,7 @@ static void string_table_growth(void **state)
     const size_t n_ids = sizeof ids / sizeof ids[0];
     char text[32];
     struct tg g;
-    tg_init(&g, 1, T0);
-    tg_chunk(&g, EVT_THREAD_META, T0);
+    strings_start(&g);
     for (size_t i = 0; i < n_ids; i++) {
         snprintf(text, sizeof text, "name %u", ids[i]);
         tg_string(&g, T0, ids[i], text);
@@ -715,9 +718,7 @@ static void string_table_growth(void **state)
         if (!defined && evt_reader_string(r, id))
             fail_msg("id %u: '%s', never defined", id, evt_reader_string(r, id));
     }
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 }
 
 /* A record of a known type with raw field values (not range-checked, not
@@ -753,8 +754,7 @@ static void expect_raw_rejected(uint8_t type, const uint64_t *f, size_t nf, cons
 static void field_range_edges(void **state)
 {
     struct tg g;
-    tg_init(&g, 1, T0);
-    tg_chunk(&g, EVT_THREAD_META, T0);
+    strings_start(&g);
     tg_string(&g, T0, EVT_MAX_STRING_ID, "last id");
     tg_ev(&g, &(struct evt_event){ .ts = T0 + 1, .type = EVT_REC_CLOCK, .kind = 255, .val = 1, .val2 = 2 });
     tg_chunk(&g, 0, T0);
@@ -767,9 +767,7 @@ static void field_range_edges(void **state)
     assert_int_equal(tg_read(g.buf, g.len, &r, &evs, &n), 0);
     assert_events_eq(evs, n, g.expect, g.n_expect);
     assert_string_equal(evt_reader_string(r, EVT_MAX_STRING_ID), "last id");
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 
     /* WATCHER: id, kind, zigzag fd, name, loop */
     const uint64_t i32_hi = evt__zigzag((int64_t)INT32_MAX + 1), i32_lo = evt__zigzag((int64_t)INT32_MIN - 1);
@@ -852,9 +850,7 @@ static void empty_chunks_are_skipped(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(evt_reader_events(r), 2);
     assert_int_equal(evt_reader_offset(r), g.len);
-    free(evs);
-    evt_reader_close(r);
-    tg_free(&g);
+    read_done(evs, r, &g);
 }
 
 /* header_size at the edges of its range: EVT_FILE_HEADER_MAX itself opens
@@ -971,8 +967,7 @@ static int collect_batch(void *ctx, const struct evt_event *evs, size_t n)
 static void batch_walk(void **state)
 {
     struct tg g;
-    tg_init(&g, 1, T0);
-    tg_chunk(&g, EVT_THREAD_META, T0);
+    strings_start(&g);
     tg_string(&g, T0, 1, "x");
     tg_chunk(&g, 0, T0 + 1); /* empty */
     tg_chunk(&g, 0, T0 + 1);

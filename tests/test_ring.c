@@ -15,6 +15,15 @@ static void put(struct evt__ring *r, uint64_t v)
     evt__ring_put(r, EVT_REC_MARK, 0, v, 1);
 }
 
+/* r: a warm 64-slot ring (monotonic clock) with events 0..n-1 put into
+ * it; those past 64 are drops. */
+static void ring_with(struct evt__ring *r, uint64_t n)
+{
+    evt__ring_init(r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
+    for (uint64_t i = 0; i < n; i++)
+        put(r, i);
+}
+
 /* Reads everything published; appends marks' values to out, counts LOST. */
 static size_t drain(struct evt__ring *r, uint64_t *out, uint64_t *lost, uint64_t *lost_since)
 {
@@ -60,9 +69,7 @@ static void test_drop_and_lost(void **state)
 {
     struct evt__ring r;
     uint64_t vals[256], lost = 0, since = 0;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
-    for (uint64_t i = 0; i < 64; i++)
-        put(&r, i);
+    ring_with(&r, 64);
     uint64_t t0 = evt__mono_ns();
     for (uint64_t i = 64; i < 74; i++)
         put(&r, i);
@@ -88,9 +95,7 @@ static void test_drop_and_lost(void **state)
 static void test_take_lost(void **state)
 {
     struct evt__ring r;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
-    for (uint64_t i = 0; i < 70; i++)
-        put(&r, i);
+    ring_with(&r, 70);
     uint64_t since;
     assert_int_equal(evt__ring_take_lost(&r, &since), 6);
     assert_true(since > 0);
@@ -104,9 +109,7 @@ static void test_take_lost(void **state)
 static void test_make_room(void **state)
 {
     struct evt__ring r;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
-    for (uint64_t i = 0; i < 63; i++)
-        put(&r, i);
+    ring_with(&r, 63);
     assert_int_equal(evt__ring_make_room(&r, 2), 0);
     assert_int_equal(atomic_load(&r.lost_total), 1);
     put(&r, 63);
@@ -129,9 +132,7 @@ static void test_lost_since_first_drop(void **state)
 {
     struct evt__ring r;
     uint64_t vals[64], lost = 0, since = 0;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
-    for (uint64_t i = 0; i < 64; i++)
-        put(&r, i);
+    ring_with(&r, 64);
     uint64_t t0 = evt__mono_ns();
     put(&r, 64);                     /* first drop */
     uint64_t t1 = evt__mono_ns();
@@ -162,9 +163,7 @@ static void test_room_exact(void **state)
 {
     struct evt__ring r;
     uint64_t vals[64], lost = 0, since = 0;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
-    for (uint64_t i = 0; i < 64; i++)
-        put(&r, i);
+    ring_with(&r, 64);
     release_some(&r, 1);             /* one free slot: the producer's copy of tail says none */
     put(&r, 64);
     assert_int_equal(atomic_load(&r.lost_total), 0);
@@ -192,9 +191,7 @@ static void test_reset(void **state)
 {
     struct evt__ring r;
     uint64_t vals[64], lost = 0, since = 0;
-    evt__ring_init(&r, 24 * 64, EVT__CLOCK_MONOTONIC, 1);
-    for (uint64_t i = 0; i < 70; i++)   /* 6 dropped, still pending */
-        put(&r, i);
+    ring_with(&r, 70);   /* 6 dropped, still pending */
     release_some(&r, 10);                /* a consumer in the middle of the ring */
     evt__ring_reset(&r);
     uint64_t tail, head = evt__ring_readable(&r, &tail);
